@@ -1,0 +1,1 @@
+"""Memory layers as plain async Python over the stores. Knows nothing of Temporal."""
