@@ -1,0 +1,42 @@
+"""Settings read from the environment, with defaults an operator can live with."""
+
+from __future__ import annotations
+
+import os
+
+from pydantic import BaseModel, Field
+
+
+class Settings(BaseModel):
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "agent-memory"
+    database_url: str | None = None
+    graph_url: str | None = None
+    redis_url: str | None = None
+
+    anthropic_api_key: str | None = Field(default=None, repr=False)
+    anthropic_model: str = "claude-sonnet-4-5"
+    voyage_api_key: str | None = Field(default=None, repr=False)
+    openai_api_key: str | None = Field(default=None, repr=False)
+    # The model new tenants start on; existing tenants keep theirs (the fence).
+    embedding_model: str = "offline/hashed-ngrams/256"
+
+    max_message_chars: int = 32_000
+    summary_trigger_tokens: int = 3_000
+    summary_keep_tail_messages: int = 6
+    recall_top_k: int = 4
+    recall_min_score: float = 0.15
+    max_tool_iterations: int = 4
+    # Only used by the offline model: how many tokens its pretend window holds.
+    offline_context_window_tokens: int = 200_000
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        values: dict[str, str] = {}
+        for name in cls.model_fields:
+            key = name.upper()
+            if env.get(key):
+                values[name] = env[key]
+        return cls.model_validate(values)
