@@ -1,0 +1,1 @@
+"""Thin adapters from Temporal to memory/: retries, timeouts and error classification."""

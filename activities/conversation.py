@@ -1,0 +1,82 @@
+"""Conversation-layer activities: the message log and its rolling summary."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.errors import classified
+from activities.models import (
+    AppendMessageInput,
+    ConversationLoaded,
+    LoadConversationInput,
+    MessageRef,
+    SummariseInput,
+    SummariseResult,
+)
+from memory.manifest import ContextItem, Layer
+from memory.refs import ThreadRef
+from memory.runtime import MemoryRuntime
+from memory.summariser import summarise_thread
+from memory.validation import check_message
+
+
+class ConversationActivities:
+    def __init__(self, runtime: MemoryRuntime):
+        self._rt = runtime
+
+    @activity.defn(name="conversation_open")
+    @classified
+    async def open(self, thread: ThreadRef) -> int:
+        """The last turn number already stored, so a restarted thread never reuses one."""
+        return await self._rt.conversation.last_turn(thread)
+
+    @activity.defn(name="conversation_append_message")
+    @classified
+    async def append_message(self, request: AppendMessageInput) -> MessageRef:
+        if request.role == "user":
+            check_message(request.content, max_chars=self._rt.settings.max_message_chars)
+        stored = await self._rt.conversation.append(request.thread, request.turn, request.role, request.content)
+        return MessageRef(id=stored.id, tokens=stored.token_estimate, created_at=stored.created_at)
+
+    @activity.defn(name="conversation_load")
+    @classified
+    async def load(self, request: LoadConversationInput) -> ConversationLoaded:
+        context = await self._rt.conversation.context(request.thread)
+        items: list[ContextItem] = []
+        if context.summary:
+            items.append(
+                ContextItem(
+                    layer=Layer.CONVERSATION_SUMMARY,
+                    source_id=context.summary.id,
+                    source_time=context.summary.created_at,
+                    label=f"summary of thread {request.thread.thread_id}",
+                    tokens=context.summary.token_estimate,
+                )
+            )
+        tail = [m for m in context.tail if m.id != request.exclude_message_id]
+        items.extend(
+            ContextItem(
+                layer=Layer.CONVERSATION_MESSAGE,
+                source_id=m.id,
+                source_time=m.created_at,
+                label=f"thread {request.thread.thread_id}, turn {m.turn}, {m.role}",
+                tokens=m.token_estimate,
+            )
+            for m in tail
+        )
+        return ConversationLoaded(items=items, tail_tokens=sum(m.token_estimate for m in tail))
+
+    @activity.defn(name="conversation_summarise")
+    @classified
+    async def summarise(self, request: SummariseInput) -> SummariseResult:
+        settings = self._rt.settings
+        outcome = await summarise_thread(
+            request.thread,
+            store=self._rt.conversation,
+            llm=self._rt.llm,
+            ledger=self._rt.ledger,
+            trigger_tokens=settings.summary_trigger_tokens,
+            keep_tail_messages=settings.summary_keep_tail_messages,
+            force=request.force,
+        )
+        return SummariseResult(summary_id=outcome.summary_id, folded_messages=outcome.folded_messages)

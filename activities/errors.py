@@ -1,0 +1,49 @@
+"""Classify failures from memory/ into Temporal's terms: retry, or fail fast with a reason."""
+
+from __future__ import annotations
+
+import functools
+from datetime import timedelta
+from typing import Awaitable, Callable, ParamSpec, TypeVar
+
+from pydantic import ValidationError
+from temporalio.exceptions import ApplicationError
+
+from memory.embedding.base import EmbeddingRejected, EmbeddingUnavailable
+from memory.llm.base import ContextWindowExceeded, ModelRequestRejected, ModelUnavailable
+from memory.validation import InvalidInput
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+CONTEXT_WINDOW_EXCEEDED = "ContextWindowExceeded"
+INVALID_INPUT = "InvalidInput"
+MODEL_REQUEST_REJECTED = "ModelRequestRejected"
+EMBEDDING_REJECTED = "EmbeddingRejected"
+
+
+def _delay(seconds: float | None) -> timedelta | None:
+    return timedelta(seconds=seconds) if seconds else None
+
+
+def classified(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Raise non-retryable errors for what can never succeed; let transient ones retry."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await fn(*args, **kwargs)
+        except (InvalidInput, ValidationError) as err:
+            raise ApplicationError(str(err), type=INVALID_INPUT, non_retryable=True) from err
+        except ContextWindowExceeded as err:
+            raise ApplicationError(str(err), type=CONTEXT_WINDOW_EXCEEDED, non_retryable=True) from err
+        except ModelRequestRejected as err:
+            raise ApplicationError(str(err), type=MODEL_REQUEST_REJECTED, non_retryable=True) from err
+        except EmbeddingRejected as err:
+            raise ApplicationError(str(err), type=EMBEDDING_REJECTED, non_retryable=True) from err
+        except (ModelUnavailable, EmbeddingUnavailable) as err:
+            raise ApplicationError(
+                str(err), type=type(err).__name__, next_retry_delay=_delay(err.retry_after_seconds)
+            ) from err
+
+    return wrapper

@@ -1,0 +1,57 @@
+"""The model call: hydrate the manifest, assemble the cache-stable prompt, generate, bill."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.errors import classified
+from activities.models import GenerateInput, GenerateOutput
+from memory.llm.base import ModelRequest
+from memory.runtime import MemoryRuntime
+from memory.tools import AGENT_TOOLS
+from memory.turn_context import build_working_context
+from memory.usage import Action
+
+
+class ModelActivities:
+    def __init__(self, runtime: MemoryRuntime):
+        self._rt = runtime
+
+    @activity.defn(name="model_generate")
+    @classified
+    async def generate(self, request: GenerateInput) -> GenerateOutput:
+        context = await build_working_context(
+            request.thread,
+            request.manifest,
+            request.user_message_id,
+            conversation=self._rt.conversation,
+            recall=self._rt.recall.store,
+            documents=self._rt.documents,
+        )
+        response = await self._rt.llm.generate(
+            ModelRequest(
+                system=context.system,
+                messages=context.messages,
+                tools=AGENT_TOOLS if request.tools_enabled else [],
+                tool_calls=request.tool_calls,
+                tool_results=request.tool_results,
+            )
+        )
+        thread = request.thread
+        await self._rt.ledger.record(
+            idempotency_key=f"{thread.key}/turn/{request.turn}/model/{request.attempt_label}/{request.iteration}",
+            tenant_id=thread.tenant_id,
+            agent_id=thread.agent_id,
+            thread_id=thread.thread_id,
+            action=Action.AGENT_TURN,
+            provider=response.provider,
+            model=response.model,
+            usage=response.usage,
+        )
+        return GenerateOutput(
+            text=response.text,
+            tool_calls=response.tool_calls,
+            usage=response.usage,
+            provider=response.provider,
+            model=response.model,
+        )

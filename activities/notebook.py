@@ -1,0 +1,43 @@
+"""Notebook activities: read the authoritative notebook, and the agent's deliberate edit tool."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.errors import classified
+from activities.models import NotebookEditInput, NotebookEditResult, NotebookReadInput
+from memory.manifest import ContextItem, Layer
+from memory.runtime import MemoryRuntime
+from memory.tokens import estimate_tokens
+
+
+class NotebookActivities:
+    def __init__(self, runtime: MemoryRuntime):
+        self._rt = runtime
+
+    @activity.defn(name="notebook_read")
+    @classified
+    async def read(self, request: NotebookReadInput) -> list[ContextItem]:
+        version = await self._rt.notebook.read(request.agent)
+        if version is None:
+            return []
+        return [
+            ContextItem(
+                layer=Layer.NOTEBOOK,
+                source_id=version.id,
+                source_time=version.created_at,
+                label=f"{version.path} v{version.version} by {version.author}",
+                tokens=estimate_tokens(version.content),
+            )
+        ]
+
+    @activity.defn(name="notebook_edit")
+    @classified
+    async def edit(self, request: NotebookEditInput) -> NotebookEditResult:
+        version = await self._rt.notebook.append_note(
+            request.thread.agent,
+            request.note,
+            author=request.author,
+            idempotency_key=f"{request.thread.key}/turn/{request.turn}/tool/{request.call_id}",
+        )
+        return NotebookEditResult(version_id=version.id, version=version.version)

@@ -1,0 +1,44 @@
+"""Recall-store activities: fenced search and the acknowledged write of each exchange."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.errors import classified
+from activities.models import RecallSearchInput, RecallWriteInput
+from memory.manifest import ContextItem, Layer
+from memory.runtime import MemoryRuntime
+
+
+class RecallActivities:
+    def __init__(self, runtime: MemoryRuntime):
+        self._rt = runtime
+
+    @activity.defn(name="recall_search")
+    @classified
+    async def search(self, request: RecallSearchInput) -> list[ContextItem]:
+        hits = await self._rt.recall.search(request.thread, request.turn, request.query)
+        return [
+            ContextItem(
+                layer=Layer.RECALL,
+                source_id=hit.id,
+                source_time=hit.created_at,
+                label=f"exchange in thread {hit.thread_id}",
+                score=round(hit.score, 4),
+                tokens=len(hit.text) // 4,
+            )
+            for hit in hits
+        ]
+
+    @activity.defn(name="recall_write")
+    @classified
+    async def write(self, request: RecallWriteInput) -> int:
+        messages = await self._rt.conversation.messages_by_id(
+            request.thread, [request.user_message_id, request.assistant_message_id]
+        )
+        by_role = {m.role: m.content for m in messages}
+        if set(by_role) != {"user", "assistant"}:
+            raise LookupError(f"turn {request.turn} of {request.thread.key} has no stored user/assistant pair yet")
+        return await self._rt.recall.remember_exchange(
+            request.thread, request.turn, by_role["user"], by_role["assistant"]
+        )

@@ -1,0 +1,32 @@
+"""Every activity the worker registers, bound to one memory runtime."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from activities.conversation import ConversationActivities
+from activities.model import ModelActivities
+from activities.notebook import NotebookActivities
+from activities.recall import RecallActivities
+from activities.turns import TurnActivities
+from memory.runtime import MemoryRuntime
+
+
+def all_activities(runtime: MemoryRuntime) -> list[Callable]:
+    conversation = ConversationActivities(runtime)
+    recall = RecallActivities(runtime)
+    notebook = NotebookActivities(runtime)
+    model = ModelActivities(runtime)
+    turns = TurnActivities(runtime)
+    return [
+        conversation.open,
+        conversation.append_message,
+        conversation.load,
+        conversation.summarise,
+        recall.search,
+        recall.write,
+        notebook.read,
+        notebook.edit,
+        model.generate,
+        turns.record,
+    ]

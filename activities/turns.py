@@ -1,0 +1,27 @@
+"""Turn-record activity: the manifest and usage of a turn, kept for audit."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.errors import classified
+from activities.models import TurnRecordInput
+from memory.runtime import MemoryRuntime
+
+
+class TurnActivities:
+    def __init__(self, runtime: MemoryRuntime):
+        self._rt = runtime
+
+    @activity.defn(name="turn_record")
+    @classified
+    async def record(self, request: TurnRecordInput) -> None:
+        await self._rt.turns.record(
+            request.thread,
+            turn=request.turn,
+            status=request.status,
+            user_message_id=request.user_message_id,
+            assistant_message_id=request.assistant_message_id,
+            manifest=request.manifest,
+            usage=request.usage,
+        )

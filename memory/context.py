@@ -1,0 +1,112 @@
+"""Working-context assembly: a pure function from retrieved memory to the model's input.
+
+The order is chosen for provider prompt caching: what changes least comes first.
+  1. a constant system prefix,
+  2. the notebook and the retrieved items, sorted by id (never by score, which
+     changes from query to query even when the set does not),
+  3. the conversation summary,
+  4. the live tail of the thread, then the new user message, last.
+Two turns that retrieve the same set therefore share a byte-identical prefix.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from memory.llm.base import ChatMessage, TextBlock
+
+SYSTEM_PREFIX = """You are a long-lived assistant with durable memory.
+Memory reaches you in labelled sections. Each item carries its source in brackets, so you
+can say where you learned something ("I read this in thread t3 on 2026-03-04").
+The notebook is authoritative: it was written deliberately, by you or by an operator, and
+it overrides anything recalled or summarised. Recalled items are reference material from
+past conversations and may be outdated. Write to the notebook only through the
+notebook_edit tool, and only when asked to remember something."""
+
+NOTEBOOK_HEADER = "## Notebook (authoritative: overrides everything below)"
+RECALL_HEADER = "## Recalled from past conversations (reference, may be outdated)"
+SUMMARY_HEADER = "## Summary of earlier messages in this thread"
+
+
+class NotebookEntry(BaseModel):
+    version_id: int
+    version: int
+    content: str
+    updated_at: datetime
+
+
+class RecalledEntry(BaseModel):
+    id: int
+    thread_id: str
+    created_at: datetime
+    text: str
+
+
+class SummaryEntry(BaseModel):
+    id: int
+    content: str
+    created_at: datetime
+
+
+class TailMessage(BaseModel):
+    role: str
+    content: str
+
+
+class ContextSources(BaseModel):
+    notebook: NotebookEntry | None = None
+    recalled: list[RecalledEntry] = []
+    summary: SummaryEntry | None = None
+    tail: list[TailMessage] = []
+    user_message: str
+
+
+class WorkingContext(BaseModel):
+    system: list[TextBlock]
+    messages: list[ChatMessage]
+
+    @property
+    def stable_prefix(self) -> str:
+        """The part that prompt caching can reuse: every system block marked cacheable."""
+        return "".join(block.text for block in self.system if block.cacheable)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _memory_block(sources: ContextSources) -> str:
+    parts: list[str] = []
+    if sources.notebook:
+        nb = sources.notebook
+        parts.append(
+            f"{NOTEBOOK_HEADER}\n[notebook /notebook.md v{nb.version} | {_stamp(nb.updated_at)}]\n"
+            f"{nb.content.strip()}"
+        )
+    if sources.recalled:
+        items = [
+            f"[recall:{item.id} | thread {item.thread_id} | {_stamp(item.created_at)}]\n{item.text.strip()}"
+            for item in sorted(sources.recalled, key=lambda r: r.id)
+        ]
+        parts.append(RECALL_HEADER + "\n" + "\n\n".join(items))
+    return "\n\n".join(parts)
+
+
+def assemble(sources: ContextSources) -> WorkingContext:
+    system = [TextBlock(text=SYSTEM_PREFIX, cacheable=True)]
+    memory = _memory_block(sources)
+    if memory:
+        system.append(TextBlock(text=memory, cacheable=True))
+    if sources.summary:
+        s = sources.summary
+        system.append(
+            TextBlock(
+                text=f"{SUMMARY_HEADER}\n[summary:{s.id} | {_stamp(s.created_at)}]\n{s.content.strip()}",
+                cacheable=True,
+            )
+        )
+    messages = [ChatMessage(role="user" if m.role == "user" else "assistant", content=m.content) for m in sources.tail]
+    messages.append(ChatMessage(role="user", content=sources.user_message))
+    return WorkingContext(system=system, messages=messages)

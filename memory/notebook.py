@@ -1,0 +1,42 @@
+"""The agent's notebook: one authoritative document per agent at /notebook.md.
+
+Edits are deliberate (a tool call by the agent or an operator's edit), never automatic.
+"""
+
+from __future__ import annotations
+
+from memory.documents import DocumentStore, DocumentVersion
+from memory.refs import AgentRef
+
+NOTEBOOK_PATH = "/notebook.md"
+MAX_NOTE_CHARS = 4_000
+
+
+class Notebook:
+    def __init__(self, documents: DocumentStore):
+        self._documents = documents
+
+    async def read(self, agent: AgentRef) -> DocumentVersion | None:
+        return await self._documents.latest(agent, NOTEBOOK_PATH)
+
+    async def append_note(self, agent: AgentRef, note: str, *, author: str, idempotency_key: str) -> DocumentVersion:
+        note = " ".join(note.split())
+        if not note:
+            raise ValueError("a notebook note cannot be empty")
+        if len(note) > MAX_NOTE_CHARS:
+            raise ValueError(f"a notebook note is limited to {MAX_NOTE_CHARS} characters")
+        current = await self.read(agent)
+        body = current.content.rstrip("\n") + "\n" if current else "# Notebook\n"
+        return await self._documents.write(
+            agent,
+            NOTEBOOK_PATH,
+            content=f"{body}- {note}\n",
+            author=author,
+            reason="append note",
+            idempotency_key=idempotency_key,
+        )
+
+    async def replace(self, agent: AgentRef, content: str, *, author: str, idempotency_key: str) -> DocumentVersion:
+        return await self._documents.write(
+            agent, NOTEBOOK_PATH, content=content, author=author, reason="replace", idempotency_key=idempotency_key
+        )

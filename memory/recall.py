@@ -1,0 +1,140 @@
+"""Persistent recall store: past exchanges as text plus one vector per embedding model.
+
+Every search is fenced on the tenant and on one embedding model, so vectors of two
+geometries are never compared. Retrieval stamps last_retrieved_at, which retention uses.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pgvector.sqlalchemy import Vector
+from pydantic import BaseModel
+from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from memory.refs import AgentRef, ThreadRef
+from memory.schema import recall_embeddings, recall_items
+
+
+class RecallItem(BaseModel):
+    id: int
+    tenant_id: str
+    agent_id: str
+    thread_id: str
+    text: str
+    created_at: datetime
+
+
+class RecallHit(RecallItem):
+    score: float
+
+
+_SEARCH = text(
+    """
+    SELECT i.id, i.tenant_id, i.agent_id, i.thread_id, i.text, i.created_at,
+           1 - (e.embedding <=> :query) AS score
+    FROM recall_embeddings e
+    JOIN recall_items i ON i.id = e.item_id
+    WHERE e.tenant_id = :tenant_id
+      AND e.embedding_model = :model
+      AND i.tenant_id = :tenant_id
+      AND i.agent_id = :agent_id
+      AND i.thread_id <> :exclude_thread_id
+    ORDER BY e.embedding <=> :query
+    LIMIT :limit
+    """
+).bindparams(bindparam("query", type_=Vector()))
+
+
+class RecallStore:
+    def __init__(self, engine: AsyncEngine):
+        self._engine = engine
+
+    async def write(
+        self,
+        thread: ThreadRef,
+        *,
+        idempotency_key: str,
+        text_: str,
+        embedding: list[float],
+        embedding_model: str,
+        source_type: str = "exchange",
+    ) -> int:
+        """Store an item and its vector once; a retry with the same key changes nothing."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                insert(recall_items)
+                .values(
+                    tenant_id=thread.tenant_id,
+                    agent_id=thread.agent_id,
+                    thread_id=thread.thread_id,
+                    source_type=source_type,
+                    text=text_,
+                    idempotency_key=idempotency_key,
+                )
+                .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            )
+            item_id = await conn.scalar(
+                select(recall_items.c.id).where(recall_items.c.idempotency_key == idempotency_key)
+            )
+            await conn.execute(
+                insert(recall_embeddings)
+                .values(
+                    item_id=item_id,
+                    embedding_model=embedding_model,
+                    tenant_id=thread.tenant_id,
+                    embedding=embedding,
+                )
+                .on_conflict_do_nothing(index_elements=["item_id", "embedding_model"])
+            )
+        return int(item_id)
+
+    async def search(
+        self,
+        agent: AgentRef,
+        *,
+        query_embedding: list[float],
+        embedding_model: str,
+        limit: int,
+        min_score: float,
+        exclude_thread_id: str = "",
+    ) -> list[RecallHit]:
+        async with self._engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    _SEARCH,
+                    {
+                        "query": query_embedding,
+                        "tenant_id": agent.tenant_id,
+                        "agent_id": agent.agent_id,
+                        "model": embedding_model,
+                        "exclude_thread_id": exclude_thread_id,
+                        "limit": limit,
+                    },
+                )
+            ).mappings()
+            hits = [RecallHit.model_validate(dict(r)) for r in rows if r["score"] >= min_score]
+            if hits:
+                await conn.execute(
+                    update(recall_items)
+                    .where(recall_items.c.id.in_([h.id for h in hits]))
+                    .values(last_retrieved_at=func.now())
+                )
+        return hits
+
+    async def items_by_id(self, agent: AgentRef, ids: list[int]) -> list[RecallItem]:
+        if not ids:
+            return []
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(recall_items).where(
+                        recall_items.c.tenant_id == agent.tenant_id,
+                        recall_items.c.agent_id == agent.agent_id,
+                        recall_items.c.id.in_(ids),
+                    )
+                )
+            ).mappings()
+            return [RecallItem.model_validate(dict(r)) for r in rows]

@@ -1,0 +1,85 @@
+"""Wiring of the memory layers over one database, one model client and the embedders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from memory.config import Settings
+from memory.conversation import ConversationStore
+from memory.db import create_engine
+from memory.documents import DocumentStore
+from memory.embedding.registry import build_embedder
+from memory.llm.base import LLMClient
+from memory.notebook import Notebook
+from memory.recall import RecallStore
+from memory.recall_memory import EmbedderPool, RecallMemory
+from memory.tenants import TenantRegistry
+from memory.turns import TurnLog
+from memory.usage import UsageLedger
+
+
+def build_llm(settings: Settings) -> LLMClient:
+    """The real model when a key is configured; otherwise the offline stand-in."""
+    if settings.anthropic_api_key:
+        from memory.llm.anthropic_client import AnthropicClient
+
+        return AnthropicClient(settings.anthropic_api_key, settings.anthropic_model)
+    from memory.llm.offline import OfflineModel
+
+    return OfflineModel(context_window_tokens=settings.offline_context_window_tokens)
+
+
+@dataclass
+class MemoryRuntime:
+    settings: Settings
+    engine: AsyncEngine
+    llm: LLMClient
+    conversation: ConversationStore
+    documents: DocumentStore
+    notebook: Notebook
+    recall: RecallMemory
+    turns: TurnLog
+    ledger: UsageLedger
+    tenants: TenantRegistry
+
+    @classmethod
+    def create(
+        cls,
+        settings: Settings,
+        *,
+        engine: AsyncEngine | None = None,
+        llm: LLMClient | None = None,
+        embedders: EmbedderPool | None = None,
+    ) -> "MemoryRuntime":
+        if engine is None:
+            if not settings.database_url:
+                raise ValueError("DATABASE_URL is not set: it names the Postgres database of the memory stores")
+            engine = create_engine(settings.database_url)
+        ledger = UsageLedger(engine)
+        tenants = TenantRegistry(engine, settings.embedding_model)
+        documents = DocumentStore(engine)
+        pool = embedders or EmbedderPool(lambda model_id: build_embedder(model_id, settings))
+        return cls(
+            settings=settings,
+            engine=engine,
+            llm=llm or build_llm(settings),
+            conversation=ConversationStore(engine),
+            documents=documents,
+            notebook=Notebook(documents),
+            recall=RecallMemory(
+                RecallStore(engine),
+                tenants,
+                pool,
+                ledger,
+                top_k=settings.recall_top_k,
+                min_score=settings.recall_min_score,
+            ),
+            turns=TurnLog(engine),
+            ledger=ledger,
+            tenants=tenants,
+        )
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,68 @@
+"""Turn a manifest (references) back into the texts it names, and assemble the prompt.
+
+The workflow carries only references; the text is read here, from the stores, when
+the model is about to be called.
+"""
+
+from __future__ import annotations
+
+from memory.context import (
+    ContextSources,
+    NotebookEntry,
+    RecalledEntry,
+    SummaryEntry,
+    TailMessage,
+    WorkingContext,
+    assemble,
+)
+from memory.conversation import ConversationStore
+from memory.documents import DocumentStore
+from memory.manifest import ContextItem, Layer
+from memory.recall import RecallStore
+from memory.refs import ThreadRef
+
+
+def _ids(manifest: list[ContextItem], layer: Layer) -> list[int]:
+    return [item.source_id for item in manifest if item.layer == layer]
+
+
+async def build_working_context(
+    thread: ThreadRef,
+    manifest: list[ContextItem],
+    user_message_id: int,
+    *,
+    conversation: ConversationStore,
+    recall: RecallStore,
+    documents: DocumentStore,
+) -> WorkingContext:
+    notebook = None
+    for version_id in _ids(manifest, Layer.NOTEBOOK):
+        version = await documents.version_by_id(thread.agent, version_id)
+        if version:
+            notebook = NotebookEntry(
+                version_id=version.id, version=version.version, content=version.content, updated_at=version.created_at
+            )
+    recalled = [
+        RecalledEntry(id=item.id, thread_id=item.thread_id, created_at=item.created_at, text=item.text)
+        for item in await recall.items_by_id(thread.agent, _ids(manifest, Layer.RECALL))
+    ]
+    summary = None
+    for summary_id in _ids(manifest, Layer.CONVERSATION_SUMMARY):
+        stored = await conversation.summary_by_id(thread, summary_id)
+        if stored:
+            summary = SummaryEntry(id=stored.id, content=stored.content, created_at=stored.created_at)
+    tail_ids = _ids(manifest, Layer.CONVERSATION_MESSAGE)
+    loaded = await conversation.messages_by_id(thread, tail_ids + [user_message_id])
+    by_id = {m.id: m for m in loaded}
+    if user_message_id not in by_id:
+        raise LookupError(f"user message {user_message_id} of thread {thread.key} is not in the store")
+    tail = [TailMessage(role=by_id[i].role, content=by_id[i].content) for i in sorted(tail_ids) if i in by_id]
+    return assemble(
+        ContextSources(
+            notebook=notebook,
+            recalled=recalled,
+            summary=summary,
+            tail=tail,
+            user_message=by_id[user_message_id].content,
+        )
+    )

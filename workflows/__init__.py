@@ -1,0 +1,1 @@
+"""Workflows: orchestration only. No I/O, no clocks, no randomness outside Temporal's."""

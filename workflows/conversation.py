@@ -1,0 +1,268 @@
+"""One long-lived workflow per thread. Each user message arrives as an Update and
+runs one turn as a sequence of memory activities; the caller gets the reply back.
+
+State is a turn counter and flags; the transcript lives in the stores and travels
+through history only as ids and the new messages of each turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.conversation import ConversationActivities
+    from activities.errors import CONTEXT_WINDOW_EXCEEDED
+    from activities.model import ModelActivities
+    from activities.models import (
+        AppendMessageInput,
+        GenerateInput,
+        GenerateOutput,
+        LoadConversationInput,
+        MessageRef,
+        NotebookReadInput,
+        RecallSearchInput,
+        RecallWriteInput,
+        SummariseInput,
+        TurnRecordInput,
+    )
+    from activities.notebook import NotebookActivities
+    from activities.recall import RecallActivities
+    from activities.turns import TurnActivities
+    from memory.llm.base import ModelUsage
+    from memory.manifest import ContextItem
+    from memory.validation import InvalidInput, check_message
+    from workflows.models import ConversationStart, TurnResult, UserMessage
+    from workflows.options import EMBEDDING_CALL, MEMORY_IO, MODEL_CALL
+    from workflows.tools import ToolRunner
+
+
+def _is_context_overflow(err: ActivityError) -> bool:
+    return isinstance(err.cause, ApplicationError) and err.cause.type == CONTEXT_WINDOW_EXCEEDED
+
+
+def _add(total: ModelUsage, more: ModelUsage) -> ModelUsage:
+    return ModelUsage(**{k: getattr(total, k) + getattr(more, k) for k in ModelUsage.model_fields})
+
+
+@workflow.defn
+class ConversationWorkflow:
+    @workflow.init
+    def __init__(self, start: ConversationStart) -> None:
+        self._start = start
+        self._thread = start.thread
+        self._last_turn = start.last_turn
+        self._turn_lock = asyncio.Lock()
+        self._summary_due = False
+        self._turns_this_run = 0
+
+    @workflow.run
+    async def run(self, start: ConversationStart) -> int:
+        if self._last_turn is None:
+            self._last_turn = await workflow.execute_activity_method(
+                ConversationActivities.open, self._thread, summary="conversation: find last stored turn", **MEMORY_IO
+            )
+        idle = timedelta(hours=start.limits.idle_timeout_hours)
+        while True:
+            try:
+                await workflow.wait_condition(
+                    lambda: self._summary_due or self._should_continue_as_new(),
+                    timeout=idle,
+                    timeout_summary="thread idle: close",
+                )
+            except asyncio.TimeoutError:
+                if self._turn_lock.locked() or not workflow.all_handlers_finished():
+                    continue
+                return self._last_turn
+            if self._summary_due:
+                async with self._turn_lock:
+                    self._summary_due = False
+                    await self._summarise(force=False)
+                continue
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            workflow.continue_as_new(start.model_copy(update={"last_turn": self._last_turn}))
+
+    def _should_continue_as_new(self) -> bool:
+        return (
+            workflow.info().is_continue_as_new_suggested()
+            or self._turns_this_run >= self._start.limits.max_turns_per_run
+        )
+
+    @workflow.query(description="The last turn number of this thread.")
+    def last_turn(self) -> int:
+        return self._last_turn or 0
+
+    @workflow.update(description="Send one user message; returns the agent's reply and its context manifest.")
+    async def send_message(self, message: UserMessage) -> TurnResult:
+        await workflow.wait_condition(lambda: self._last_turn is not None)
+        async with self._turn_lock:
+            self._last_turn += 1
+            self._turns_this_run += 1
+            return await self._run_turn(self._last_turn, message)
+
+    @send_message.validator
+    def _validate_message(self, message: UserMessage) -> None:
+        # A rejected update leaves no trace in history and writes nothing anywhere.
+        try:
+            check_message(message.text, max_chars=self._start.limits.max_message_chars)
+        except InvalidInput as err:
+            raise ApplicationError(str(err), type="InvalidInput", non_retryable=True) from None
+
+    async def _run_turn(self, turn: int, message: UserMessage) -> TurnResult:
+        thread = self._thread
+        user = await workflow.execute_activity_method(
+            ConversationActivities.append_message,
+            AppendMessageInput(thread=thread, turn=turn, role="user", content=message.text),
+            summary=f"conversation: append user message, turn {turn}",
+            **MEMORY_IO,
+        )
+        manifest, tail_tokens = await self._retrieve(turn, message.text, user)
+        try:
+            reply, tools_used = await self._generate(turn, manifest, user, attempt="first")
+        except ActivityError as err:
+            if not _is_context_overflow(err):
+                await self._record(turn, "failed", user.id, None, manifest, ModelUsage())
+                raise ApplicationError(f"turn {turn} failed: {err.cause or err}", type="TurnFailed") from err
+            # Not retried blindly: fold the thread into its summary, then exactly one more try.
+            await self._summarise(force=True)
+            manifest, tail_tokens = await self._retrieve(turn, message.text, user)
+            try:
+                reply, tools_used = await self._generate(turn, manifest, user, attempt="after-summary")
+            except ActivityError as retry_err:
+                await self._record(turn, "failed", user.id, None, manifest, ModelUsage())
+                raise ApplicationError(
+                    f"turn {turn} failed: the context does not fit even after summarising: {retry_err.cause}",
+                    type="TurnFailed",
+                ) from retry_err
+
+        assistant = await workflow.execute_activity_method(
+            ConversationActivities.append_message,
+            AppendMessageInput(thread=thread, turn=turn, role="assistant", content=reply.text),
+            summary=f"conversation: append assistant reply, turn {turn}",
+            **MEMORY_IO,
+        )
+        await workflow.execute_activity_method(
+            RecallActivities.write,
+            RecallWriteInput(thread=thread, turn=turn, user_message_id=user.id, assistant_message_id=assistant.id),
+            summary=f"recall: store exchange of turn {turn}",
+            **EMBEDDING_CALL,
+        )
+        await self._record(turn, "completed", user.id, assistant.id, manifest, reply.usage)
+        if tail_tokens + user.tokens + assistant.tokens > self._start.limits.summary_trigger_tokens:
+            self._summary_due = True
+        workflow.set_current_details(_details(turn, manifest, reply))
+        return TurnResult(
+            reply=reply.text,
+            workflow_id=workflow.info().workflow_id,
+            turn=turn,
+            manifest=manifest,
+            usage=reply.usage,
+            provider=reply.provider,
+            model=reply.model,
+            tools_used=tools_used,
+            user_message_id=user.id,
+            assistant_message_id=assistant.id,
+        )
+
+    async def _retrieve(self, turn: int, query: str, user: MessageRef) -> tuple[list[ContextItem], int]:
+        thread = self._thread
+        notebook, recalled, conversation = await asyncio.gather(
+            workflow.execute_activity_method(
+                NotebookActivities.read,
+                NotebookReadInput(agent=thread.agent),
+                summary="notebook: read /notebook.md",
+                **MEMORY_IO,
+            ),
+            workflow.execute_activity_method(
+                RecallActivities.search,
+                RecallSearchInput(thread=thread, turn=turn, query=query),
+                summary=f"recall: search past threads, turn {turn}",
+                **EMBEDDING_CALL,
+            ),
+            workflow.execute_activity_method(
+                ConversationActivities.load,
+                LoadConversationInput(thread=thread, exclude_message_id=user.id),
+                summary=f"conversation: load summary and tail, turn {turn}",
+                **MEMORY_IO,
+            ),
+        )
+        return [*notebook, *recalled, *conversation.items], conversation.tail_tokens
+
+    async def _generate(
+        self, turn: int, manifest: list[ContextItem], user: MessageRef, *, attempt: str
+    ) -> tuple[GenerateOutput, list[str]]:
+        """The model/tool loop, bounded: the last allowed call gets no tools and must answer."""
+        tools = ToolRunner(self._thread, turn)
+        usage = ModelUsage()
+        limit = self._start.limits.max_tool_iterations
+        for iteration in range(limit + 1):
+            output = await workflow.execute_activity_method(
+                ModelActivities.generate,
+                GenerateInput(
+                    thread=self._thread,
+                    turn=turn,
+                    iteration=iteration,
+                    attempt_label=attempt,
+                    manifest=manifest,
+                    user_message_id=user.id,
+                    tools_enabled=iteration < limit,
+                    tool_calls=tools.calls,
+                    tool_results=tools.results,
+                ),
+                summary=f"model: generate reply, turn {turn}" + (f", after {iteration} tool round(s)" if iteration else ""),
+                **MODEL_CALL,
+            )
+            usage = _add(usage, output.usage)
+            if not output.tool_calls:
+                return output.model_copy(update={"usage": usage}), tools.used
+            for call in output.tool_calls:
+                await tools.run(call)
+        raise AssertionError("unreachable: the last iteration has no tools")
+
+    async def _summarise(self, *, force: bool) -> None:
+        await workflow.execute_activity_method(
+            ConversationActivities.summarise,
+            SummariseInput(thread=self._thread, force=force),
+            summary="conversation: fold older messages into the summary" + (" (context overflow)" if force else ""),
+            **MODEL_CALL,
+        )
+
+    async def _record(
+        self,
+        turn: int,
+        status: str,
+        user_id: int | None,
+        assistant_id: int | None,
+        manifest: list[ContextItem],
+        usage: ModelUsage,
+    ) -> None:
+        await workflow.execute_activity_method(
+            TurnActivities.record,
+            TurnRecordInput(
+                thread=self._thread,
+                turn=turn,
+                status=status,
+                user_message_id=user_id,
+                assistant_message_id=assistant_id,
+                manifest=manifest,
+                usage=usage,
+            ),
+            summary=f"turns: record manifest of turn {turn} ({status})",
+            **MEMORY_IO,
+        )
+
+
+def _details(turn: int, manifest: list[ContextItem], reply: GenerateOutput) -> str:
+    layers: dict[str, int] = {}
+    for item in manifest:
+        layers[item.layer.value] = layers.get(item.layer.value, 0) + 1
+    answered = ", ".join(f"{count} {layer}" for layer, count in sorted(layers.items())) or "no memory"
+    u = reply.usage
+    return (
+        f"**Turn {turn}** answered by {reply.provider}/{reply.model} with {answered}.\n\n"
+        f"Tokens: {u.input_tokens} in, {u.output_tokens} out, "
+        f"{u.cache_read_input_tokens} read from prompt cache, {u.cache_creation_input_tokens} written to it."
+    )

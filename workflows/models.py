@@ -1,0 +1,51 @@
+"""Typed inputs and outputs of the conversation workflow."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from memory.llm.base import ModelUsage
+from memory.manifest import ContextItem
+from memory.refs import ThreadRef
+
+TASK_QUEUE = "agent-memory"
+
+
+def conversation_workflow_id(thread: ThreadRef) -> str:
+    return f"conversation/{thread.tenant_id}/{thread.agent_id}/{thread.thread_id}"
+
+
+class ConversationLimits(BaseModel):
+    max_message_chars: int = 32_000
+    summary_trigger_tokens: int = 3_000
+    max_tool_iterations: int = 4
+    # Continue-as-new after this many turns even if the server has not suggested it.
+    max_turns_per_run: int = 200
+    # A thread with no message for this long closes; its next message starts a new run.
+    idle_timeout_hours: float = 24 * 7
+
+
+class ConversationStart(BaseModel):
+    thread: ThreadRef
+    limits: ConversationLimits = Field(default_factory=ConversationLimits)
+    # Set when continuing as new: the turn counter carries over, no need to ask the store.
+    last_turn: int | None = None
+
+
+class UserMessage(BaseModel):
+    text: str
+    # Marks a conversation between agents; ingestion gates will key off it.
+    delegated: bool = False
+
+
+class TurnResult(BaseModel):
+    reply: str
+    workflow_id: str
+    turn: int
+    manifest: list[ContextItem]
+    usage: ModelUsage
+    provider: str
+    model: str
+    tools_used: list[str] = []
+    user_message_id: int
+    assistant_message_id: int

@@ -1,0 +1,31 @@
+"""Activity options by kind of work: how long to wait and how to retry."""
+
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
+from temporalio.workflow import ActivityConfig
+
+# Store reads and writes: fast, and transient failures (a restarting database) heal.
+MEMORY_IO = ActivityConfig(
+    start_to_close_timeout=timedelta(seconds=30),
+    schedule_to_close_timeout=timedelta(minutes=10),
+    retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=20)),
+)
+
+# Calls that embed text: bounded by the provider, retried with backoff on rate limits.
+EMBEDDING_CALL = ActivityConfig(
+    start_to_close_timeout=timedelta(seconds=60),
+    schedule_to_close_timeout=timedelta(minutes=10),
+    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)),
+)
+
+# Model calls: a per-attempt timeout so a hung call is abandoned, and a bounded total.
+MODEL_CALL = ActivityConfig(
+    start_to_close_timeout=timedelta(seconds=120),
+    schedule_to_close_timeout=timedelta(minutes=10),
+    retry_policy=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        maximum_interval=timedelta(seconds=60),
+        maximum_attempts=8,
+    ),
+)
