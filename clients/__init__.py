@@ -1,0 +1,1 @@
+"""Client scripts that start, update and query the workflows."""

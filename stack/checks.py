@@ -1,0 +1,47 @@
+"""Start-up checks: fail with a message that names the missing service and its variable."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import text
+
+from memory.config import Settings
+from memory.db import create_engine
+
+
+class ServiceUnavailable(RuntimeError):
+    pass
+
+
+async def check_database(settings: Settings) -> None:
+    if not settings.database_url:
+        raise ServiceUnavailable(
+            "DATABASE_URL is not set: it names the Postgres (with pgvector) database of the memory stores, "
+            "e.g. postgresql+psycopg://user:password@host:5432/agent_memory. "
+            "Or run `python worker.py --dev` to start the embedded stack."
+        )
+    engine = create_engine(settings.database_url, pool_size=1)
+    try:
+        async with asyncio.timeout(10):
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+    except Exception as err:
+        raise ServiceUnavailable(f"cannot reach Postgres at DATABASE_URL: {type(err).__name__}: {err}") from None
+    finally:
+        await engine.dispose()
+
+
+async def check_redis_url(name: str, url: str | None) -> None:
+    """Ping a Redis-protocol server (Redis, FalkorDB) if its variable is set."""
+    if not url or not url.startswith(("redis://", "rediss://")):
+        return
+    import redis.asyncio as redis
+
+    client = redis.from_url(url, socket_connect_timeout=5)
+    try:
+        await client.ping()
+    except Exception as err:
+        raise ServiceUnavailable(f"cannot reach the server at {name}={url}: {type(err).__name__}: {err}") from None
+    finally:
+        await client.aclose()

