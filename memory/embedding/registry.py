@@ -1,0 +1,45 @@
+"""Turns a configured embedding model id into the adapter that serves it."""
+
+from __future__ import annotations
+
+import httpx
+
+from memory.config import Settings
+from memory.embedding.base import Embedder, EmbeddingModelId, EmbeddingRejected
+from memory.embedding.offline import OfflineEmbedder
+from memory.embedding.openai_embedder import OpenAIEmbedder
+from memory.embedding.voyage import VoyageEmbedder
+
+KNOWN_PROVIDERS = ("offline", "openai", "voyage")
+
+
+def build_embedder(
+    model_id: str, settings: Settings, *, http_client: httpx.AsyncClient | None = None
+) -> Embedder:
+    """Raises ValueError for a malformed id, EmbeddingRejected for one that cannot be served."""
+    parsed = EmbeddingModelId.parse(model_id)
+    if parsed.provider == "offline":
+        offline = OfflineEmbedder(parsed.dimension)
+        # The id is the embedding-version fence: it must name exactly what produced the vectors.
+        if parsed != offline.model_id:
+            raise EmbeddingRejected(
+                f"embedding model {parsed} is not an offline model; "
+                f"use offline/hashed-ngrams/<dimension>"
+            )
+        return offline
+    if parsed.provider == "voyage":
+        key = _require_key(settings.voyage_api_key, parsed, "VOYAGE_API_KEY")
+        return VoyageEmbedder(key, parsed, http_client=http_client)
+    if parsed.provider == "openai":
+        key = _require_key(settings.openai_api_key, parsed, "OPENAI_API_KEY")
+        return OpenAIEmbedder(key, parsed, http_client=http_client)
+    raise EmbeddingRejected(
+        f"embedding model {parsed} has unknown provider {parsed.provider!r}; "
+        f"known providers: {', '.join(KNOWN_PROVIDERS)}"
+    )
+
+
+def _require_key(key: str | None, model_id: EmbeddingModelId, env_var: str) -> str:
+    if not key:
+        raise EmbeddingRejected(f"embedding model {model_id} needs {env_var} to be set")
+    return key
