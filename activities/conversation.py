@@ -17,7 +17,7 @@ from memory.manifest import ContextItem, Layer
 from memory.refs import ThreadRef
 from memory.runtime import MemoryRuntime
 from memory.summariser import summarise_thread
-from memory.validation import check_message
+from memory.validation import MAX_STORED_MESSAGE_CHARS, check_message
 
 
 class ConversationActivities:
@@ -34,7 +34,7 @@ class ConversationActivities:
     @classified
     async def append_message(self, request: AppendMessageInput) -> MessageRef:
         if request.role == "user":
-            check_message(request.content, max_chars=self._rt.settings.max_message_chars)
+            check_message(request.content, max_chars=MAX_STORED_MESSAGE_CHARS)
         stored = await self._rt.conversation.append(request.thread, request.turn, request.role, request.content)
         return MessageRef(id=stored.id, tokens=stored.token_estimate, created_at=stored.created_at)
 
@@ -69,14 +69,13 @@ class ConversationActivities:
     @activity.defn(name="conversation_summarise")
     @classified
     async def summarise(self, request: SummariseInput) -> SummariseResult:
-        settings = self._rt.settings
         outcome = await summarise_thread(
             request.thread,
             store=self._rt.conversation,
             llm=self._rt.llm,
             ledger=self._rt.ledger,
-            trigger_tokens=settings.summary_trigger_tokens,
-            keep_tail_messages=settings.summary_keep_tail_messages,
+            trigger_tokens=request.trigger_tokens,
+            keep_tail_messages=request.keep_tail_messages,
             force=request.force,
         )
         return SummariseResult(summary_id=outcome.summary_id, folded_messages=outcome.folded_messages)

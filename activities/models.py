@@ -38,6 +38,8 @@ class ConversationLoaded(BaseModel):
 
 class SummariseInput(BaseModel):
     thread: ThreadRef
+    trigger_tokens: int = Field(ge=0)
+    keep_tail_messages: int = Field(ge=1)
     force: bool = False
 
 

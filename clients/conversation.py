@@ -6,6 +6,7 @@ from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 
 from memory.refs import ThreadRef
+from memory.validation import check_message
 from stack.search_attributes import AGENT_ID, TENANT_ID, THREAD_ID
 from workflows.conversation import ConversationWorkflow
 from workflows.models import (
@@ -26,11 +27,19 @@ async def send_message(
     task_queue: str = TASK_QUEUE,
     limits: ConversationLimits | None = None,
     request_id: str | None = None,
+    check: bool = True,
 ) -> TurnResult:
-    """One turn. request_id makes a resent request return the first answer instead of a second turn."""
+    """One turn. request_id makes a resent request return the first answer instead of a second turn.
+
+    Raises InvalidInput (a ValueError) before sending anything if the message can never be
+    accepted; check=False skips that, to exercise the workflow's own validator.
+    """
+    limits = limits or ConversationLimits()
+    if check:
+        check_message(message.text, max_chars=limits.max_message_chars)
     start = WithStartWorkflowOperation(
         ConversationWorkflow.run,
-        ConversationStart(thread=thread, limits=limits or ConversationLimits()),
+        ConversationStart(thread=thread, limits=limits),
         id=conversation_workflow_id(thread),
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

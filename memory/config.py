@@ -22,9 +22,6 @@ class Settings(BaseModel):
     # The model new tenants start on; existing tenants keep theirs (the fence).
     embedding_model: str = "offline/hashed-ngrams/256"
 
-    max_message_chars: int = 32_000
-    summary_trigger_tokens: int = 3_000
-    summary_keep_tail_messages: int = 6
     recall_top_k: int = 4
     recall_min_score: float = 0.15
     max_tool_iterations: int = 4

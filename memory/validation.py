@@ -11,6 +11,10 @@ ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 ID_RULE = "1-64 characters: lowercase letters, digits, '-' or '_', starting with a letter or digit"
 
 
+# No store accepts a message longer than this, whatever a thread's own limit says.
+MAX_STORED_MESSAGE_CHARS = 1_000_000
+
+
 class InvalidInput(ValueError):
     """Input that can never succeed, however often it is retried."""
 

@@ -30,3 +30,45 @@ async def test_second_message_sees_the_first(time_skipping_env, runtime, thread)
     assert layers.count(Layer.CONVERSATION_MESSAGE) == 2
     assert second.workflow_id == f"conversation/{thread.tenant_id}/support/thread-1"
     assert await count(runtime, messages, thread.tenant_id) == 4
+
+
+async def test_new_thread_recalls_a_past_exchange(time_skipping_env, runtime, thread):
+    client = time_skipping_env.client
+    other = thread.model_copy(update={"thread_id": "thread-2"})
+    async with running_worker(client, runtime) as tq:
+        await send_message(client, thread, UserMessage(text="Our warehouse in Rotterdam ships on Tuesdays."), task_queue=tq)
+        later = await send_message(client, other, UserMessage(text="When does the Rotterdam warehouse ship?"), task_queue=tq)
+
+    recalled = [item for item in later.manifest if item.layer == Layer.RECALL]
+    assert len(recalled) == 1 and recalled[0].label == "exchange in thread thread-1"
+    assert "Rotterdam ships on Tuesdays" in later.reply
+    # The row was stamped as retrieved, which retention relies on.
+    async with runtime.engine.connect() as conn:
+        stamped = await conn.scalar(select(recall_items.c.last_retrieved_at).where(recall_items.c.id == recalled[0].source_id))
+    assert stamped is not None
+
+
+async def test_remember_writes_the_notebook_through_the_tool(time_skipping_env, runtime, thread):
+    client = time_skipping_env.client
+    async with running_worker(client, runtime) as tq:
+        noted = await send_message(client, thread, UserMessage(text="remember: the customer prefers email"), task_queue=tq)
+        after = await send_message(client, thread, UserMessage(text="How should I contact them?"), task_queue=tq)
+
+    assert noted.tools_used == ["notebook_edit"]
+    assert "saved to /notebook.md as version 1" in noted.reply
+    notebook = await runtime.notebook.read(thread.agent)
+    assert notebook.content.endswith("- the customer prefers email\n") and notebook.author == "agent"
+    assert [i.layer for i in after.manifest if i.layer == Layer.NOTEBOOK] == [Layer.NOTEBOOK]
+    assert "notebook v1" in after.reply
+
+
+async def test_manifest_is_stored_with_the_turn(time_skipping_env, runtime, thread):
+    client = time_skipping_env.client
+    async with running_worker(client, runtime) as tq:
+        await send_message(client, thread, UserMessage(text="hello"), task_queue=tq)
+        second = await send_message(client, thread, UserMessage(text="again"), task_queue=tq)
+
+    record = await runtime.turns.get(thread, 2)
+    assert record.status == "completed"
+    assert record.manifest == second.manifest
+    assert record.assistant_message_id == second.assistant_message_id

@@ -225,7 +225,12 @@ class ConversationWorkflow:
     async def _summarise(self, *, force: bool) -> None:
         await workflow.execute_activity_method(
             ConversationActivities.summarise,
-            SummariseInput(thread=self._thread, force=force),
+            SummariseInput(
+                thread=self._thread,
+                trigger_tokens=self._start.limits.summary_trigger_tokens,
+                keep_tail_messages=self._start.limits.summary_keep_tail_messages,
+                force=force,
+            ),
             summary="conversation: fold older messages into the summary" + (" (context overflow)" if force else ""),
             **MODEL_CALL,
         )

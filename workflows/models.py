@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+
 from pydantic import BaseModel, Field
 
 from memory.llm.base import ModelUsage
@@ -17,12 +20,21 @@ def conversation_workflow_id(thread: ThreadRef) -> str:
 
 class ConversationLimits(BaseModel):
     max_message_chars: int = 32_000
+    # The live tail of a thread is folded into its summary above this many tokens,
+    # keeping the newest messages verbatim.
     summary_trigger_tokens: int = 3_000
+    summary_keep_tail_messages: int = 6
     max_tool_iterations: int = 4
     # Continue-as-new after this many turns even if the server has not suggested it.
     max_turns_per_run: int = 200
     # A thread with no message for this long closes; its next message starts a new run.
     idle_timeout_hours: float = 24 * 7
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "ConversationLimits":
+        """Limits for new threads from MAX_MESSAGE_CHARS, SUMMARY_TRIGGER_TOKENS and so on."""
+        env = os.environ if environ is None else environ
+        return cls.model_validate({name: env[name.upper()] for name in cls.model_fields if env.get(name.upper())})
 
 
 class ConversationStart(BaseModel):

@@ -1,0 +1,62 @@
+"""Test doubles for the external model API only, and a fault injector for acknowledgements."""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
+
+from memory.llm.base import ModelRequest, ModelResponse
+from memory.llm.offline import OfflineModel
+
+
+class RecordingModel(OfflineModel):
+    """The offline model, keeping every request it was sent."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.requests: list[ModelRequest] = []
+
+    async def generate(self, request: ModelRequest) -> ModelResponse:
+        self.requests.append(request)
+        return await super().generate(request)
+
+
+class ScriptedFailures(OfflineModel):
+    """Raises the given exceptions on the first calls, then answers like the offline model."""
+
+    def __init__(self, failures: list[Exception], **kwargs):
+        super().__init__(**kwargs)
+        self.failures = list(failures)
+        self.calls = 0
+
+    async def generate(self, request: ModelRequest) -> ModelResponse:
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        return await super().generate(request)
+
+
+class LoseFirstAcknowledgement(Interceptor):
+    """The named activities run for real, then their first attempt reports failure,
+    as if the worker died after the write committed but before Temporal heard back."""
+
+    def __init__(self, activity_names: set[str]):
+        self.activity_names = activity_names
+        self.lost: list[str] = []
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _LoseFirst(next, self)
+
+
+class _LoseFirst(ActivityInboundInterceptor):
+    def __init__(self, next: ActivityInboundInterceptor, owner: LoseFirstAcknowledgement):
+        super().__init__(next)
+        self._owner = owner
+
+    async def execute_activity(self, input: ExecuteActivityInput):
+        result = await super().execute_activity(input)
+        info = activity.info()
+        if info.activity_type in self._owner.activity_names and info.attempt == 1:
+            self._owner.lost.append(info.activity_type)
+            raise RuntimeError(f"acknowledgement of {info.activity_type} lost (injected)")
+        return result
