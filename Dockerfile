@@ -1,0 +1,27 @@
+# The memory worker. Build from the repository root: docker build -t agent-memory-worker .
+FROM python:3.12-slim
+
+COPY --from=ghcr.io/astral-sh/uv:latest /uv /uvx /usr/local/bin/
+
+WORKDIR /app
+# The environment lives outside /app so that copying the sources cannot overwrite it.
+ENV UV_PROJECT_ENVIRONMENT=/opt/venv \
+    UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    PYTHONUNBUFFERED=1 \
+    PATH="/opt/venv/bin:$PATH"
+
+# Dependencies first, in their own layer, so source edits do not reinstall them.
+# `uv.lock*` lets the build work with or without a lock file.
+COPY pyproject.toml uv.lock* ./
+RUN if [ -f uv.lock ]; then uv sync --frozen --no-dev --no-install-project; \
+    else uv sync --no-dev --no-install-project; fi
+
+COPY . .
+RUN if [ -f uv.lock ]; then uv sync --frozen --no-dev; else uv sync --no-dev; fi
+
+RUN useradd --create-home --uid 10001 worker
+USER worker
+
+EXPOSE 9464
+CMD ["python", "worker.py"]

@@ -1,0 +1,1 @@
+"""Local infrastructure for running the memory runtime without Docker."""
