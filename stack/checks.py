@@ -34,8 +34,9 @@ async def check_database(settings: Settings) -> None:
 
 async def check_redis_url(name: str, url: str | None) -> None:
     """Ping a Redis-protocol server (Redis, FalkorDB) if its variable is set."""
-    if not url or not url.startswith(("redis://", "rediss://")):
+    if not url or not url.startswith(("redis://", "rediss://", "falkor://")):
         return
+    url = url.replace("falkor://", "redis://", 1)
     import redis.asyncio as redis
 
     client = redis.from_url(url, socket_connect_timeout=5)

@@ -65,6 +65,9 @@ class ConversationWorkflow:
             self._last_turn = await workflow.execute_activity_method(
                 ConversationActivities.open, self._thread, summary="conversation: find last stored turn", **MEMORY_IO
             )
+        if start.last_turn is not None:
+            # A continued run has no static summary of its own; say what it is here.
+            workflow.set_current_details(f"Conversation continued after turn {start.last_turn}; waiting for messages.")
         idle = timedelta(hours=start.limits.idle_timeout_hours)
         while True:
             try:

@@ -1,0 +1,81 @@
+"""Send one message to an agent's thread and print the reply.
+
+    uv run python clients/chat.py --tenant acme --agent support --thread t1 "Hello"
+    uv run python clients/chat.py --tenant acme --agent support --thread t1 --json "Hello"
+
+The thread's conversation workflow is started on its first message and reused after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pydantic import ValidationError  # noqa: E402
+from temporalio.client import WorkflowUpdateFailedError  # noqa: E402
+
+from clients.connect import connect  # noqa: E402
+from clients.conversation import send_message  # noqa: E402
+from memory.refs import ThreadRef  # noqa: E402
+from memory.validation import InvalidInput, check_message  # noqa: E402
+from workflows.models import TASK_QUEUE, ConversationLimits, TurnResult, UserMessage  # noqa: E402
+
+
+def _print_turn(result: TurnResult) -> None:
+    print(result.reply)
+    print()
+    print(f"-- turn {result.turn} of {result.workflow_id}, answered by {result.provider}/{result.model}")
+    for item in result.manifest:
+        score = f" score {item.score:.2f}" if item.score is not None else ""
+        print(f"   {item.layer.value:<21} {item.ref:<26} {item.source_time:%Y-%m-%d %H:%M} {item.label}{score}")
+    u = result.usage
+    print(
+        f"   tokens: {u.input_tokens} in, {u.output_tokens} out, "
+        f"prompt cache {u.cache_read_input_tokens} read / {u.cache_creation_input_tokens} written"
+    )
+
+
+async def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tenant", required=True)
+    parser.add_argument("--agent", required=True)
+    parser.add_argument("--thread", required=True)
+    parser.add_argument("--json", action="store_true", help="print the whole turn as one JSON object")
+    parser.add_argument("--request-id", help="resending with the same id returns the same turn, not a new one")
+    parser.add_argument("--task-queue", default=TASK_QUEUE)
+    parser.add_argument("message", help="the user message ('-' reads it from standard input)")
+    args = parser.parse_args(argv)
+
+    text = sys.stdin.read() if args.message == "-" else args.message
+    limits = ConversationLimits.from_env()
+    try:
+        thread = ThreadRef(tenant_id=args.tenant, agent_id=args.agent, thread_id=args.thread)
+        message = UserMessage(text=check_message(text, max_chars=limits.max_message_chars))
+    except ValidationError as err:
+        print(f"error: {err.errors()[0]['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        return 2
+    except InvalidInput as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    client = await connect()
+    try:
+        result = await send_message(
+            client, thread, message, task_queue=args.task_queue, limits=limits, request_id=args.request_id
+        )
+    except WorkflowUpdateFailedError as err:
+        print(f"error: {err.cause or err}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result.model_dump(mode="json"), indent=2))
+    else:
+        _print_turn(result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
