@@ -72,3 +72,26 @@ async def test_manifest_is_stored_with_the_turn(time_skipping_env, runtime, thre
     assert record.status == "completed"
     assert record.manifest == second.manifest
     assert record.assistant_message_id == second.assistant_message_id
+
+
+async def test_consecutive_turns_with_the_same_retrieval_send_the_same_prefix(time_skipping_env, settings, thread):
+    from memory.runtime import MemoryRuntime
+    from tests.support import RecordingModel
+
+    model = RecordingModel()
+    runtime = MemoryRuntime.create(settings, llm=model)
+    client = time_skipping_env.client
+    other = thread.model_copy(update={"thread_id": "thread-2"})
+    try:
+        async with running_worker(client, runtime) as tq:
+            await send_message(client, thread, UserMessage(text="The Rotterdam warehouse ships on Tuesdays."), task_queue=tq)
+            a = await send_message(client, other, UserMessage(text="Rotterdam warehouse shipping day?"), task_queue=tq)
+            b = await send_message(client, other, UserMessage(text="Rotterdam warehouse shipping day, again?"), task_queue=tq)
+    finally:
+        await runtime.close()
+
+    recalled = lambda r: [i.source_id for i in r.manifest if i.layer == Layer.RECALL]  # noqa: E731
+    assert recalled(a) == recalled(b) != []
+    prefix = lambda req: "".join(block.text for block in req.system if block.cacheable)  # noqa: E731
+    assert prefix(model.requests[-2]) == prefix(model.requests[-1])
+    assert model.requests[-1].messages[-1].content == "Rotterdam warehouse shipping day, again?"
