@@ -8,6 +8,7 @@ from activities.errors import classified
 from activities.models import RecallSearchInput, RecallWriteInput
 from memory.manifest import ContextItem, Layer
 from memory.runtime import MemoryRuntime
+from memory.tokens import estimate_tokens
 
 
 class RecallActivities:
@@ -25,7 +26,7 @@ class RecallActivities:
                 source_time=hit.created_at,
                 label=f"exchange in thread {hit.thread_id}",
                 score=round(hit.score, 4),
-                tokens=len(hit.text) // 4,
+                tokens=estimate_tokens(hit.text),
             )
             for hit in hits
         ]
