@@ -95,3 +95,27 @@ async def test_consecutive_turns_with_the_same_retrieval_send_the_same_prefix(ti
     prefix = lambda req: "".join(block.text for block in req.system if block.cacheable)  # noqa: E731
     assert prefix(model.requests[-2]) == prefix(model.requests[-1])
     assert model.requests[-1].messages[-1].content == "Rotterdam warehouse shipping day, again?"
+
+
+async def test_idle_thread_closes_and_its_next_message_continues_the_count(time_skipping_env, runtime, thread):
+    from datetime import timedelta
+
+    from temporalio.client import WorkflowExecutionStatus
+
+    from workflows.models import ConversationLimits
+
+    client = time_skipping_env.client
+    limits = ConversationLimits(idle_timeout_hours=1)
+    async with running_worker(client, runtime) as tq:
+        first = await send_message(client, thread, UserMessage(text="hello"), task_queue=tq, limits=limits)
+        run_id = (await client.get_workflow_handle(first.workflow_id).describe()).run_id
+        handle = client.get_workflow_handle(first.workflow_id, run_id=run_id)
+        for _ in range(2):  # messages 40 minutes apart keep the thread open past the hour
+            await time_skipping_env.sleep(timedelta(minutes=40))
+            await send_message(client, thread, UserMessage(text="still here"), task_queue=tq, limits=limits)
+        assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+        await time_skipping_env.sleep(timedelta(hours=2))
+        assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
+        second = await send_message(client, thread, UserMessage(text="back again"), task_queue=tq, limits=limits)
+    assert second.turn == 4
+    assert 'Earlier in this thread you said: "still here"' in second.reply

@@ -70,6 +70,7 @@ class ConversationWorkflow:
             workflow.set_current_details(f"Conversation continued after turn {start.last_turn}; waiting for messages.")
         idle = timedelta(hours=start.limits.idle_timeout_hours)
         while True:
+            turns_before = self._turns_this_run
             try:
                 await workflow.wait_condition(
                     lambda: self._summary_due or self._should_continue_as_new(),
@@ -77,7 +78,8 @@ class ConversationWorkflow:
                     timeout_summary="thread idle: close",
                 )
             except asyncio.TimeoutError:
-                if self._turn_lock.locked() or not workflow.all_handlers_finished():
+                busy = self._turn_lock.locked() or not workflow.all_handlers_finished()
+                if busy or self._turns_this_run != turns_before:
                     continue
                 return self._last_turn
             if self._summary_due:
