@@ -12,7 +12,6 @@ import asyncio
 import logging
 import os
 import signal
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from temporalio.client import Client
@@ -37,7 +36,6 @@ def build_worker(client: Client, runtime: MemoryRuntime, *, task_queue: str, **o
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=all_activities(runtime),
-        activity_executor=ThreadPoolExecutor(4),
         **options,
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -47,7 +48,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--thread", required=True)
     parser.add_argument("--json", action="store_true", help="print the whole turn as one JSON object")
     parser.add_argument("--request-id", help="resending with the same id returns the same turn, not a new one")
-    parser.add_argument("--task-queue", default=TASK_QUEUE)
+    parser.add_argument("--task-queue", default=os.environ.get("TASK_QUEUE", TASK_QUEUE))
     parser.add_argument("message", help="the user message ('-' reads it from standard input)")
     args = parser.parse_args(argv)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -56,9 +56,8 @@ class UsageLedger:
         """Number of recorded calls per action for a tenant."""
         async with self._engine.connect() as conn:
             rows = await conn.execute(
-                select(usage_ledger.c.action).where(usage_ledger.c.tenant_id == tenant_id)
+                select(usage_ledger.c.action, func.count())
+                .where(usage_ledger.c.tenant_id == tenant_id)
+                .group_by(usage_ledger.c.action)
             )
-            totals: dict[str, int] = {}
-            for (action,) in rows:
-                totals[action] = totals.get(action, 0) + 1
-            return totals
+            return {action: count for action, count in rows}

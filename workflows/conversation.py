@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import NoReturn
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -129,19 +130,14 @@ class ConversationWorkflow:
             reply, tools_used = await self._generate(turn, manifest, user, attempt="first")
         except ActivityError as err:
             if not _is_context_overflow(err):
-                await self._record(turn, "failed", user.id, None, manifest, ModelUsage())
-                raise ApplicationError(f"turn {turn} failed: {err.cause or err}", type="TurnFailed") from err
+                await self._fail(turn, user, manifest, err, "")
             # Not retried blindly: fold the thread into its summary, then exactly one more try.
             await self._summarise(force=True)
             manifest, tail_tokens = await self._retrieve(turn, message.text, user)
             try:
                 reply, tools_used = await self._generate(turn, manifest, user, attempt="after-summary")
             except ActivityError as retry_err:
-                await self._record(turn, "failed", user.id, None, manifest, ModelUsage())
-                raise ApplicationError(
-                    f"turn {turn} failed: the context does not fit even after summarising: {retry_err.cause}",
-                    type="TurnFailed",
-                ) from retry_err
+                await self._fail(turn, user, manifest, retry_err, "the context does not fit even after summarising: ")
 
         assistant = await workflow.execute_activity_method(
             ConversationActivities.append_message,
@@ -239,6 +235,13 @@ class ConversationWorkflow:
             summary="conversation: fold older messages into the summary" + (" (context overflow)" if force else ""),
             **MODEL_CALL,
         )
+
+    async def _fail(
+        self, turn: int, user: MessageRef, manifest: list[ContextItem], err: ActivityError, why: str
+    ) -> NoReturn:
+        """Record the failed turn for audit, then fail the update (not the thread) with the cause."""
+        await self._record(turn, "failed", user.id, None, manifest, ModelUsage())
+        raise ApplicationError(f"turn {turn} failed: {why}{err.cause or err}", type="TurnFailed") from err
 
     async def _record(
         self,
