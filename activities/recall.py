@@ -24,7 +24,7 @@ class RecallActivities:
                 layer=Layer.RECALL,
                 source_id=hit.id,
                 source_time=hit.created_at,
-                label=f"exchange in thread {hit.thread_id}",
+                label=hit.provenance,
                 score=round(hit.score, 4),
                 tokens=estimate_tokens(hit.text),
             )

@@ -21,12 +21,14 @@ SYSTEM_PREFIX = """You are a long-lived assistant with durable memory.
 Memory reaches you in labelled sections. Each item carries its source in brackets, so you
 can say where you learned something ("I read this in thread t3 on 2026-03-04").
 The notebook is authoritative: it was written deliberately, by you or by an operator, and
-it overrides anything recalled or summarised. Recalled items are reference material from
-past conversations and may be outdated. Write to the notebook only through the
+it overrides anything recalled, extracted or summarised. Knowledge-graph facts were
+extracted automatically from past conversations and documents; each says since when it
+holds. Recalled items are reference material and may be outdated. Write to the notebook only through the
 notebook_edit tool, and only when asked to remember something."""
 
 NOTEBOOK_HEADER = "## Notebook (authoritative: overrides everything below)"
-RECALL_HEADER = "## Recalled from past conversations (reference, may be outdated)"
+GRAPH_HEADER = "## Facts from the knowledge graph (extracted automatically; the notebook overrides them)"
+RECALL_HEADER = "## Recalled from past conversations and documents (reference, may be outdated)"
 SUMMARY_HEADER = "## Summary of earlier messages in this thread"
 
 
@@ -37,9 +39,17 @@ class NotebookEntry(BaseModel):
     updated_at: datetime
 
 
+class GraphFactEntry(BaseModel):
+    uuid: str
+    fact: str
+    valid_at: datetime | None
+    source_episode: str
+
+
 class RecalledEntry(BaseModel):
     id: int
-    thread_id: str
+    # "thread t1" for a past exchange, "document handbook.md chunk 2" for a document.
+    source: str
     created_at: datetime
     text: str
 
@@ -57,6 +67,7 @@ class TailMessage(BaseModel):
 
 class ContextSources(BaseModel):
     notebook: NotebookEntry | None = None
+    graph_facts: list[GraphFactEntry] = []
     recalled: list[RecalledEntry] = []
     summary: SummaryEntry | None = None
     tail: list[TailMessage] = []
@@ -85,9 +96,16 @@ def _memory_block(sources: ContextSources) -> str:
             f"{NOTEBOOK_HEADER}\n[notebook /notebook.md v{nb.version} | {_stamp(nb.updated_at)}]\n"
             f"{nb.content.strip()}"
         )
+    if sources.graph_facts:
+        facts = [
+            f"[graph:{f.uuid} | valid since {_stamp(f.valid_at) if f.valid_at else 'unknown'} | from {f.source_episode}]"
+            f"\n{f.fact.strip()}"
+            for f in sorted(sources.graph_facts, key=lambda f: f.uuid)
+        ]
+        parts.append(GRAPH_HEADER + "\n" + "\n\n".join(facts))
     if sources.recalled:
         items = [
-            f"[recall:{item.id} | thread {item.thread_id} | {_stamp(item.created_at)}]\n{item.text.strip()}"
+            f"[recall:{item.id} | {item.source} | {_stamp(item.created_at)}]\n{item.text.strip()}"
             for item in sorted(sources.recalled, key=lambda r: r.id)
         ]
         parts.append(RECALL_HEADER + "\n" + "\n\n".join(items))

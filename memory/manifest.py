@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 class Layer(StrEnum):
     NOTEBOOK = "notebook"
+    GRAPH = "graph"
     RECALL = "recall"
     CONVERSATION_SUMMARY = "conversation_summary"
     CONVERSATION_MESSAGE = "conversation_message"
@@ -19,13 +20,18 @@ class ContextItem(BaseModel, frozen=True):
     """One item of context, by reference: the text itself stays in its store."""
 
     layer: Layer
-    source_id: int
+    # Postgres rows are named by id; graph facts by their edge uuid (source_key).
+    source_id: int | None = None
+    source_key: str | None = None
     source_time: datetime
     # Where a human finds it: "thread t1, turn 3", "/notebook.md v4".
     label: str
     score: float | None = None
     tokens: int = 0
+    # Graph facts: since when the fact holds, and the episode it was extracted from.
+    valid_at: datetime | None = None
+    source_episode: str | None = None
 
     @property
     def ref(self) -> str:
-        return f"{self.layer.value}:{self.source_id}"
+        return f"{self.layer.value}:{self.source_key if self.source_id is None else self.source_id}"

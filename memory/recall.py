@@ -10,7 +10,7 @@ from datetime import datetime
 
 from pgvector.sqlalchemy import Vector
 from pydantic import BaseModel
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import bindparam, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,10 +21,20 @@ from memory.schema import recall_embeddings, recall_items
 class RecallItem(BaseModel):
     id: int
     tenant_id: str
-    agent_id: str
-    thread_id: str
+    # Exchanges belong to an agent's thread; document chunks to the tenant, with provenance.
+    agent_id: str | None
+    thread_id: str | None
+    source_type: str
+    source_name: str | None = None
+    chunk_index: int | None = None
     text: str
     created_at: datetime
+
+    @property
+    def provenance(self) -> str:
+        if self.source_type == "document":
+            return f"document {self.source_name} chunk {self.chunk_index}"
+        return f"exchange in thread {self.thread_id}"
 
 
 class RecallHit(RecallItem):
@@ -33,15 +43,17 @@ class RecallHit(RecallItem):
 
 _SEARCH = text(
     """
-    SELECT i.id, i.tenant_id, i.agent_id, i.thread_id, i.text, i.created_at,
-           1 - (e.embedding <=> :query) AS score
+    SELECT i.id, i.tenant_id, i.agent_id, i.thread_id, i.source_type, i.source_name, i.chunk_index,
+           i.text, i.created_at, 1 - (e.embedding <=> :query) AS score
     FROM recall_embeddings e
     JOIN recall_items i ON i.id = e.item_id
     WHERE e.tenant_id = :tenant_id
       AND e.embedding_model = :model
       AND i.tenant_id = :tenant_id
-      AND i.agent_id = :agent_id
-      AND i.thread_id <> :exclude_thread_id
+      AND (
+        (i.source_type = 'exchange' AND i.agent_id = :agent_id AND i.thread_id <> :exclude_thread_id)
+        OR i.source_type = 'document'
+      )
     ORDER BY e.embedding <=> :query
     LIMIT :limit
     """
@@ -91,6 +103,41 @@ class RecallStore:
             )
         return int(item_id)
 
+    async def write_document_chunk(
+        self,
+        tenant_id: str,
+        *,
+        name: str,
+        chunk_index: int,
+        idempotency_key: str,
+        text_: str,
+        embedding: list[float],
+        embedding_model: str,
+    ) -> int:
+        """A chunk of a tenant's document: retrievable by every agent of the tenant."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                insert(recall_items)
+                .values(
+                    tenant_id=tenant_id,
+                    source_type="document",
+                    source_name=name,
+                    chunk_index=chunk_index,
+                    text=text_,
+                    idempotency_key=idempotency_key,
+                )
+                .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            )
+            item_id = await conn.scalar(
+                select(recall_items.c.id).where(recall_items.c.idempotency_key == idempotency_key)
+            )
+            await conn.execute(
+                insert(recall_embeddings)
+                .values(item_id=item_id, embedding_model=embedding_model, tenant_id=tenant_id, embedding=embedding)
+                .on_conflict_do_nothing(index_elements=["item_id", "embedding_model"])
+            )
+        return int(item_id)
+
     async def search(
         self,
         agent: AgentRef,
@@ -132,7 +179,7 @@ class RecallStore:
                 await conn.execute(
                     select(recall_items).where(
                         recall_items.c.tenant_id == agent.tenant_id,
-                        recall_items.c.agent_id == agent.agent_id,
+                        or_(recall_items.c.agent_id == agent.agent_id, recall_items.c.source_type == "document"),
                         recall_items.c.id.in_(ids),
                     )
                 )

@@ -43,7 +43,7 @@ async def build_working_context(
                 version_id=version.id, version=version.version, content=version.content, updated_at=version.created_at
             )
     recalled = [
-        RecalledEntry(id=item.id, thread_id=item.thread_id, created_at=item.created_at, text=item.text)
+        RecalledEntry(id=item.id, source=item.provenance, created_at=item.created_at, text=item.text)
         for item in await recall.items_by_id(thread.agent, _ids(manifest, Layer.RECALL))
     ]
     summary = None

@@ -10,7 +10,7 @@ T = datetime(2026, 3, 4, 9, 30, tzinfo=timezone.utc)
 
 
 def recalled(*ids: int) -> list[RecalledEntry]:
-    return [RecalledEntry(id=i, thread_id=f"t{i}", created_at=T, text=f"exchange {i}") for i in ids]
+    return [RecalledEntry(id=i, source=f"exchange in thread t{i}", created_at=T, text=f"exchange {i}") for i in ids]
 
 
 def test_same_retrieval_set_gives_a_byte_identical_prefix_whatever_the_score_order():
@@ -53,4 +53,4 @@ def test_order_is_prefix_memory_summary_tail_then_new_message_last():
 
 def test_every_item_names_its_source_and_time():
     ctx = assemble(ContextSources(recalled=recalled(4), user_message="x"))
-    assert "[recall:4 | thread t4 | 2026-03-04 09:30 UTC]" in ctx.stable_prefix
+    assert "[recall:4 | exchange in thread t4 | 2026-03-04 09:30 UTC]" in ctx.stable_prefix

@@ -17,7 +17,8 @@ from memory.tokens import estimate_tokens
 LABEL = "[offline model: no language model configured]"
 SUMMARY_LABEL = "[offline summary]"
 REMEMBER = re.compile(r"^\s*remember:\s*(?P<note>.+)$", re.IGNORECASE | re.DOTALL)
-_RECALL_ITEM = re.compile(r"^\[recall:(?P<id>\d+) \| thread (?P<thread>\S+) \|[^\]]*\]\n(?P<text>.*?)(?=\n\n\[recall:|\Z)", re.M | re.S)
+_RECALL_ITEM = re.compile(r"^\[recall:(?P<id>\d+) \| (?P<source>[^|]+?) \|[^\]]*\]\n(?P<text>.*?)(?=\n\n\[recall:|\Z)", re.M | re.S)
+_GRAPH_FACT = re.compile(r"^\[graph:(?P<uuid>[^ ]+) \|[^\]]*\]\n(?P<fact>[^\n]*)", re.M)
 _NOTEBOOK_VERSION = re.compile(r"^\[notebook /notebook\.md v(?P<version>\d+)", re.M)
 
 
@@ -64,7 +65,8 @@ class OfflineModel:
 
     def _summarise(self, request: ModelRequest) -> str:
         body = request.messages[-1].content
-        lines = [_clip(line, 200) for line in body.splitlines() if line.strip()]
+        # Its own replies carry no information about the user's world; leave them out.
+        lines = [_clip(line, 200) for line in body.splitlines() if line.strip() and LABEL not in line]
         return SUMMARY_LABEL + "\n" + "\n".join(lines[-40:])
 
     def _describe(self, request: ModelRequest) -> str:
@@ -75,6 +77,8 @@ class OfflineModel:
         received: list[str] = []
         if (nb := _NOTEBOOK_VERSION.search(system)) and NOTEBOOK_HEADER in system:
             received.append(f"notebook v{nb['version']}")
+        if facts := _GRAPH_FACT.findall(system):
+            received.append(f"{len(facts)} graph fact(s)")
         if recalled:
             refs = ", ".join(f"recall:{m['id']}" for m in recalled)
             received.append(f"{len(recalled)} recalled item(s) ({refs})")
@@ -90,5 +94,7 @@ class OfflineModel:
         if previous_user:
             lines.append(f'Earlier in this thread you said: "{_clip(previous_user)}".')
         for match in recalled[:2]:
-            lines.append(f'From a past conversation (recall:{match["id"]}, thread {match["thread"]}): "{_clip(match["text"])}".')
+            lines.append(f'Recalled (recall:{match["id"]}, {match["source"]}): "{_clip(match["text"])}".')
+        for match in _GRAPH_FACT.finditer(system):
+            lines.append(f'Graph fact (graph:{match["uuid"]}): "{_clip(match["fact"])}".')
         return "\n".join(lines)
