@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from pydantic import BaseModel
+from sqlalchemy import distinct, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,6 +19,28 @@ class Action(StrEnum):
     CONVERSATION_SUMMARY = "conversation_summary"
     RECALL_EMBED_WRITE = "recall_embed_write"
     RECALL_EMBED_QUERY = "recall_embed_query"
+    GRAPH_EXTRACTION = "graph_extraction"
+    GRAPH_EMBED = "graph_embed"
+    GRAPH_RERANK = "graph_rerank"
+    EPISODE_SUMMARY = "episode_summary"
+    DOCUMENT_EMBED = "document_embed"
+
+
+def is_memory_layer(action: str) -> bool:
+    """Whether the memory layer caused a call, as opposed to the agent's own turn."""
+    return action != Action.AGENT_TURN
+
+
+class UsageRow(BaseModel):
+    tenant_id: str
+    action: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_input_tokens: int
+    cache_creation_input_tokens: int
+    # "provider/model" of every model the action used, sorted.
+    models: list[str]
 
 
 class UsageLedger:
@@ -61,3 +85,33 @@ class UsageLedger:
                 .group_by(usage_ledger.c.action)
             )
             return {action: count for action, count in rows}
+
+    async def report(self, tenant_id: str | None = None, since: datetime | None = None) -> list[UsageRow]:
+        """Calls and tokens per tenant and action, ordered by tenant then action."""
+        ledger = usage_ledger.c
+        query = (
+            select(
+                ledger.tenant_id,
+                ledger.action,
+                func.count().label("calls"),
+                *(
+                    func.sum(column).label(column.name)
+                    for column in (
+                        ledger.input_tokens,
+                        ledger.output_tokens,
+                        ledger.cache_read_input_tokens,
+                        ledger.cache_creation_input_tokens,
+                    )
+                ),
+                func.array_agg(distinct(ledger.provider + "/" + ledger.model)).label("models"),
+            )
+            .group_by(ledger.tenant_id, ledger.action)
+            .order_by(ledger.tenant_id, ledger.action)
+        )
+        if tenant_id is not None:
+            query = query.where(ledger.tenant_id == tenant_id)
+        if since is not None:
+            query = query.where(ledger.created_at >= since)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [UsageRow.model_validate({**row, "models": sorted(row["models"])}) for row in rows]
