@@ -136,7 +136,7 @@ async def _execute(args: argparse.Namespace) -> int:
     async with database_engine() as engine:
         settings = Settings.from_env()
         # The runtime's default threshold, so "default" here means what ingestion uses.
-        board = SwitchBoard(engine, default_ingest_min_chars=getattr(settings, "ingest_min_chars", 80))
+        board = SwitchBoard(engine, default_ingest_min_chars=settings.ingest_min_chars)
         if args.command == "show":
             if args.everyone:
                 switches = await board.global_switches()

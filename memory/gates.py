@@ -29,6 +29,8 @@ class IngestionFacts(BaseModel):
     turn_failed: bool
     # Agent-to-agent conversations repeat what their parent conversation already holds.
     delegated: bool
+    # Off for deliberate input (an operator's notebook edit, a document): short is not noise there.
+    length_gate: bool = True
 
 
 class GateDecision(BaseModel):
@@ -59,7 +61,7 @@ def decide(switches: EffectiveSwitches, facts: IngestionFacts) -> GateDecision:
     if not switches.layers.get(SwitchableLayer.GRAPH.value, True):
         return _skip(Gate.LAYER_SWITCH, "the graph layer is switched off for every tenant")
     threshold = switches.ingest_min_chars
-    if facts.message_chars < threshold:
+    if facts.length_gate and facts.message_chars < threshold:
         return _skip(
             Gate.TOO_SHORT, f"message of {facts.message_chars} chars is below the {threshold}-char threshold"
         )

@@ -95,3 +95,10 @@ async def test_gates_read_switches_flipped_at_run_time(runtime):
         assert decide(await board.effective(tenant), facts(500)).gate == Gate.LAYER_SWITCH
     finally:
         await board.clear(layer_switch("graph"), tenant_id=None, operator="alice")
+
+
+
+def test_deliberate_input_skips_only_the_length_gate():
+    short_note = IngestionFacts(message_chars=12, turn_failed=False, delegated=False, length_gate=False)
+    assert decide(switches(), short_note).gate == Gate.INGEST
+    assert decide(switches(plan="trial"), short_note).gate == Gate.TENANT_SWITCH
