@@ -12,11 +12,13 @@ from types import SimpleNamespace
 
 import pytest
 from falkordb import FalkorDB
-from graphiti_core.nodes import EpisodeType, EpisodicNode
-from graphiti_core.prompts.extract_nodes import ExtractedEntities
+from graphiti_core.prompts import prompt_library
+from graphiti_core.prompts.dedupe_edges import EdgeDuplicate
+from graphiti_core.prompts.extract_nodes import ExtractedEntities, SummarizedEntities
 from graphiti_core.prompts.models import Message
 
 from memory.config import Settings
+from memory.embedding.offline import OfflineEmbedder
 from memory.graph import (
     GraphClientsFactory,
     GraphEpisode,
@@ -106,21 +108,30 @@ async def test_a_retried_episode_duplicates_nothing(graph, falkordb_port):
     assert graph_counts(falkordb_port, group) == before == {"episodes": 1, "entities": 3, "facts": 2}
 
 
-async def test_an_ingest_interrupted_after_saving_the_episode_is_finished_by_the_retry(graph, falkordb_port):
+class DiesBeforeExtractingFacts(OfflineGraphLLM):
+    """A worker lost mid-ingest: the episode is stored, its facts never are."""
+
+    async def generate_response(self, messages, response_model=None, *args, prompt_name=None, **kwargs):
+        if prompt_name == "extract_edges.edge":
+            raise RuntimeError("worker lost")
+        return await super().generate_response(messages, response_model, *args, prompt_name=prompt_name, **kwargs)
+
+
+async def test_a_retry_finishes_an_ingest_that_died_half_way(graph, graph_url, falkordb_port):
     group = new_group()
     turn = episode(group, "turn-1", "Kim Lee's company is called Hooli. Hooli is based in Palo Alto.")
-    # What a worker leaves behind when it dies between storing the episode and extracting from it.
-    graphiti = await graph._graphiti(group)
-    await EpisodicNode(
-        uuid=turn.uuid, name=turn.name, group_id=group, labels=[], source=EpisodeType.text,
-        content=turn.body, source_description="conversation: thread t1", valid_at=turn.reference_time,
-    ).save(graphiti.driver)
+    dying = GraphMemory(graph_url, GraphClientsFactory(DiesBeforeExtractingFacts(), OfflineEmbedder(256)))
+    with pytest.raises(RuntimeError, match="worker lost"):
+        await dying.ingest(turn)
+    await dying.close()
+    assert graph_counts(falkordb_port, group) == {"episodes": 1, "entities": 0, "facts": 0}
 
-    outcome = await graph.ingest(turn)
+    retried = await graph.ingest(turn)
 
-    assert outcome.already_present is False
-    assert {fact.fact for fact in await graph.facts(group)} == {"Kim Lee works at Hooli.", "Hooli is based in Palo Alto."}
-    assert graph_counts(falkordb_port, group)["episodes"] == 1
+    assert retried.already_present is False
+    facts = {fact.fact for fact in await graph.facts(group)}
+    assert facts == {"Kim Lee works at Hooli.", "Hooli is based in Palo Alto."}
+    assert graph_counts(falkordb_port, group) == {"episodes": 1, "entities": 3, "facts": 2}
 
 
 async def test_search_on_a_cold_group_makes_no_calls(graph):
@@ -160,7 +171,7 @@ async def test_concurrent_tenants_stay_in_their_own_graphs(graph):
     assert {fact.relation for fact in await graph.facts(alpha)} == {"WORKS_AT"}
     assert {fact.relation for fact in await graph.facts(beta)} == {"USES"}
     # Each outcome carries its own calls, not its neighbours'.
-    for item, outcome in zip(episodes, outcomes):
+    for outcome in outcomes:
         extracted = [call for call in outcome.calls if call.purpose == "extract_nodes.extract_text"]
         assert len(extracted) == 1
 
@@ -198,27 +209,56 @@ def test_an_unknown_graph_url_scheme_is_refused():
         GraphMemory("postgresql://localhost/graph", GraphClientsFactory.offline())
 
 
-async def test_the_offline_extractor_reads_only_the_episode_not_the_prompt_examples():
+async def test_the_offline_extractor_answers_graphitis_own_prompts():
+    """Built with the installed graphiti's templates, so a renamed section shows up here."""
     llm = OfflineGraphLLM()
-    # The prompt's worked examples name Jordan, Lockheed Martin and others; none may leak in.
-    from graphiti_core.prompts.extract_nodes import extract_text
+    body = "User: My name is Dana Smith.\nUser: I work at Acme Corp. Acme Corp uses Postgres."
 
-    messages = extract_text(
-        {"entity_types": [], "episode_content": "Nobody here works anywhere.", "custom_extraction_instructions": ""}
-    )
+    async def ask(prompt, context, response_model, name):
+        return await llm.generate_response(prompt(context), response_model, prompt_name=name)
+
     with capture("document") as calls:
-        answer = await llm.generate_response(messages, ExtractedEntities, prompt_name="extract_nodes.extract_text")
+        # The prompt's worked examples name Jordan, Lockheed Martin and more; none may leak in.
+        entities = await ask(
+            prompt_library.extract_nodes.extract_text,
+            {"entity_types": [], "episode_content": body, "custom_extraction_instructions": ""},
+            ExtractedEntities,
+            "extract_nodes.extract_text",
+        )
+        resolution = await ask(
+            prompt_library.dedupe_edges.resolve_edge,
+            {
+                "existing_edges": [{"idx": 0, "fact": "Dana Smith works at Acme Corp."}],
+                "edge_invalidation_candidates": [
+                    {"idx": 1, "fact": "Dana Smith works at Initech."},
+                    {"idx": 2, "fact": "Dana Smith uses Vim."},
+                ],
+                "new_edge": "Dana Smith works at Acme Corp.",
+            },
+            EdgeDuplicate,
+            "dedupe_edges.resolve_edge",
+        )
+        summaries = await ask(
+            prompt_library.extract_nodes.extract_summaries_batch,
+            {
+                "entities": [{"name": "Postgres", "summary": "", "entity_types": ["Entity"], "attributes": {}}],
+                "episode_content": body,
+                "previous_episodes": [],
+            },
+            SummarizedEntities,
+            "extract_nodes.extract_summaries_batch",
+        )
 
-    assert answer == {"extracted_entities": []}
-    assert len(calls) == 1
+    assert [entity["name"] for entity in entities["extracted_entities"]] == ["Dana Smith", "Acme Corp", "Postgres"]
+    assert resolution == {"duplicate_facts": [0], "contradicted_facts": [1]}
+    assert summaries["summaries"] == [{"name": "Postgres", "summary": "Acme Corp uses Postgres."}]
+    assert len(calls) == 3
 
 
 async def test_claude_usage_is_recorded_per_request():
     usage = SimpleNamespace(input_tokens=120, output_tokens=30)
-    reply = SimpleNamespace(
-        usage=usage,
-        content=[SimpleNamespace(type="tool_use", input={"extracted_entities": [{"name": "Dana Smith", "entity_type_id": 0}]})],
-    )
+    tool_use = SimpleNamespace(type="tool_use", input={"extracted_entities": [{"name": "Dana Smith", "entity_type_id": 0}]})
+    reply = SimpleNamespace(usage=usage, content=[tool_use])
 
     async def create(**_params):
         return reply

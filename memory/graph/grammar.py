@@ -90,6 +90,16 @@ def extract(text: str) -> list[Triple]:
     return unique
 
 
+def sentences(text: str) -> list[str]:
+    """The sentences of text, without the "User:" style speaker labels."""
+    return [
+        sentence.strip()
+        for line in text.splitlines()
+        for sentence in _SENTENCE_END.split(_split_role(line)[1])
+        if sentence.strip()
+    ]
+
+
 def parse_fact(fact: str) -> Triple | None:
     """The triple a fact sentence states, or None if the grammar does not know its shape."""
     found = _sentence_triples(fact, None)

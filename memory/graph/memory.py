@@ -14,7 +14,7 @@ import asyncio
 import re
 from dataclasses import dataclass, field
 
-from graphiti_core.graphiti import Graphiti
+from graphiti_core.graphiti import AddEpisodeResults, Graphiti
 from graphiti_core.nodes import EpisodeType, EpisodicNode
 from graphiti_core.search.search_config import EdgeReranker, EdgeSearchConfig, EdgeSearchMethod, SearchConfig
 from graphiti_core.search.search_filters import ComparisonOperator, DateFilter, SearchFilters
@@ -168,7 +168,7 @@ class GraphMemory:
         self._groups.clear()
         await self._backend.close()
 
-    async def _add(self, graphiti: Graphiti, episode: GraphEpisode, state: EpisodeState):
+    async def _add(self, graphiti: Graphiti, episode: GraphEpisode, state: EpisodeState) -> AddEpisodeResults:
         driver = graphiti.driver
         description = f"{episode.source}: {episode.source_description}"
         # Chosen before the episode is saved, so it is never its own context.

@@ -206,9 +206,8 @@ def _summary_for(name: str, existing: str, content: str) -> str:
     if not name:
         return existing
     mentions = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE)
-    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n", content) if mentions.search(s)]
     parts = [existing.strip()] if existing.strip() else []
-    parts += [s for s in sentences if s not in existing]
+    parts += [s for s in grammar.sentences(content) if mentions.search(s) and s not in existing]
     return " ".join(parts)[:_SUMMARY_CHARS]
 
 
