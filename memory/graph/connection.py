@@ -15,10 +15,10 @@ from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 from falkordb.asyncio import FalkorDB
-from neo4j import AsyncGraphDatabase
 from graphiti_core.driver.driver import GraphDriver
 from graphiti_core.driver.falkordb_driver import FalkorDriver
 from graphiti_core.driver.neo4j_driver import Neo4jDriver
+from neo4j import AsyncGraphDatabase
 
 _NEO4J_SCHEMES = frozenset({"bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"})
 
