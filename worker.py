@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import signal
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.client import Client
@@ -24,13 +25,19 @@ from memory.db import upgrade_schema
 from memory.runtime import MemoryRuntime
 from stack.checks import ServiceUnavailable, check_database, check_redis_url
 from workflows.conversation import ConversationWorkflow
+from workflows.documents import DocumentIngestionWorkflow
+from workflows.ingestion import KnowledgeIngestionWorkflow
+from workflows.notebook_edit import NotebookEditWorkflow
 
 log = logging.getLogger("worker")
 
-WORKFLOWS = [ConversationWorkflow]
+WORKFLOWS = [ConversationWorkflow, KnowledgeIngestionWorkflow, NotebookEditWorkflow, DocumentIngestionWorkflow]
 
 
 def build_worker(client: Client, runtime: MemoryRuntime, *, task_queue: str, **options) -> Worker:
+    # On shutdown, let running activities (a graph ingestion, a model call) finish and
+    # report, rather than leave the server waiting out their timeouts before a retry.
+    options.setdefault("graceful_shutdown_timeout", timedelta(seconds=15))
     return Worker(
         client,
         task_queue=task_queue,

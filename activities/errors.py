@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from temporalio.exceptions import ApplicationError
 
 from memory.embedding.base import EmbeddingRejected, EmbeddingUnavailable
+from memory.graph import GraphUnavailable
 from memory.llm.base import ContextWindowExceeded, ModelRequestRejected, ModelUnavailable
 from memory.validation import InvalidInput
 
@@ -41,6 +42,9 @@ def classified(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             raise ApplicationError(str(err), type=MODEL_REQUEST_REJECTED, non_retryable=True) from err
         except EmbeddingRejected as err:
             raise ApplicationError(str(err), type=EMBEDDING_REJECTED, non_retryable=True) from err
+        except GraphUnavailable as err:
+            # The graph database is down or restarting: retry with the activity's backoff.
+            raise ApplicationError(str(err), type="GraphUnavailable") from err
         except (ModelUnavailable, EmbeddingUnavailable) as err:
             raise ApplicationError(
                 str(err), type=type(err).__name__, next_retry_delay=_delay(err.retry_after_seconds)

@@ -27,6 +27,7 @@ class ModelActivities:
             conversation=self._rt.conversation,
             recall=self._rt.recall.store,
             documents=self._rt.documents,
+            knowledge=self._rt.knowledge,
         )
         response = await self._rt.llm.generate(
             ModelRequest(

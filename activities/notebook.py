@@ -5,6 +5,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.errors import classified
+from activities.knowledge_models import NotebookWriteInput, NotebookWritten
 from activities.models import NotebookEditInput, NotebookEditResult, NotebookReadInput
 from memory.manifest import ContextItem, Layer
 from memory.runtime import MemoryRuntime
@@ -41,3 +42,16 @@ class NotebookActivities:
             idempotency_key=f"{request.thread.key}/turn/{request.turn}/tool/{request.call_id}",
         )
         return NotebookEditResult(version_id=version.id, version=version.version)
+
+    @activity.defn(name="notebook_write")
+    @classified
+    async def write(self, request: NotebookWriteInput) -> NotebookWritten:
+        """An operator's edit: replaces the notebook as a new version, attributed to the operator."""
+        version = await self._rt.notebook.replace(
+            request.agent,
+            request.content,
+            author=f"operator:{request.operator}",
+            reason=request.reason or "operator edit",
+            idempotency_key=f"{request.agent.tenant_id}/{request.agent.agent_id}/notebook/request/{request.request_id}",
+        )
+        return NotebookWritten(version_id=version.id, version=version.version, created_at=version.created_at)

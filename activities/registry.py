@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Callable
 
 from activities.conversation import ConversationActivities
+from activities.documents import DocumentActivities
+from activities.knowledge import KnowledgeActivities
 from activities.model import ModelActivities
 from activities.notebook import NotebookActivities
 from activities.recall import RecallActivities
@@ -18,6 +20,8 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
     notebook = NotebookActivities(runtime)
     model = ModelActivities(runtime)
     turns = TurnActivities(runtime)
+    knowledge = KnowledgeActivities(runtime)
+    documents = DocumentActivities(runtime)
     return [
         conversation.open,
         conversation.append_message,
@@ -27,6 +31,15 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
         recall.write,
         notebook.read,
         notebook.edit,
+        notebook.write,
         model.generate,
         turns.record,
+        knowledge.decide,
+        knowledge.queue_exchange,
+        knowledge.queue_notebook,
+        knowledge.ingest,
+        knowledge.search,
+        documents.store,
+        documents.recall_chunks,
+        documents.queue_episodes,
     ]

@@ -12,7 +12,10 @@ class Settings(BaseModel):
     temporal_namespace: str = "default"
     task_queue: str = "agent-memory"
     database_url: str | None = None
+    # falkor://host:port (one FalkorDB graph per tenant) or bolt://host:port (Neo4j).
     graph_url: str | None = None
+    neo4j_user: str | None = None
+    neo4j_password: str | None = Field(default=None, repr=False)
     redis_url: str | None = None
 
     anthropic_api_key: str | None = Field(default=None, repr=False)
@@ -21,6 +24,11 @@ class Settings(BaseModel):
     openai_api_key: str | None = Field(default=None, repr=False)
     # The model new tenants start on; existing tenants keep theirs (the fence).
     embedding_model: str = "offline/hashed-ngrams/256"
+
+    # The length gate's default threshold; a switch per tenant or global overrides it.
+    ingest_min_chars: int = 80
+    graph_search_limit: int = 5
+    document_chunk_chars: int = 1500
 
     recall_top_k: int = 4
     recall_min_score: float = 0.15

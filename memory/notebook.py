@@ -36,7 +36,9 @@ class Notebook:
             idempotency_key=idempotency_key,
         )
 
-    async def replace(self, agent: AgentRef, content: str, *, author: str, idempotency_key: str) -> DocumentVersion:
+    async def replace(
+        self, agent: AgentRef, content: str, *, author: str, idempotency_key: str, reason: str = "replace"
+    ) -> DocumentVersion:
         return await self._documents.write(
-            agent, NOTEBOOK_PATH, content=content, author=author, reason="replace", idempotency_key=idempotency_key
+            agent, NOTEBOOK_PATH, content=content, author=author, reason=reason, idempotency_key=idempotency_key
         )

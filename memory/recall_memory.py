@@ -48,6 +48,37 @@ class RecallMemory:
         model, vector = await self._embed(thread, text, purpose="document", key=key, action=Action.RECALL_EMBED_WRITE)
         return await self.store.write(thread, idempotency_key=key, text_=text, embedding=vector, embedding_model=model)
 
+    async def remember_document_chunks(
+        self, tenant_id: str, name: str, sha256: str, chunks: list[tuple[int, str]]
+    ) -> list[int]:
+        """Embed a batch of a document's chunks in one call and store each once."""
+        if not chunks:
+            return []
+        key = f"{tenant_id}/document/{sha256}/chunks/{chunks[0][0]}-{chunks[-1][0]}"
+        model = await self._tenants.current_embedding_model(tenant_id)
+        embedder = self._embedders.get(model)
+        vectors = await embedder.embed([text for _, text in chunks], purpose="document")
+        await self._ledger.record(
+            idempotency_key=key,
+            tenant_id=tenant_id,
+            action=Action.DOCUMENT_EMBED,
+            provider=embedder.model_id.provider,
+            model=model,
+            usage=ModelUsage(input_tokens=sum(estimate_tokens(text) for _, text in chunks)),
+        )
+        return [
+            await self.store.write_document_chunk(
+                tenant_id,
+                name=name,
+                chunk_index=index,
+                idempotency_key=f"{tenant_id}/document/{sha256}/chunk/{index}",
+                text_=text,
+                embedding=vector,
+                embedding_model=model,
+            )
+            for (index, text), vector in zip(chunks, vectors, strict=True)
+        ]
+
     async def search(self, thread: ThreadRef, turn: int, query: str) -> list[RecallHit]:
         """Past exchanges of this agent in other threads, nearest first."""
         key = f"{thread.key}/turn/{turn}/recall_query"

@@ -9,12 +9,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from memory.config import Settings
 from memory.conversation import ConversationStore
 from memory.db import create_engine
+from memory.document_library import DocumentLibrary
 from memory.documents import DocumentStore
+from memory.episode_queue import EpisodeQueue
 from memory.embedding.registry import build_embedder
+from memory.graph.clients import GraphClientsFactory
+from memory.graph.memory import GraphMemory
+from memory.ingestion_log import IngestionLog
+from memory.knowledge import KnowledgeGraph
 from memory.llm.base import LLMClient
 from memory.notebook import Notebook
 from memory.recall import RecallStore
 from memory.recall_memory import EmbedderPool, RecallMemory
+from memory.switches import SwitchBoard
 from memory.tenants import TenantRegistry
 from memory.turns import TurnLog
 from memory.usage import UsageLedger
@@ -43,6 +50,9 @@ class MemoryRuntime:
     turns: TurnLog
     ledger: UsageLedger
     tenants: TenantRegistry
+    switches: SwitchBoard
+    knowledge: KnowledgeGraph
+    library: DocumentLibrary
 
     @classmethod
     def create(
@@ -52,20 +62,33 @@ class MemoryRuntime:
         engine: AsyncEngine | None = None,
         llm: LLMClient | None = None,
         embedders: EmbedderPool | None = None,
+        graph: GraphMemory | None = None,
     ) -> "MemoryRuntime":
         if engine is None:
             if not settings.database_url:
                 raise ValueError("DATABASE_URL is not set: it names the Postgres database of the memory stores")
             engine = create_engine(settings.database_url)
+        if graph is None:
+            if not settings.graph_url:
+                raise ValueError("GRAPH_URL is not set: it names the graph database of the knowledge graph")
+            graph = GraphMemory(
+                settings.graph_url,
+                GraphClientsFactory.from_settings(settings),
+                neo4j_user=settings.neo4j_user,
+                neo4j_password=settings.neo4j_password,
+            )
+        llm = llm or build_llm(settings)
         ledger = UsageLedger(engine)
         tenants = TenantRegistry(engine, settings.embedding_model)
         documents = DocumentStore(engine)
+        conversation = ConversationStore(engine)
+        switches = SwitchBoard(engine, default_ingest_min_chars=settings.ingest_min_chars)
         pool = embedders or EmbedderPool(lambda model_id: build_embedder(model_id, settings))
         return cls(
             settings=settings,
             engine=engine,
-            llm=llm or build_llm(settings),
-            conversation=ConversationStore(engine),
+            llm=llm,
+            conversation=conversation,
             documents=documents,
             notebook=Notebook(documents),
             recall=RecallMemory(
@@ -79,7 +102,20 @@ class MemoryRuntime:
             turns=TurnLog(engine),
             ledger=ledger,
             tenants=tenants,
+            switches=switches,
+            knowledge=KnowledgeGraph(
+                graph,
+                EpisodeQueue(engine),
+                switches,
+                IngestionLog(engine),
+                conversation,
+                llm,
+                ledger,
+                search_limit=settings.graph_search_limit,
+            ),
+            library=DocumentLibrary(engine, chunk_chars=settings.document_chunk_chars),
         )
 
     async def close(self) -> None:
+        await self.knowledge.graph.close()
         await self.engine.dispose()

@@ -219,6 +219,7 @@ ingested_documents = Table(
     Column("tenant_id", String(64), nullable=False),
     Column("name", String(512), nullable=False),
     Column("sha256", String(64), nullable=False),
+    Column("content", Text, nullable=False),
     Column("chars", Integer, nullable=False),
     Column("chunks", Integer, nullable=False),
     Column("idempotency_key", String(300), nullable=False, unique=True),

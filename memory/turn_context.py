@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from memory.context import (
     ContextSources,
+    GraphFactEntry,
     NotebookEntry,
     RecalledEntry,
     SummaryEntry,
@@ -17,6 +18,7 @@ from memory.context import (
 )
 from memory.conversation import ConversationStore
 from memory.documents import DocumentStore
+from memory.knowledge import KnowledgeGraph
 from memory.manifest import ContextItem, Layer
 from memory.recall import RecallStore
 from memory.refs import ThreadRef
@@ -34,6 +36,7 @@ async def build_working_context(
     conversation: ConversationStore,
     recall: RecallStore,
     documents: DocumentStore,
+    knowledge: KnowledgeGraph,
 ) -> WorkingContext:
     notebook = None
     for version_id in _ids(manifest, Layer.NOTEBOOK):
@@ -42,6 +45,16 @@ async def build_working_context(
             notebook = NotebookEntry(
                 version_id=version.id, version=version.version, content=version.content, updated_at=version.created_at
             )
+    graph_items = {item.source_key: item for item in manifest if item.layer == Layer.GRAPH and item.source_key}
+    graph_facts = [
+        GraphFactEntry(
+            uuid=fact.uuid,
+            fact=fact.fact,
+            valid_at=fact.valid_at,
+            source_episode=graph_items[fact.uuid].source_episode or "an earlier episode",
+        )
+        for fact in await knowledge.facts_by_uuid(thread.tenant_id, list(graph_items))
+    ]
     recalled = [
         RecalledEntry(id=item.id, source=item.provenance, created_at=item.created_at, text=item.text)
         for item in await recall.items_by_id(thread.agent, _ids(manifest, Layer.RECALL))
@@ -60,6 +73,7 @@ async def build_working_context(
     return assemble(
         ContextSources(
             notebook=notebook,
+            graph_facts=graph_facts,
             recalled=recalled,
             summary=summary,
             tail=tail,

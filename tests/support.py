@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from temporalio import activity
-from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
+from temporalio import activity, workflow
+from temporalio.worker import (
+    ActivityInboundInterceptor,
+    ExecuteActivityInput,
+    Interceptor,
+    StartChildWorkflowInput,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+    WorkflowOutboundInterceptor,
+)
 
 from memory.llm.base import ModelRequest, ModelResponse
 from memory.llm.offline import OfflineModel
@@ -60,3 +68,32 @@ class _LoseFirst(ActivityInboundInterceptor):
             self._owner.lost.append(info.activity_type)
             raise RuntimeError(f"acknowledgement of {info.activity_type} lost (injected)")
         return result
+
+
+class ChildWorkflowRecorder(Interceptor):
+    """Notes the id of every child workflow the worker's workflows start, so a test can
+    let them finish before its worker stops (an orphaned workflow task would hold the
+    time-skipping server's clock still for every later test)."""
+
+    def __init__(self) -> None:
+        self.children: set[str] = set()
+        self.parents: set[str] = set()
+
+    def workflow_interceptor_class(self, input: WorkflowInterceptorClassInput) -> type[WorkflowInboundInterceptor]:
+        input.unsafe_extern_functions["record_child_workflow"] = self._record
+        return _RecordChildrenInbound
+
+    def _record(self, parent_id: str, child_id: str) -> None:
+        self.parents.add(parent_id)
+        self.children.add(child_id)
+
+
+class _RecordChildrenInbound(WorkflowInboundInterceptor):
+    def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+        super().init(_RecordChildrenOutbound(outbound))
+
+
+class _RecordChildrenOutbound(WorkflowOutboundInterceptor):
+    async def start_child_workflow(self, input: StartChildWorkflowInput):
+        workflow.extern_functions()["record_child_workflow"](workflow.info().workflow_id, input.id)
+        return await super().start_child_workflow(input)

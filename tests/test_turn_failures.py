@@ -91,6 +91,8 @@ async def test_context_overflow_summarises_then_tries_once_more(time_skipping_en
     runtime = MemoryRuntime.create(settings, llm=model)
     limits = ConversationLimits(summary_keep_tail_messages=4)
     client = time_skipping_env.client
+    # Only the conversation's own model calls are counted here: no graph extraction.
+    await runtime.switches.set("graph_extraction", False, tenant_id=thread.tenant_id, operator="test")
     try:
         async with running_worker(client, runtime) as tq:
             for n in range(4):

@@ -12,11 +12,14 @@ from datetime import timedelta
 from typing import NoReturn
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from activities.conversation import ConversationActivities
     from activities.errors import CONTEXT_WINDOW_EXCEEDED
+    from activities.knowledge import KnowledgeActivities
+    from activities.knowledge_models import GraphSearchInput
     from activities.model import ModelActivities
     from activities.models import (
         AppendMessageInput,
@@ -36,9 +39,16 @@ with workflow.unsafe.imports_passed_through():
     from memory.llm.base import ModelUsage
     from memory.manifest import ContextItem
     from memory.validation import InvalidInput, check_message
+    from stack.search_attributes import AGENT_ID, TENANT_ID, THREAD_ID
+    from workflows.ingestion import KnowledgeIngestionWorkflow
+    from workflows.ingestion_models import ExchangeIngestion, exchange_ingestion_id
     from workflows.models import ConversationStart, TurnResult, UserMessage
     from workflows.options import EMBEDDING_CALL, MEMORY_IO, MODEL_CALL
     from workflows.tools import ToolRunner
+
+
+# Threads started before the knowledge graph existed replay without its commands.
+KNOWLEDGE_GRAPH_PATCH = "knowledge-graph"
 
 
 def _is_context_overflow(err: ActivityError) -> bool:
@@ -59,6 +69,8 @@ class ConversationWorkflow:
         self._turn_lock = asyncio.Lock()
         self._summary_due = False
         self._turns_this_run = 0
+        # Ingestion children being started; a run must not end before they have.
+        self._ingestion_starts: list[asyncio.Task[None]] = []
 
     @workflow.run
     async def run(self, start: ConversationStart) -> int:
@@ -82,13 +94,16 @@ class ConversationWorkflow:
                 busy = self._turn_lock.locked() or not workflow.all_handlers_finished()
                 if busy or self._turns_this_run != turns_before:
                     continue
+                await self._settle()
+                if self._turns_this_run != turns_before:
+                    continue  # a message arrived while the last ingestion was being started
                 return self._last_turn
             if self._summary_due:
                 async with self._turn_lock:
                     self._summary_due = False
                     await self._summarise(force=False)
                 continue
-            await workflow.wait_condition(workflow.all_handlers_finished)
+            await self._settle()
             workflow.continue_as_new(start.model_copy(update={"last_turn": self._last_turn}))
 
     def _should_continue_as_new(self) -> bool:
@@ -130,14 +145,14 @@ class ConversationWorkflow:
             reply, tools_used = await self._generate(turn, manifest, user, attempt="first")
         except ActivityError as err:
             if not _is_context_overflow(err):
-                await self._fail(turn, user, manifest, err, "")
+                await self._fail(turn, message, user, manifest, err, "")
             # Not retried blindly: fold the thread into its summary, then exactly one more try.
             await self._summarise(force=True)
             manifest, tail_tokens = await self._retrieve(turn, message.text, user)
             try:
                 reply, tools_used = await self._generate(turn, manifest, user, attempt="after-summary")
             except ActivityError as retry_err:
-                await self._fail(turn, user, manifest, retry_err, "the context does not fit even after summarising: ")
+                await self._fail(turn, message, user, manifest, retry_err, "the context does not fit even after summarising: ")
 
         assistant = await workflow.execute_activity_method(
             ConversationActivities.append_message,
@@ -152,6 +167,7 @@ class ConversationWorkflow:
             **EMBEDDING_CALL,
         )
         await self._record(turn, "completed", user.id, assistant.id, manifest, reply.usage)
+        self._start_ingestion(turn, message, user.id, assistant.id)
         if tail_tokens + user.tokens + assistant.tokens > self._start.limits.summary_trigger_tokens:
             self._summary_due = True
         workflow.set_current_details(_details(turn, manifest, reply))
@@ -170,7 +186,7 @@ class ConversationWorkflow:
 
     async def _retrieve(self, turn: int, query: str, user: MessageRef) -> tuple[list[ContextItem], int]:
         thread = self._thread
-        notebook, recalled, conversation = await asyncio.gather(
+        reads = [
             workflow.execute_activity_method(
                 NotebookActivities.read,
                 NotebookReadInput(agent=thread.agent),
@@ -189,8 +205,19 @@ class ConversationWorkflow:
                 summary=f"conversation: load summary and tail, turn {turn}",
                 **MEMORY_IO,
             ),
-        )
-        return [*notebook, *recalled, *conversation.items], conversation.tail_tokens
+        ]
+        if workflow.patched(KNOWLEDGE_GRAPH_PATCH):
+            reads.append(
+                workflow.execute_activity_method(
+                    KnowledgeActivities.search,
+                    GraphSearchInput(thread=thread, turn=turn, query=query),
+                    summary=f"graph: entity-anchored fact search, turn {turn}",
+                    **EMBEDDING_CALL,
+                )
+            )
+        notebook, recalled, conversation, *facts = await asyncio.gather(*reads)
+        graph = facts[0] if facts else []
+        return [*notebook, *graph, *recalled, *conversation.items], conversation.tail_tokens
 
     async def _generate(
         self, turn: int, manifest: list[ContextItem], user: MessageRef, *, attempt: str
@@ -237,11 +264,61 @@ class ConversationWorkflow:
         )
 
     async def _fail(
-        self, turn: int, user: MessageRef, manifest: list[ContextItem], err: ActivityError, why: str
+        self,
+        turn: int,
+        message: UserMessage,
+        user: MessageRef,
+        manifest: list[ContextItem],
+        err: ActivityError,
+        why: str,
     ) -> NoReturn:
         """Record the failed turn for audit, then fail the update (not the thread) with the cause."""
         await self._record(turn, "failed", user.id, None, manifest, ModelUsage())
+        self._start_ingestion(turn, message, user.id, None)
         raise ApplicationError(f"turn {turn} failed: {why}{err.cause or err}", type="TurnFailed") from err
+
+    def _start_ingestion(self, turn: int, message: UserMessage, user_id: int, assistant_id: int | None) -> None:
+        """Start the turn's knowledge ingestion without waiting for it: the reply goes first."""
+        if not workflow.patched(KNOWLEDGE_GRAPH_PATCH):
+            return
+        request = ExchangeIngestion(
+            thread=self._thread,
+            turn=turn,
+            user_message_id=user_id,
+            assistant_message_id=assistant_id,
+            message_chars=len(message.text),
+            turn_failed=assistant_id is None,
+            delegated=message.delegated,
+        )
+        self._ingestion_starts.append(asyncio.create_task(self._start_child(request)))
+
+    async def _start_child(self, request: ExchangeIngestion) -> None:
+        thread = request.thread
+        try:
+            await workflow.start_child_workflow(
+                KnowledgeIngestionWorkflow.run,
+                request,
+                id=exchange_ingestion_id(thread, request.turn),
+                # The child outlives this run: continue-as-new or an idle close must not cancel it.
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                static_summary=f"Knowledge ingestion: thread {thread.thread_id}, turn {request.turn}",
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(TENANT_ID, thread.tenant_id),
+                        SearchAttributePair(AGENT_ID, thread.agent_id),
+                        SearchAttributePair(THREAD_ID, thread.thread_id),
+                    ]
+                ),
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # this turn's ingestion exists already; it is not started twice
+
+    async def _settle(self) -> None:
+        """Wait until no turn is running and every ingestion child a turn asked for has started."""
+        while not (workflow.all_handlers_finished() and all(t.done() for t in self._ingestion_starts)):
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            await asyncio.gather(*self._ingestion_starts)
+        self._ingestion_starts.clear()
 
     async def _record(
         self,

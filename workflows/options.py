@@ -29,3 +29,12 @@ MODEL_CALL = ActivityConfig(
         maximum_attempts=8,
     ),
 )
+
+# Graph ingestion: graphiti makes several model calls per episode, and the graph database
+# may be down for a while. Retry with backoff for up to a day; the reply never waits on it.
+GRAPH_INGEST = ActivityConfig(
+    start_to_close_timeout=timedelta(minutes=10),
+    heartbeat_timeout=timedelta(seconds=30),
+    schedule_to_close_timeout=timedelta(days=1),
+    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5)),
+)

@@ -65,8 +65,13 @@ class OfflineModel:
 
     def _summarise(self, request: ModelRequest) -> str:
         body = request.messages[-1].content
-        # Its own replies carry no information about the user's world; leave them out.
-        lines = [_clip(line, 200) for line in body.splitlines() if line.strip() and LABEL not in line]
+        # Its own replies (every line of them) carry no information about the user's world.
+        lines, own_reply = [], False
+        for line in body.splitlines():
+            if line.startswith(("user:", "assistant:")):
+                own_reply = LABEL in line
+            if line.strip() and not own_reply and LABEL not in line:
+                lines.append(_clip(line, 200))
         return SUMMARY_LABEL + "\n" + "\n".join(lines[-40:])
 
     def _describe(self, request: ModelRequest) -> str:

@@ -82,6 +82,7 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.String(64), nullable=False),
         sa.Column("name", sa.String(512), nullable=False),
         sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("content", sa.Text, nullable=False),
         sa.Column("chars", sa.Integer, nullable=False),
         sa.Column("chunks", sa.Integer, nullable=False),
         sa.Column("idempotency_key", sa.String(300), nullable=False, unique=True),

@@ -1,0 +1,46 @@
+"""Document activities: store a tenant's document once, then send its chunks down both
+ingestion paths in batches (recall store now, graph queue for ordered ingestion)."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.errors import classified
+from activities.knowledge_models import DocumentChunksInput, DocumentChunksStored, DocumentPrepared, DocumentUpload, EpisodeTicket
+from memory.runtime import MemoryRuntime
+from memory.validation import check_id
+
+
+class DocumentActivities:
+    def __init__(self, runtime: MemoryRuntime):
+        self._rt = runtime
+
+    @activity.defn(name="document_store")
+    @classified
+    async def store(self, upload: DocumentUpload) -> DocumentPrepared:
+        check_id("tenant", upload.tenant_id)
+        stored = await self._rt.library.store(upload.tenant_id, upload.name, upload.sha256, upload.text)
+        return DocumentPrepared(chunks=stored.chunks, chars=stored.chars, ingested_at=stored.created_at)
+
+    @activity.defn(name="document_recall_chunks")
+    @classified
+    async def recall_chunks(self, request: DocumentChunksInput) -> DocumentChunksStored:
+        """Embed and store a batch of chunks in the recall store."""
+        stored, chunks = await self._rt.library.chunks(request.tenant_id, request.sha256, request.first_chunk, request.last_chunk)
+        ids = await self._rt.recall.remember_document_chunks(
+            request.tenant_id, stored.name, stored.sha256, [(c.index, c.text) for c in chunks]
+        )
+        return DocumentChunksStored(recall_item_ids=ids, episodes=[])
+
+    @activity.defn(name="document_queue_episodes")
+    @classified
+    async def queue_episodes(self, request: DocumentChunksInput) -> DocumentChunksStored:
+        """Queue a batch of chunks as graph episodes, in chunk order."""
+        stored, chunks = await self._rt.library.chunks(request.tenant_id, request.sha256, request.first_chunk, request.last_chunk)
+        tickets = []
+        for chunk in chunks:
+            queued = await self._rt.knowledge.enqueue_document_chunk(
+                request.tenant_id, stored.name, stored.sha256, chunk.index, chunk.text, chunk.heading, stored.created_at
+            )
+            tickets.append(EpisodeTicket(episode_id=queued.id, group_id=queued.group_id, episode_uuid=queued.episode_uuid))
+        return DocumentChunksStored(recall_item_ids=[], episodes=tickets)
