@@ -6,6 +6,7 @@ is written to the usage ledger under its own action, apart from the agent's call
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Callable
 
@@ -13,8 +14,7 @@ from memory.conversation import ConversationStore
 from memory.episode_queue import EpisodeQueue, QueuedEpisode
 from memory.episodes import document_episode_body, notebook_episode_body, summarise_exchange
 from memory.gates import GateDecision, IngestionFacts, decide
-from memory.graph.memory import GraphMemory
-from memory.graph.models import GraphCall, GraphFact, GraphSearchResult, IngestOutcome
+from memory.graph import GraphCall, GraphFact, GraphMemory, GraphSearchResult, GraphUnavailable, IngestOutcome
 from memory.ingestion_log import IngestionLog
 from memory.llm.base import LLMClient, ModelUsage
 from memory.refs import AgentRef, ThreadRef
@@ -22,6 +22,8 @@ from memory.switches import SwitchBoard
 from memory.usage import Action, UsageLedger
 
 GRAPH_LAYER = "graph"
+
+_log = logging.getLogger(__name__)
 
 _ACTION_BY_KIND = {"llm": Action.GRAPH_EXTRACTION, "embedding": Action.GRAPH_EMBED, "rerank": Action.GRAPH_RERANK}
 
@@ -147,7 +149,12 @@ class KnowledgeGraph:
     async def search(self, thread: ThreadRef, turn: int, query: str) -> GraphSearchResult:
         if not (await self.switches.effective(thread.tenant_id)).layers.get(GRAPH_LAYER, True):
             return GraphSearchResult(facts=[], anchors=[], short_circuited=True, calls=[])
-        result = await self.graph.search(group_of(thread.tenant_id), query, limit=self._search_limit)
+        try:
+            result = await self.graph.search(group_of(thread.tenant_id), query, limit=self._search_limit)
+        except GraphUnavailable as err:
+            # The reply must not wait on the graph: answer without its facts this turn.
+            _log.warning("graph search skipped for %s turn %d: %s", thread.key, turn, err)
+            return GraphSearchResult(facts=[], anchors=[], short_circuited=True, calls=[])
         await self._bill(
             thread.tenant_id,
             f"{thread.key}/turn/{turn}/graph_search",
