@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
-import subprocess
 import sys
-import time
 import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,7 +24,7 @@ from memory.config import Settings
 from memory.db import upgrade_schema
 from memory.refs import ThreadRef
 from memory.runtime import MemoryRuntime
-from stack.embedded import falkordb_binaries
+from stack.falkordb_server import falkordb_server
 from stack.register import ensure_search_attributes
 from stack.search_attributes import SEARCH_ATTRIBUTES
 from tests.support import ChildWorkflowRecorder
@@ -46,40 +43,11 @@ def database_url(tmp_path_factory) -> str:
     yield url
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def falkordb_port(tmp_path_factory) -> int:
     """A real FalkorDB (a Redis server with the FalkorDB module) for the whole session."""
-    server, module = falkordb_binaries()
-    directory = tmp_path_factory.mktemp("falkordb")
-    port = _free_port()
-    process = subprocess.Popen(
-        [server, "--loadmodule", module, "--port", str(port), "--bind", "127.0.0.1",
-         "--dir", str(directory), "--save", "", "--appendonly", "no", "--daemonize", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
-                conn.sendall(b"PING\r\n")
-                if conn.recv(16).startswith(b"+PONG"):
-                    break
-        except OSError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise RuntimeError("FalkorDB did not start for the tests")
-        time.sleep(0.05)
-    yield port
-    process.terminate()
-    process.wait(timeout=10)
+    with falkordb_server(tmp_path_factory.mktemp("falkordb")) as port:
+        yield port
 
 
 @pytest.fixture(scope="session")
