@@ -12,6 +12,7 @@ from clients import chat
 from clients.conversation import send_message
 from stack.search_attributes import AGENT_ID, TENANT_ID, THREAD_ID
 from tests.conftest import running_worker
+from workflows.ingestion_models import exchange_ingestion_id
 from workflows.models import UserMessage, conversation_workflow_id
 
 
@@ -71,4 +72,8 @@ async def test_thread_continues_as_new_and_keeps_counting(dev_env, runtime, thre
     assert [r.turn for r in results] == [2, 3, 4, 5]
     old = await client.get_workflow_handle(first.workflow_id, run_id=first_run).describe()
     assert old.status == WorkflowExecutionStatus.CONTINUED_AS_NEW
+    # Every turn's knowledge ingestion ran once, across the runs.
+    for turn in range(1, 6):
+        ingestion = await client.get_workflow_handle(exchange_ingestion_id(thread, turn)).describe()
+        assert ingestion.status == WorkflowExecutionStatus.COMPLETED
     assert 'Earlier in this thread you said: "turn 4"' in results[-1].reply

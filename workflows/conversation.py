@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import NoReturn
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
@@ -69,8 +69,9 @@ class ConversationWorkflow:
         self._turn_lock = asyncio.Lock()
         self._summary_due = False
         self._turns_this_run = 0
-        # Ingestion children being started; a run must not end before they have.
-        self._ingestion_starts: list[asyncio.Task[None]] = []
+        # Ingestion children asked for but not yet confirmed started, by turn: a run that
+        # continues as new hands them to the next run rather than wait for the server.
+        self._unstarted: dict[int, ExchangeIngestion] = {}
 
     @workflow.run
     async def run(self, start: ConversationStart) -> int:
@@ -78,6 +79,8 @@ class ConversationWorkflow:
             self._last_turn = await workflow.execute_activity_method(
                 ConversationActivities.open, self._thread, summary="conversation: find last stored turn", **MEMORY_IO
             )
+        for request in start.pending_ingestions:
+            self._launch(request)
         if start.last_turn is not None:
             # A continued run has no static summary of its own; say what it is here.
             workflow.set_current_details(f"Conversation continued after turn {start.last_turn}; waiting for messages.")
@@ -103,8 +106,12 @@ class ConversationWorkflow:
                     self._summary_due = False
                     await self._summarise(force=False)
                 continue
-            await self._settle()
-            workflow.continue_as_new(start.model_copy(update={"last_turn": self._last_turn}))
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            workflow.continue_as_new(
+                start.model_copy(
+                    update={"last_turn": self._last_turn, "pending_ingestions": list(self._unstarted.values())}
+                )
+            )
 
     def _should_continue_as_new(self) -> bool:
         return (
@@ -290,7 +297,11 @@ class ConversationWorkflow:
             turn_failed=assistant_id is None,
             delegated=message.delegated,
         )
-        self._ingestion_starts.append(asyncio.create_task(self._start_child(request)))
+        self._launch(request)
+
+    def _launch(self, request: ExchangeIngestion) -> None:
+        self._unstarted[request.turn] = request
+        asyncio.create_task(self._start_child(request))
 
     async def _start_child(self, request: ExchangeIngestion) -> None:
         thread = request.thread
@@ -301,6 +312,8 @@ class ConversationWorkflow:
                 id=exchange_ingestion_id(thread, request.turn),
                 # The child outlives this run: continue-as-new or an idle close must not cancel it.
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                # A start handed over to the next run may have happened after all: never twice.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 static_summary=f"Knowledge ingestion: thread {thread.thread_id}, turn {request.turn}",
                 search_attributes=TypedSearchAttributes(
                     [
@@ -312,13 +325,11 @@ class ConversationWorkflow:
             )
         except WorkflowAlreadyStartedError:
             pass  # this turn's ingestion exists already; it is not started twice
+        self._unstarted.pop(request.turn, None)
 
     async def _settle(self) -> None:
         """Wait until no turn is running and every ingestion child a turn asked for has started."""
-        while not (workflow.all_handlers_finished() and all(t.done() for t in self._ingestion_starts)):
-            await workflow.wait_condition(workflow.all_handlers_finished)
-            await asyncio.gather(*self._ingestion_starts)
-        self._ingestion_starts.clear()
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._unstarted)
 
     async def _record(
         self,

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from memory.llm.base import ModelUsage
 from memory.manifest import ContextItem
 from memory.refs import ThreadRef
+from workflows.ingestion_models import ExchangeIngestion
 
 TASK_QUEUE = "agent-memory"
 
@@ -42,6 +43,8 @@ class ConversationStart(BaseModel):
     limits: ConversationLimits = Field(default_factory=ConversationLimits)
     # Set when continuing as new: the turn counter carries over, no need to ask the store.
     last_turn: int | None = None
+    # Knowledge ingestions the previous run asked for but did not see started.
+    pending_ingestions: list[ExchangeIngestion] = []
 
 
 class UserMessage(BaseModel):

