@@ -23,7 +23,7 @@ from activities.registry import all_activities
 from memory.config import Settings
 from memory.db import upgrade_schema
 from memory.runtime import MemoryRuntime
-from stack.checks import ServiceUnavailable, check_database, check_redis_url
+from stack.checks import ServiceUnavailable, check_database, check_graph, check_redis_url
 from workflows.conversation import ConversationWorkflow
 from workflows.documents import DocumentIngestionWorkflow
 from workflows.ingestion import KnowledgeIngestionWorkflow
@@ -64,7 +64,7 @@ async def connect(settings: Settings) -> Client:
 async def serve(settings: Settings) -> None:
     await check_database(settings)
     await check_redis_url("REDIS_URL", settings.redis_url)
-    await check_redis_url("GRAPH_URL", settings.graph_url)
+    await check_graph(settings)
     await asyncio.to_thread(upgrade_schema, settings.database_url)
     client = await connect(settings)
     runtime = MemoryRuntime.create(settings)

@@ -160,8 +160,8 @@ SCRIPT: list[Line] = [
 class Side:
     """One replay of the script: its tenants, its timing and what it decided."""
 
-    name: str
     gated: bool
+    # Decide, summarise, queue and ingest; not the appends both sides share.
     seconds: float = 0.0
     gates: Counter[str] = field(default_factory=Counter)
     # (thread, turn) of every exchange the gates kept out of the graph.
@@ -234,7 +234,7 @@ class Totals:
     episodes: int
     seconds: float
 
-    def rows(self) -> list[tuple[str, float]]:
+    def rows(self) -> list[tuple[str, int | float]]:
         return [
             ("model calls", self.model_calls),
             ("embedding calls", self.embedding_calls),
@@ -293,11 +293,14 @@ def saved_share(off: float, on: float) -> float:
     return (off - on) / off if off else 0.0
 
 
+def _shown(value: int | float) -> str:
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+
 def print_table(off: Totals, on: Totals) -> None:
     print(f"{'metric':<24}{'gates off':>12}{'gates on':>12}{'saved':>12}{'saved %':>10}")
     for (label, a), (_, b) in zip(off.rows(), on.rows()):
-        shown = (lambda v: f"{v:.2f}") if isinstance(a, float) else (lambda v: f"{v:d}")
-        print(f"{label:<24}{shown(a):>12}{shown(b):>12}{shown(a - b):>12}{saved_share(a, b):>10.1%}")
+        print(f"{label:<24}{_shown(a):>12}{_shown(b):>12}{_shown(a - b):>12}{saved_share(a, b):>10.1%}")
 
 
 def print_gates(side: Side) -> None:
@@ -315,11 +318,11 @@ async def run(services: Services) -> bool:
 
 
 async def replay_and_report(runtime: MemoryRuntime) -> bool:
-    sides = [Side("gates on", gated=True), Side("gates off", gated=False)]
+    sides = [Side(gated=True), Side(gated=False)]
     for side in sides:
         await runtime.tenants.set_plan(side.tenant(TRIAL_TENANT), Plan.TRIAL)
     replay = Replay(runtime)
-    print(f"replaying {len(SCRIPT)} messages over {len({l.tenant for l in SCRIPT})} tenants, gates on and off")
+    print(f"replaying {len(SCRIPT)} messages over {len({line.tenant for line in SCRIPT})} tenants, gates on and off")
     for index, line in enumerate(SCRIPT, start=1):
         # Interleaved so a graph that slows down as it grows weighs on both sides alike.
         for side in sides:

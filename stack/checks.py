@@ -36,13 +36,37 @@ async def check_redis_url(name: str, url: str | None) -> None:
     """Ping a Redis-protocol server (Redis, FalkorDB) if its variable is set."""
     if not url or not url.startswith(("redis://", "rediss://", "falkor://")):
         return
-    url = url.replace("falkor://", "redis://", 1)
     import redis.asyncio as redis
 
-    client = redis.from_url(url, socket_connect_timeout=5)
+    client = redis.from_url(url.replace("falkor://", "redis://", 1), socket_connect_timeout=5)
     try:
         await client.ping()
     except Exception as err:
         raise ServiceUnavailable(f"cannot reach the server at {name}={url}: {type(err).__name__}: {err}") from None
     finally:
         await client.aclose()
+
+
+async def check_graph(settings: Settings) -> None:
+    """The knowledge graph's database: FalkorDB (falkor://) or Neo4j (bolt://, neo4j://)."""
+    url = settings.graph_url
+    if not url:
+        raise ServiceUnavailable(
+            "GRAPH_URL is not set: it names the knowledge graph's database, "
+            "falkor://host:6379 (FalkorDB) or bolt://host:7687 (Neo4j, with NEO4J_USER and NEO4J_PASSWORD). "
+            "Or run `python worker.py --dev` to start the embedded stack."
+        )
+    scheme, _, rest = url.partition("://")
+    if scheme == "falkor":
+        await check_redis_url("GRAPH_URL", url)
+        return
+    if scheme not in ("bolt", "neo4j", "bolt+s", "neo4j+s"):
+        raise ServiceUnavailable(f"GRAPH_URL={url} has an unknown scheme: use falkor://, bolt:// or neo4j://")
+    host, _, port = rest.split("/")[0].rpartition("@")[2].partition(":")
+    try:
+        async with asyncio.timeout(5):
+            _, writer = await asyncio.open_connection(host, int(port or 7687))
+            writer.close()
+            await writer.wait_closed()
+    except Exception as err:
+        raise ServiceUnavailable(f"cannot reach the graph database at GRAPH_URL={url}: {type(err).__name__}: {err}") from None

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from memory.config import Settings
-from stack.checks import ServiceUnavailable, check_database, check_redis_url
+from stack.checks import ServiceUnavailable, check_database, check_graph, check_redis_url
 from worker import connect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,3 +37,14 @@ async def test_unreachable_redis_is_named():
 async def test_unreachable_temporal_is_named():
     with pytest.raises(ServiceUnavailable, match="TEMPORAL_ADDRESS=127.0.0.1:1"):
         await connect(Settings(temporal_address="127.0.0.1:1"))
+
+
+async def test_a_missing_or_unreachable_graph_is_named():
+    with pytest.raises(ServiceUnavailable, match="GRAPH_URL is not set"):
+        await check_graph(Settings())
+    with pytest.raises(ServiceUnavailable, match="GRAPH_URL=bolt://127.0.0.1:1"):
+        await check_graph(Settings(graph_url="bolt://127.0.0.1:1"))
+    with pytest.raises(ServiceUnavailable, match="GRAPH_URL=falkor://127.0.0.1:1"):
+        await check_graph(Settings(graph_url="falkor://127.0.0.1:1"))
+    with pytest.raises(ServiceUnavailable, match="unknown scheme"):
+        await check_graph(Settings(graph_url="http://graph"))
