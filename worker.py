@@ -115,7 +115,11 @@ def main() -> None:
                 "graph_url": urls.graph_url,
             }
         )
-        log.info("embedded stack up: Temporal UI at %s; data in %s", urls.ui_url, args.data_dir)
+        # Operator clients that read the stores directly (switches, usage, notebook show)
+        # find the stack through these variables: `set -a; . .data/stack.env; set +a`.
+        env_file = args.data_dir / "stack.env"
+        env_file.write_text("".join(f"{key}={value}\n" for key, value in urls.as_env().items()))
+        log.info("embedded stack up: Temporal UI at %s; data in %s; variables in %s", urls.ui_url, args.data_dir, env_file)
         asyncio.run(serve(settings))
 
 

@@ -33,7 +33,11 @@ def _print_turn(result: TurnResult) -> None:
     print(f"-- turn {result.turn} of {result.workflow_id}, answered by {result.provider}/{result.model}")
     for item in result.manifest:
         score = f" score {item.score:.2f}" if item.score is not None else ""
-        print(f"   {item.layer.value:<21} {item.ref:<26} {item.source_time:%Y-%m-%d %H:%M} {item.label}{score}")
+        origin = ""
+        if item.source_episode:
+            since = f"valid since {item.valid_at:%Y-%m-%d %H:%M}, " if item.valid_at else ""
+            origin = f" ({since}from {item.source_episode})"
+        print(f"   {item.layer.value:<21} {item.ref:<26} {item.source_time:%Y-%m-%d %H:%M} {item.label}{score}{origin}")
     u = result.usage
     print(
         f"   tokens: {u.input_tokens} in, {u.output_tokens} out, "

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel
-from sqlalchemy import distinct, func, select
+from sqlalchemy import case, distinct, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -103,7 +103,15 @@ class UsageLedger:
                         ledger.cache_creation_input_tokens,
                     )
                 ),
-                func.array_agg(distinct(ledger.provider + "/" + ledger.model)).label("models"),
+                # Embedding model ids already start with their provider ("offline/hashed-ngrams/256").
+                func.array_agg(
+                    distinct(
+                        case(
+                            (ledger.model.startswith(ledger.provider + "/"), ledger.model),
+                            else_=ledger.provider + "/" + ledger.model,
+                        )
+                    )
+                ).label("models"),
             )
             .group_by(ledger.tenant_id, ledger.action)
             .order_by(ledger.tenant_id, ledger.action)

@@ -49,7 +49,8 @@ class GraphEmbedder(EmbedderClient):
                 kind="embedding",
                 purpose="embed",
                 provider=model_id.provider,
-                model=model_id.model,
+                # The full id, as the recall store's ledger rows and the fence name it.
+                model=str(model_id),
                 input_tokens=sum(estimate_tokens(text) for text in texts),
             )
         )
