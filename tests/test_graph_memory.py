@@ -185,7 +185,7 @@ async def test_ingest_reports_every_model_and_embedding_call(graph):
     assert all(call.provider == "offline" and call.model == "rule-based-extractor" for call in llm)
     assert all(call.input_tokens > 0 and call.output_tokens > 0 for call in llm)
     assert embeddings and all(call.input_tokens > 0 for call in embeddings)
-    assert {(call.provider, call.model) for call in embeddings} == {("offline", "hashed-ngrams")}
+    assert {(call.provider, call.model) for call in embeddings} == {("offline", "offline/hashed-ngrams/256")}
 
 
 async def test_an_unreachable_graph_raises_graph_unavailable_promptly():
