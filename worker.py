@@ -18,6 +18,7 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.registry import all_activities
 from memory.config import Settings
@@ -31,6 +32,15 @@ from workflows.notebook_edit import NotebookEditWorkflow
 
 log = logging.getLogger("worker")
 
+# Workflows reach the activity modules (for typed activity references), and through them
+# the store clients. Those are never used inside a workflow; passing them through keeps
+# the sandbox from re-importing them per workflow run.
+SANDBOX = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(
+        "anthropic", "falkordb", "graphiti_core", "httpx", "neo4j", "pgvector", "psycopg", "redis", "sqlalchemy"
+    )
+)
+
 WORKFLOWS = [ConversationWorkflow, KnowledgeIngestionWorkflow, NotebookEditWorkflow, DocumentIngestionWorkflow]
 
 
@@ -38,6 +48,7 @@ def build_worker(client: Client, runtime: MemoryRuntime, *, task_queue: str, **o
     # On shutdown, let running activities (a graph ingestion, a model call) finish and
     # report, rather than leave the server waiting out their timeouts before a retry.
     options.setdefault("graceful_shutdown_timeout", timedelta(seconds=15))
+    options.setdefault("workflow_runner", SANDBOX)
     return Worker(
         client,
         task_queue=task_queue,

@@ -118,7 +118,8 @@ def thread() -> ThreadRef:
     return ThreadRef(tenant_id=f"t-{uuid.uuid4().hex[:10]}", agent_id="support", thread_id="thread-1")
 
 
-async def _finished(client: Client, workflow_id: str) -> None:
+async def finished(client: Client, workflow_id: str) -> None:
+    """Wait for a workflow that may not have been started yet to finish."""
     while True:
         try:
             await client.get_workflow_handle(workflow_id).result()
@@ -143,7 +144,7 @@ async def running_worker(client: Client, runtime: MemoryRuntime, **options):
         yield task_queue
         async with asyncio.timeout(60):
             for workflow_id in sorted(children.children):
-                await _finished(client, workflow_id)
+                await finished(client, workflow_id)
             for workflow_id in sorted(children.parents):
                 while (await client.get_workflow_handle(workflow_id).describe()).raw_description.HasField(
                     "pending_workflow_task"

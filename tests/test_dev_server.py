@@ -3,6 +3,7 @@ and the chat client end to end."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from temporalio.api.enums.v1 import EventType
@@ -11,7 +12,7 @@ from temporalio.client import WorkflowExecutionStatus
 from clients import chat
 from clients.conversation import send_message
 from stack.search_attributes import AGENT_ID, TENANT_ID, THREAD_ID
-from tests.conftest import running_worker
+from tests.conftest import finished, running_worker
 from workflows.ingestion_models import exchange_ingestion_id
 from workflows.models import UserMessage, conversation_workflow_id
 
@@ -77,3 +78,24 @@ async def test_thread_continues_as_new_and_keeps_counting(dev_env, runtime, thre
         ingestion = await client.get_workflow_handle(exchange_ingestion_id(thread, turn)).describe()
         assert ingestion.status == WorkflowExecutionStatus.COMPLETED
     assert 'Earlier in this thread you said: "turn 4"' in results[-1].reply
+
+
+async def test_the_gate_that_decided_is_searchable_and_readable(dev_env, runtime, thread):
+    client = dev_env.client
+    async with running_worker(client, runtime) as tq:
+        await send_message(client, thread, UserMessage(text="thanks!"), task_queue=tq)
+        await finished(client, exchange_ingestion_id(thread, 1))
+        handle = client.get_workflow_handle(exchange_ingestion_id(thread, 1))
+        details = await handle.query("__temporal_workflow_metadata")
+    description = await handle.describe()
+
+    query = f'TenantId = "{thread.tenant_id}" AND IngestionOutcome = "below_length_threshold"'
+    for _ in range(100):  # visibility catches up asynchronously
+        found = [w.id async for w in client.list_workflows(query)]
+        if found:
+            break
+        await asyncio.sleep(0.05)
+    assert found == [exchange_ingestion_id(thread, 1)]
+    assert (await description.static_summary()) == f"Knowledge ingestion: thread {thread.thread_id}, turn 1"
+    assert details.current_details.startswith("**Ingestion: below_length_threshold**")
+    assert "message of 7 chars is below the 80-char threshold" in details.current_details

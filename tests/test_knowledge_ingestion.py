@@ -14,7 +14,7 @@ from memory.manifest import Layer
 from memory.refs import ThreadRef
 from memory.runtime import MemoryRuntime
 from memory.schema import usage_ledger
-from tests.conftest import running_worker
+from tests.conftest import finished, running_worker
 from tests.support import RecordingModel, ScriptedFailures
 from workflows.ingestion import KnowledgeIngestionWorkflow
 from workflows.ingestion_models import IngestionResult, NotebookEdit, exchange_ingestion_id, notebook_edit_id
@@ -27,8 +27,9 @@ PAD = " Please keep this on file for the account team before the renewal call."
 
 
 async def ingestion_of(client, thread: ThreadRef, turn_number: int) -> IngestionResult:
-    handle = client.get_workflow_handle_for(KnowledgeIngestionWorkflow.run, exchange_ingestion_id(thread, turn_number))
-    return await handle.result()
+    workflow_id = exchange_ingestion_id(thread, turn_number)
+    await finished(client, workflow_id)  # started after the reply: it may not exist yet
+    return await client.get_workflow_handle_for(KnowledgeIngestionWorkflow.run, workflow_id).result()
 
 
 async def turn(client, thread: ThreadRef, text: str, tq: str, **message):
