@@ -17,6 +17,7 @@ from memory.manifest import ContextItem, Layer
 from memory.refs import ThreadRef
 from memory.runtime import MemoryRuntime
 from memory.summariser import summarise_thread
+from memory.switches import SwitchableLayer
 from memory.validation import MAX_STORED_MESSAGE_CHARS, check_message
 
 
@@ -69,6 +70,10 @@ class ConversationActivities:
     @activity.defn(name="conversation_summarise")
     @classified
     async def summarise(self, request: SummariseInput) -> SummariseResult:
+        # A forced summary is how an overflowing turn recovers; only routine ones are switched off.
+        tenant = request.thread.tenant_id
+        if not request.force and not await self._rt.switches.layer_on(tenant, SwitchableLayer.CONVERSATION_SUMMARY):
+            return SummariseResult(summary_id=None, folded_messages=0)
         outcome = await summarise_thread(
             request.thread,
             store=self._rt.conversation,

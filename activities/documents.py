@@ -8,7 +8,8 @@ from temporalio import activity
 from activities.errors import classified
 from activities.knowledge_models import DocumentChunksInput, DocumentChunksStored, DocumentPrepared, DocumentUpload, EpisodeTicket
 from memory.runtime import MemoryRuntime
-from memory.validation import check_id
+from memory.switches import SwitchableLayer
+from memory.validation import InvalidInput, check_id
 
 
 class DocumentActivities:
@@ -19,6 +20,10 @@ class DocumentActivities:
     @classified
     async def store(self, upload: DocumentUpload) -> DocumentPrepared:
         check_id("tenant", upload.tenant_id)
+        if not await self._rt.switches.layer_on(upload.tenant_id, SwitchableLayer.DOCUMENTS):
+            raise InvalidInput(
+                f"{upload.name}: the documents layer is switched off (layer.documents.enabled); nothing was stored"
+            )
         stored = await self._rt.library.store(upload.tenant_id, upload.name, upload.sha256, upload.text)
         return DocumentPrepared(chunks=stored.chunks, chars=stored.chars, ingested_at=stored.created_at)
 

@@ -9,6 +9,7 @@ from activities.knowledge_models import NotebookWriteInput, NotebookWritten
 from activities.models import NotebookEditInput, NotebookEditResult, NotebookReadInput
 from memory.manifest import ContextItem, Layer
 from memory.runtime import MemoryRuntime
+from memory.switches import SwitchableLayer
 from memory.tokens import estimate_tokens
 
 
@@ -19,6 +20,8 @@ class NotebookActivities:
     @activity.defn(name="notebook_read")
     @classified
     async def read(self, request: NotebookReadInput) -> list[ContextItem]:
+        if not await self._rt.switches.layer_on(request.agent.tenant_id, SwitchableLayer.NOTEBOOK):
+            return []
         version = await self._rt.notebook.read(request.agent)
         if version is None:
             return []

@@ -8,6 +8,7 @@ from activities.errors import classified
 from activities.models import RecallSearchInput, RecallWriteInput
 from memory.manifest import ContextItem, Layer
 from memory.runtime import MemoryRuntime
+from memory.switches import SwitchableLayer
 from memory.tokens import estimate_tokens
 
 
@@ -18,6 +19,8 @@ class RecallActivities:
     @activity.defn(name="recall_search")
     @classified
     async def search(self, request: RecallSearchInput) -> list[ContextItem]:
+        if not await self._rt.switches.layer_on(request.thread.tenant_id, SwitchableLayer.RECALL):
+            return []
         hits = await self._rt.recall.search(request.thread, request.turn, request.query)
         return [
             ContextItem(
@@ -34,6 +37,9 @@ class RecallActivities:
     @activity.defn(name="recall_write")
     @classified
     async def write(self, request: RecallWriteInput) -> int:
+        """The stored item's id; 0 when the recall layer is switched off."""
+        if not await self._rt.switches.layer_on(request.thread.tenant_id, SwitchableLayer.RECALL):
+            return 0
         messages = await self._rt.conversation.messages_by_id(
             request.thread, [request.user_message_id, request.assistant_message_id]
         )

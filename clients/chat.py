@@ -51,6 +51,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agent", required=True)
     parser.add_argument("--thread", required=True)
     parser.add_argument("--json", action="store_true", help="print the whole turn as one JSON object")
+    parser.add_argument("--delegated", action="store_true", help="the sender is another agent (not ingested into the graph)")
     parser.add_argument("--request-id", help="resending with the same id returns the same turn, not a new one")
     parser.add_argument("--task-queue", default=os.environ.get("TASK_QUEUE", TASK_QUEUE))
     parser.add_argument("message", help="the user message ('-' reads it from standard input)")
@@ -60,7 +61,7 @@ async def main(argv: list[str] | None = None) -> int:
     limits = ConversationLimits.from_env()
     try:
         thread = ThreadRef(tenant_id=args.tenant, agent_id=args.agent, thread_id=args.thread)
-        message = UserMessage(text=check_message(text, max_chars=limits.max_message_chars))
+        message = UserMessage(text=check_message(text, max_chars=limits.max_message_chars), delegated=args.delegated)
     except ValidationError as err:
         print(f"error: {err.errors()[0]['msg'].removeprefix('Value error, ')}", file=sys.stderr)
         return 2

@@ -187,6 +187,10 @@ class SwitchBoard:
         self._engine = engine
         self._default_min_chars = check_value(INGEST_MIN_CHARS, default_ingest_min_chars)
 
+    async def layer_on(self, tenant_id: str, layer: SwitchableLayer) -> bool:
+        """Whether a layer's global kill switch lets it run for this tenant now."""
+        return (await self.effective(tenant_id)).layers.get(layer.value, True)
+
     async def effective(self, tenant_id: str) -> EffectiveSwitches:
         """The switches in force for a tenant now, each with where its value came from."""
         check_id("tenant", tenant_id)

@@ -119,3 +119,21 @@ async def test_idle_thread_closes_and_its_next_message_continues_the_count(time_
         second = await send_message(client, thread, UserMessage(text="back again"), task_queue=tq, limits=limits)
     assert second.turn == 4
     assert 'Earlier in this thread you said: "still here"' in second.reply
+
+
+async def test_a_layer_kill_switch_takes_effect_on_the_next_turn(time_skipping_env, runtime, thread):
+    client = time_skipping_env.client
+    other = thread.model_copy(update={"thread_id": "thread-2"})
+    async with running_worker(client, runtime) as tq:
+        await send_message(client, thread, UserMessage(text="Our warehouse in Rotterdam ships on Tuesdays."), task_queue=tq)
+        await runtime.switches.set("layer.recall.enabled", False, tenant_id=None, operator="test", reason="cost")
+        try:
+            killed = await send_message(client, other, UserMessage(text="When does Rotterdam ship?"), task_queue=tq)
+        finally:
+            await runtime.switches.set("layer.recall.enabled", True, tenant_id=None, operator="test")
+        revived = await send_message(client, other, UserMessage(text="When does Rotterdam ship, again?"), task_queue=tq)
+
+    assert not [item for item in killed.manifest if item.layer == Layer.RECALL]
+    assert [item.label for item in revived.manifest if item.layer == Layer.RECALL] == ["exchange in thread thread-1"]
+    # The exchange made while the layer was off was not stored for recall either.
+    assert await count(runtime, recall_items, thread.tenant_id) == 2

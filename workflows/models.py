@@ -49,7 +49,7 @@ class ConversationStart(BaseModel):
 
 class UserMessage(BaseModel):
     text: str
-    # Marks a conversation between agents; ingestion gates will key off it.
+    # Marks a conversation between agents: the ingestion gates keep it out of the graph.
     delegated: bool = False
 
 
