@@ -75,33 +75,8 @@ class RecallStore:
         source_type: str = "exchange",
     ) -> int:
         """Store an item and its vector once; a retry with the same key changes nothing."""
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                insert(recall_items)
-                .values(
-                    tenant_id=thread.tenant_id,
-                    agent_id=thread.agent_id,
-                    thread_id=thread.thread_id,
-                    source_type=source_type,
-                    text=text_,
-                    idempotency_key=idempotency_key,
-                )
-                .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            )
-            item_id = await conn.scalar(
-                select(recall_items.c.id).where(recall_items.c.idempotency_key == idempotency_key)
-            )
-            await conn.execute(
-                insert(recall_embeddings)
-                .values(
-                    item_id=item_id,
-                    embedding_model=embedding_model,
-                    tenant_id=thread.tenant_id,
-                    embedding=embedding,
-                )
-                .on_conflict_do_nothing(index_elements=["item_id", "embedding_model"])
-            )
-        return int(item_id)
+        item = dict(tenant_id=thread.tenant_id, agent_id=thread.agent_id, thread_id=thread.thread_id, source_type=source_type)
+        return await self._store(item, idempotency_key, text_, embedding, embedding_model)
 
     async def write_document_chunk(
         self,
@@ -115,17 +90,16 @@ class RecallStore:
         embedding_model: str,
     ) -> int:
         """A chunk of a tenant's document: retrievable by every agent of the tenant."""
+        item = dict(tenant_id=tenant_id, source_type="document", source_name=name, chunk_index=chunk_index)
+        return await self._store(item, idempotency_key, text_, embedding, embedding_model)
+
+    async def _store(
+        self, item: dict, idempotency_key: str, text_: str, embedding: list[float], embedding_model: str
+    ) -> int:
         async with self._engine.begin() as conn:
             await conn.execute(
                 insert(recall_items)
-                .values(
-                    tenant_id=tenant_id,
-                    source_type="document",
-                    source_name=name,
-                    chunk_index=chunk_index,
-                    text=text_,
-                    idempotency_key=idempotency_key,
-                )
+                .values(**item, text=text_, idempotency_key=idempotency_key)
                 .on_conflict_do_nothing(index_elements=["idempotency_key"])
             )
             item_id = await conn.scalar(
@@ -133,7 +107,7 @@ class RecallStore:
             )
             await conn.execute(
                 insert(recall_embeddings)
-                .values(item_id=item_id, embedding_model=embedding_model, tenant_id=tenant_id, embedding=embedding)
+                .values(item_id=item_id, embedding_model=embedding_model, tenant_id=item["tenant_id"], embedding=embedding)
                 .on_conflict_do_nothing(index_elements=["item_id", "embedding_model"])
             )
         return int(item_id)

@@ -124,7 +124,7 @@ def _accepts_connections(port: int) -> bool:
         return False
 
 
-def _redis_answers_ping(port: int) -> bool:
+def redis_answers_ping(port: int) -> bool:
     # A raw PING rather than a TCP connect: Redis accepts connections while it is
     # still replaying the append-only file, and answers -LOADING until it is done.
     try:
@@ -509,7 +509,7 @@ class EmbeddedStack:
         )
         self._falkordb = child
         child.start()
-        child.wait_until(lambda: _redis_answers_ping(self.redis_port), "FalkorDB/Redis", self.startup_timeout)
+        child.wait_until(lambda: redis_answers_ping(self.redis_port), "FalkorDB/Redis", self.startup_timeout)
 
     def _start_postgres(self) -> tuple[str, str]:
         postgres = _Postgres(self.data_dir / "postgres")

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from stack.embedded import falkordb_binaries
+from stack.embedded import falkordb_binaries, redis_answers_ping
 
 _HOST = "127.0.0.1"
 
@@ -19,15 +19,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind((_HOST, 0))
         return sock.getsockname()[1]
-
-
-def _answers_ping(port: int) -> bool:
-    try:
-        with socket.create_connection((_HOST, port), timeout=0.5) as conn:
-            conn.sendall(b"PING\r\n")
-            return conn.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
 
 
 @contextmanager
@@ -43,7 +34,7 @@ def falkordb_server(directory: Path, *, startup_timeout: float = 20.0) -> Iterat
     )
     try:
         deadline = time.monotonic() + startup_timeout
-        while not _answers_ping(port):
+        while not redis_answers_ping(port):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"FalkorDB did not start on port {port}")
             time.sleep(0.05)
