@@ -6,6 +6,9 @@ geometries are never compared. Retrieval stamps last_retrieved_at, which retenti
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import re
 from datetime import datetime
 
 from pgvector.sqlalchemy import Vector
@@ -14,8 +17,10 @@ from sqlalchemy import bindparam, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from memory.embedding.base import EmbeddingModelId
 from memory.refs import AgentRef, ThreadRef
 from memory.schema import recall_embeddings, recall_items
+from memory.validation import InvalidInput
 
 
 class RecallItem(BaseModel):
@@ -41,28 +46,124 @@ class RecallHit(RecallItem):
     score: float
 
 
-_SEARCH = text(
+# HNSW indexes vectors of up to this many dimensions (pgvector's limit for the vector type).
+HNSW_MAX_DIMENSIONS = 2000
+
+
+def model_literal(embedding_model: str) -> tuple[str, int]:
+    """The model id as a SQL string literal, and its dimension.
+
+    The fenced search names the model as a literal, not a bound parameter: only then can
+    the planner prove that the model's partial index covers the query (a generic plan of
+    a prepared statement knows nothing of a parameter's value). The id is validated
+    against the restricted id grammar first; quotes are doubled all the same.
     """
-    SELECT i.id, i.tenant_id, i.agent_id, i.thread_id, i.source_type, i.source_name, i.chunk_index,
-           i.text, i.created_at, 1 - (e.embedding <=> :query) AS score
-    FROM recall_embeddings e
-    JOIN recall_items i ON i.id = e.item_id
-    WHERE e.tenant_id = :tenant_id
-      AND e.embedding_model = :model
-      AND i.tenant_id = :tenant_id
-      AND (
-        (i.source_type = 'exchange' AND i.agent_id = :agent_id AND i.thread_id <> :exclude_thread_id)
-        OR i.source_type = 'document'
-      )
-    ORDER BY e.embedding <=> :query
-    LIMIT :limit
+    parsed = EmbeddingModelId.parse(embedding_model)
+    return "'" + embedding_model.replace("'", "''") + "'", parsed.dimension
+
+
+def index_name(embedding_model: str) -> str:
+    """ix_recall_hnsw_<slug>_<short hash>: readable, unique per model, within 63 characters."""
+    slug = re.sub(r"[^a-z0-9]+", "_", embedding_model.lower()).strip("_")[:39]
+    digest = hashlib.blake2b(embedding_model.encode("utf-8"), digest_size=4).hexdigest()
+    return f"ix_recall_hnsw_{slug}_{digest}"
+
+
+def index_sql(embedding_model: str) -> str:
+    literal, dimension = model_literal(embedding_model)
+    return (
+        f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {index_name(embedding_model)} ON recall_embeddings "
+        f"USING hnsw ((embedding::vector({dimension})) vector_cosine_ops) "
+        f"WHERE embedding_model = {literal}"
+    )
+
+
+async def ensure_index(engine: AsyncEngine, embedding_model: str) -> str:
+    """Create the model's partial HNSW index if it is missing; returns its name.
+
+    The untyped column holds vectors of several dimensions; the cast to the model's
+    dimension is what makes the model's rows indexable. An index a failed concurrent
+    build left invalid is dropped and built again.
     """
-).bindparams(bindparam("query", type_=Vector()))
+    _, dimension = model_literal(embedding_model)
+    if dimension > HNSW_MAX_DIMENSIONS:
+        raise InvalidInput(
+            f"embedding model {embedding_model} has {dimension} dimensions; "
+            f"the recall index supports at most {HNSW_MAX_DIMENSIONS}"
+        )
+    name = index_name(embedding_model)
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        valid = await conn.scalar(
+            text(
+                "SELECT x.indisvalid FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
+                "WHERE c.relname = :name AND c.relnamespace = current_schema()::regnamespace"
+            ),
+            {"name": name},
+        )
+        if valid is False:
+            await conn.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {name}"))
+        if valid is not True:
+            await conn.execute(text(index_sql(embedding_model)))
+    return name
+
+
+def search_sql(embedding_model: str) -> str:
+    """The fenced search for one model, as the planner can match it to the model's index.
+
+    The model is a literal, and the distance uses the same cast expression as the index.
+    The nearest rows are taken in a materialized CTE and sorted again, because an
+    iterative index scan in relaxed order may return them slightly out of order.
+    """
+    literal, dimension = model_literal(embedding_model)
+    return f"""
+    WITH nearest AS MATERIALIZED (
+        SELECT i.id, i.tenant_id, i.agent_id, i.thread_id, i.source_type, i.source_name, i.chunk_index,
+               i.text, i.created_at,
+               e.embedding::vector({dimension}) <=> CAST(:query AS vector({dimension})) AS distance
+        FROM recall_embeddings e
+        JOIN recall_items i ON i.id = e.item_id
+        WHERE e.tenant_id = :tenant_id
+          AND e.embedding_model = {literal}
+          AND i.tenant_id = :tenant_id
+          AND (
+            (i.source_type = 'exchange' AND i.agent_id = :agent_id AND i.thread_id <> :exclude_thread_id)
+            OR i.source_type = 'document'
+          )
+        ORDER BY distance
+        LIMIT :limit
+    )
+    SELECT id, tenant_id, agent_id, thread_id, source_type, source_name, chunk_index, text, created_at,
+           1 - distance AS score
+    FROM nearest
+    ORDER BY distance
+    """
+
+
+@functools.lru_cache(maxsize=64)
+def _search(embedding_model: str):
+    return text(search_sql(embedding_model)).bindparams(bindparam("query", type_=Vector()))
+
+
+# Per transaction, not per pooled session: the tenant filter must not starve the index
+# scan of rows, so the scan goes on past ef_search candidates until LIMIT is met.
+_ITERATIVE_SCAN = text("SET LOCAL hnsw.iterative_scan = 'relaxed_order'")
 
 
 class RecallStore:
     def __init__(self, engine: AsyncEngine):
         self._engine = engine
+        # Models whose index this process has already ensured: the check runs once per model.
+        self._indexed: set[str] = set()
+
+    async def ensure_index(self, embedding_model: str) -> None:
+        """Ensure the model's approximate index, once per model and process. A model too
+        wide to index is left without one: its searches stay exact."""
+        if embedding_model in self._indexed:
+            return
+        if model_literal(embedding_model)[1] <= HNSW_MAX_DIMENSIONS:
+            await ensure_index(self._engine, embedding_model)
+        self._indexed.add(embedding_model)
 
     async def write(
         self,
@@ -96,6 +197,9 @@ class RecallStore:
     async def _store(
         self, item: dict, idempotency_key: str, text_: str, embedding: list[float], embedding_model: str
     ) -> int:
+        # Before the write's own transaction: a concurrent index build waits for open ones.
+        # So a fresh install's default model is indexed from its first write.
+        await self.ensure_index(embedding_model)
         async with self._engine.begin() as conn:
             await conn.execute(
                 insert(recall_items)
@@ -122,15 +226,16 @@ class RecallStore:
         min_score: float,
         exclude_thread_id: str = "",
     ) -> list[RecallHit]:
+        statement = _search(embedding_model)
         async with self._engine.begin() as conn:
+            await conn.execute(_ITERATIVE_SCAN)
             rows = (
                 await conn.execute(
-                    _SEARCH,
+                    statement,
                     {
                         "query": query_embedding,
                         "tenant_id": agent.tenant_id,
                         "agent_id": agent.agent_id,
-                        "model": embedding_model,
                         "exclude_thread_id": exclude_thread_id,
                         "limit": limit,
                     },

@@ -24,6 +24,7 @@ class Action(StrEnum):
     GRAPH_RERANK = "graph_rerank"
     EPISODE_SUMMARY = "episode_summary"
     DOCUMENT_EMBED = "document_embed"
+    RECALL_EMBED_MIGRATION = "recall_embed_migration"
 
 
 def is_memory_layer(action: str) -> bool:
