@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Callable
+from typing import Awaitable, Callable
 
 from memory.conversation import ConversationStore
 from memory.episode_queue import EpisodeQueue, QueuedEpisode
@@ -45,6 +45,7 @@ class KnowledgeGraph:
         ledger: UsageLedger,
         *,
         search_limit: int = 5,
+        current_model: Callable[[str], Awaitable[str]] | None = None,
     ):
         self.graph = graph
         self.queue = queue
@@ -54,6 +55,8 @@ class KnowledgeGraph:
         self._llm = llm
         self._ledger = ledger
         self._search_limit = search_limit
+        # The tenant's embedding model now (its fence); without it the graph's default.
+        self._current_model = current_model
 
     async def decide(
         self,
@@ -140,7 +143,9 @@ class KnowledgeGraph:
         """Ingest the group's queue up to this episode, in order; return this episode's final state."""
 
         async def ingest(queued: QueuedEpisode) -> IngestOutcome:
-            outcome = await self.graph.ingest(queued.as_graph_episode())
+            outcome = await self.graph.ingest(
+                queued.as_graph_episode(), embedding_model=await self._model_of(queued.tenant_id)
+            )
             await self._bill(queued.tenant_id, f"{queued.idempotency_key}/ingest", outcome.calls)
             return outcome
 
@@ -150,7 +155,12 @@ class KnowledgeGraph:
         if not (await self.switches.effective(thread.tenant_id)).layers.get(GRAPH_LAYER, True):
             return GraphSearchResult(facts=[], anchors=[], short_circuited=True, calls=[])
         try:
-            result = await self.graph.search(group_of(thread.tenant_id), query, limit=self._search_limit)
+            result = await self.graph.search(
+                group_of(thread.tenant_id),
+                query,
+                limit=self._search_limit,
+                embedding_model=await self._model_of(thread.tenant_id),
+            )
         except GraphUnavailable as err:
             # The reply must not wait on the graph: answer without its facts this turn.
             _log.warning("graph search skipped for %s turn %d: %s", thread.key, turn, err)
@@ -166,6 +176,9 @@ class KnowledgeGraph:
 
     async def facts_by_uuid(self, tenant_id: str, uuids: list[str]) -> list[GraphFact]:
         return await self.graph.facts_by_uuid(group_of(tenant_id), uuids) if uuids else []
+
+    async def _model_of(self, tenant_id: str) -> str | None:
+        return await self._current_model(tenant_id) if self._current_model is not None else None
 
     async def _bill(
         self,

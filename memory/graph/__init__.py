@@ -9,6 +9,7 @@ from memory.graph.models import (
     GraphFact,
     GraphSearchResult,
     IngestOutcome,
+    ReembedBatch,
     episode_uuid,
 )
 
@@ -22,5 +23,6 @@ __all__ = [
     "GraphSearchResult",
     "GraphUnavailable",
     "IngestOutcome",
+    "ReembedBatch",
     "episode_uuid",
 ]

@@ -14,6 +14,7 @@ import asyncio
 import re
 from dataclasses import dataclass, field
 
+from graphiti_core.driver.driver import GraphDriver
 from graphiti_core.graphiti import AddEpisodeResults, Graphiti
 from graphiti_core.nodes import EpisodeType, EpisodicNode
 from graphiti_core.search.search_config import EdgeReranker, EdgeSearchConfig, EdgeSearchMethod, SearchConfig
@@ -25,7 +26,8 @@ from memory.graph import queries
 from memory.graph.clients import GraphClients, GraphClientsFactory
 from memory.graph.connection import backend_for
 from memory.graph.errors import GraphIngestFailed, graph_errors
-from memory.graph.models import GraphEpisode, GraphFact, GraphSearchResult, IngestOutcome
+from memory.graph.embedder import GraphEmbedder
+from memory.graph.models import GraphEpisode, GraphFact, GraphSearchResult, IngestOutcome, ReembedBatch
 from memory.graph.queries import EpisodeState
 from memory.graph.recording import capture
 from memory.validation import check_id
@@ -49,7 +51,9 @@ class _Group:
     # One episode at a time per group: graphiti resolves each against the graph as
     # the previous one left it, and two at once would each miss the other's entities.
     ingesting: asyncio.Lock = field(default_factory=asyncio.Lock)
-    graphiti: Graphiti | None = None
+    # One instance per embedding model the group has been served with.
+    graphiti: dict[str, Graphiti] = field(default_factory=dict)
+    shadow_index: bool = False
 
 
 class GraphMemory:
@@ -70,15 +74,22 @@ class GraphMemory:
             connect_timeout_seconds=connect_timeout_seconds,
             query_timeout_seconds=query_timeout_seconds,
         )
-        self._clients: GraphClients = clients.build()
+        self._factory = clients
+        self._default_model = clients.embedding_model
+        self._clients: dict[str, GraphClients] = {self._default_model: clients.build()}
         self._groups: dict[str, _Group] = {}
 
-    async def ingest(self, episode: GraphEpisode) -> IngestOutcome:
-        """Add one episode. An episode whose uuid the graph already holds is not added again."""
+    async def ingest(self, episode: GraphEpisode, *, embedding_model: str | None = None) -> IngestOutcome:
+        """Add one episode. An episode whose uuid the graph already holds is not added again.
+
+        New entities and facts are embedded with embedding_model (None: the default
+        model), the model the tenant's fence names now. During a move to another model
+        they get no vector of the new one: see reembed_batch.
+        """
         group_id = check_id("group", episode.group_id)
         group = self._group(group_id)
         async with graph_errors("ingest", ingest=True):
-            graphiti = await self._graphiti(group_id)
+            graphiti = await self._graphiti(group_id, embedding_model)
             async with group.ingesting:
                 state = await queries.episode_state(graphiti.driver, group_id, episode.uuid)
                 if state is EpisodeState.DONE:
@@ -106,14 +117,20 @@ class GraphMemory:
             calls=calls,
         )
 
-    async def search(self, group_id: str, query: str, *, limit: int = 5) -> GraphSearchResult:
-        """Current facts near the entities the query names; free when it names none the group knows."""
+    async def search(
+        self, group_id: str, query: str, *, limit: int = 5, embedding_model: str | None = None
+    ) -> GraphSearchResult:
+        """Current facts near the entities the query names; free when it names none the group knows.
+
+        The query is embedded with embedding_model (None: the default model), which
+        must be the model of the group's live vectors.
+        """
         check_id("group", group_id)
         if not 1 <= limit <= MAX_SEARCH_LIMIT:
             raise ValueError(f"limit must be between 1 and {MAX_SEARCH_LIMIT}, not {limit}")
         with capture("query") as calls:
             async with graph_errors("search"):
-                graphiti = await self._graphiti(group_id)
+                graphiti = await self._graphiti(group_id, embedding_model)
                 anchors = _anchors(query, await queries.entities(graphiti.driver, group_id))
                 if not anchors:
                     return GraphSearchResult(facts=[], anchors=[], short_circuited=True, calls=calls)
@@ -164,6 +181,118 @@ class GraphMemory:
             entities = await queries.entities(graphiti.driver, group_id)
         return sorted({name for _, name in entities})
 
+    # --- Moving the group's vectors to another embedding model ------------------------
+    #
+    # The graph moves under the same fence as the recall store:
+    #   1. loop reembed_batch(group, new, after=last_key) from after="" until last_key
+    #      is None: the new model's vectors are written beside the live ones, which
+    #      search and ingestion keep using;
+    #   2. ingestion goes on meanwhile with the current model, so its newcomers (and
+    #      entities or facts whose text changed) have no vector of the new model: run
+    #      passes from after="" again until a whole pass embeds nothing;
+    #   3. promote(group, new), in the same step as the tenant's fence moves; promote
+    #      refuses while anything still lacks a vector of the new model.
+    # The vectors promote replaces are kept as the old model's, so promote(group, old)
+    # rolls back, until drop_shadows(group, old) cleans them up.
+
+    async def reembed_batch(self, group_id: str, to_model: str, *, after: str = "", limit: int = 100) -> ReembedBatch:
+        """Embed, with to_model, up to `limit` entities and facts after key `after` that lack its vector.
+
+        Entities come first, then facts, each by uuid. Running a batch again writes
+        only what is still missing, onto the same shadow: nothing is ever duplicated.
+        """
+        check_id("group", group_id)
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
+        kind, _, uuid = after.partition(":") if after else ("entity", "", "")
+        if kind not in ("entity", "fact"):
+            raise ValueError(f"{after!r} is not a key reembed_batch returned")
+        embedder = GraphEmbedder(self._factory.embedder(to_model))
+        with capture("document") as calls:
+            async with graph_errors("reembed_batch"):
+                driver = await self._driver(group_id)
+                entities = (
+                    await queries.unshadowed(driver, group_id, "entity", to_model, uuid, limit)
+                    if kind == "entity"
+                    else []
+                )
+                room = limit - len(entities)
+                facts = (
+                    await queries.unshadowed(driver, group_id, "fact", to_model, uuid if kind == "fact" else "", room)
+                    if room
+                    else []
+                )
+                for batch_kind, items in (("entity", entities), ("fact", facts)):
+                    if not items:
+                        continue
+                    vectors = await embedder.create_batch([text for _, text in items])
+                    rows = [
+                        {"uuid": item_uuid, "text": text, "vector": vector}
+                        for (item_uuid, text), vector in zip(items, vectors, strict=True)
+                    ]
+                    await queries.write_shadows(driver, group_id, batch_kind, to_model, rows)
+        if len(entities) + len(facts) < limit:
+            last_key = None
+        elif facts:
+            last_key = f"fact:{facts[-1][0]}"
+        else:
+            last_key = f"entity:{entities[-1][0]}"
+        return ReembedBatch(entities=len(entities), facts=len(facts), last_key=last_key, calls=calls)
+
+    async def reembed_progress(self, group_id: str, to_model: str) -> tuple[int, int]:
+        """(entities and facts with a current vector of to_model, entities and facts in all)."""
+        check_id("group", group_id)
+        async with graph_errors("reembed_progress"):
+            driver = await self._driver(group_id)
+            entities_done, entities = await queries.shadow_counts(driver, group_id, "entity", to_model)
+            facts_done, facts = await queries.shadow_counts(driver, group_id, "fact", to_model)
+        return entities_done + facts_done, entities + facts
+
+    async def promote(self, group_id: str, to_model: str) -> int:
+        """Make to_model's vectors the live ones and stamp it as the group's model.
+
+        Returns how many entities and facts changed vectors (0 when to_model is already
+        the group's model). Raises ValueError while any of them lacks a vector of
+        to_model. Ingestion into the group waits meanwhile.
+        """
+        check_id("group", group_id)
+        self._factory.embedder(to_model)  # an id no embedder serves is refused before anything moves
+        group = self._group(group_id)
+        async with group.ingesting:
+            async with graph_errors("promote"):
+                driver = await self._driver(group_id)
+                current = await queries.fence_model(driver, group_id) or self._default_model
+                if current == to_model:
+                    return 0
+                missing = []
+                for kind in ("entity", "fact"):
+                    done, total = await queries.shadow_counts(driver, group_id, kind, to_model)
+                    if done < total:
+                        lacking = await queries.unshadowed(driver, group_id, kind, to_model, "", 3)
+                        sample = ", ".join(repr(text) for _, text in lacking)
+                        missing.append(f"{total - done} {kind} vector(s), e.g. {sample}")
+                if missing:
+                    raise ValueError(
+                        f"group {group_id} cannot move to {to_model}: missing {'; '.join(missing)};"
+                        " run reembed_batch passes until one embeds nothing"
+                    )
+                entities, facts = await queries.promote(driver, group_id, to_model, current)
+            async with group.ready:
+                group.graphiti.clear()
+        return entities + facts
+
+    async def graph_model(self, group_id: str) -> str | None:
+        """The model promote last made the group's; None if it never ran."""
+        check_id("group", group_id)
+        async with graph_errors("graph_model"):
+            return await queries.fence_model(await self._driver(group_id), group_id)
+
+    async def drop_shadows(self, group_id: str, model: str) -> int:
+        """Forget the group's kept vectors of model (after a move, the old model's: no rollback after)."""
+        check_id("group", group_id)
+        async with graph_errors("drop_shadows"):
+            return await queries.drop_shadows(await self._driver(group_id), group_id, model)
+
     async def close(self) -> None:
         self._groups.clear()
         await self._backend.close()
@@ -207,18 +336,31 @@ class GraphMemory:
     def _group(self, group_id: str) -> _Group:
         return self._groups.setdefault(group_id, _Group())
 
-    async def _graphiti(self, group_id: str) -> Graphiti:
+    async def _graphiti(self, group_id: str, model: str | None = None) -> Graphiti:
+        model = model or self._default_model
         group = self._group(group_id)
         async with group.ready:
-            if group.graphiti is None:
+            graphiti = group.graphiti.get(model)
+            if graphiti is None:
+                clients = self._clients.get(model)
+                if clients is None:
+                    clients = self._clients[model] = self._factory.build(model)
                 driver = await self._backend.driver(group_id)
-                group.graphiti = _Graphiti(
+                graphiti = group.graphiti[model] = _Graphiti(
                     graph_driver=driver,
-                    llm_client=self._clients.llm,
-                    embedder=self._clients.embedder,
-                    cross_encoder=self._clients.reranker,
+                    llm_client=clients.llm,
+                    embedder=clients.embedder,
+                    cross_encoder=clients.reranker,
                 )
-            return group.graphiti
+            return graphiti
+
+    async def _driver(self, group_id: str) -> GraphDriver:
+        driver = (await self._graphiti(group_id)).driver
+        group = self._group(group_id)
+        if not group.shadow_index:
+            await queries.ensure_shadow_index(driver)
+            group.shadow_index = True
+        return driver
 
 
 def _search_config(limit: int) -> SearchConfig:

@@ -76,3 +76,13 @@ class GraphSearchResult(BaseModel):
     anchors: list[str]
     short_circuited: bool
     calls: list[GraphCall]
+
+
+class ReembedBatch(BaseModel):
+    """One batch of a graph's move to another embedding model, written to shadow properties."""
+
+    entities: int
+    facts: int
+    # Pass as `after` for the next batch; None once the pass has reached the end.
+    last_key: str | None
+    calls: list[GraphCall]
