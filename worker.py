@@ -27,7 +27,9 @@ from memory.runtime import MemoryRuntime
 from stack.checks import ServiceUnavailable, check_database, check_graph, check_redis_url
 from workflows.conversation import ConversationWorkflow
 from workflows.documents import DocumentIngestionWorkflow
+from workflows.fence import EmbeddingFenceWorkflow
 from workflows.ingestion import KnowledgeIngestionWorkflow
+from workflows.migration import EmbeddingMigrationWorkflow
 from workflows.notebook_edit import NotebookEditWorkflow
 
 log = logging.getLogger("worker")
@@ -41,7 +43,14 @@ SANDBOX = SandboxedWorkflowRunner(
     )
 )
 
-WORKFLOWS = [ConversationWorkflow, KnowledgeIngestionWorkflow, NotebookEditWorkflow, DocumentIngestionWorkflow]
+WORKFLOWS = [
+    ConversationWorkflow,
+    KnowledgeIngestionWorkflow,
+    NotebookEditWorkflow,
+    DocumentIngestionWorkflow,
+    EmbeddingMigrationWorkflow,
+    EmbeddingFenceWorkflow,
+]
 
 
 def build_worker(client: Client, runtime: MemoryRuntime, *, task_queue: str, **options) -> Worker:

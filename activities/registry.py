@@ -7,6 +7,7 @@ from typing import Callable
 from activities.conversation import ConversationActivities
 from activities.documents import DocumentActivities
 from activities.knowledge import KnowledgeActivities
+from activities.migration import MigrationActivities
 from activities.model import ModelActivities
 from activities.notebook import NotebookActivities
 from activities.recall import RecallActivities
@@ -22,6 +23,7 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
     turns = TurnActivities(runtime)
     knowledge = KnowledgeActivities(runtime)
     documents = DocumentActivities(runtime)
+    migration = MigrationActivities(runtime)
     return [
         conversation.open,
         conversation.append_message,
@@ -42,4 +44,13 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
         documents.store,
         documents.recall_chunks,
         documents.queue_episodes,
+        migration.plan,
+        migration.ensure_index,
+        migration.next_batch,
+        migration.embed_batch,
+        migration.graph_batch,
+        migration.verify,
+        migration.switch,
+        migration.rollback,
+        migration.cleanup,
     ]

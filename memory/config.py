@@ -30,6 +30,9 @@ class Settings(BaseModel):
     graph_search_limit: int = 5
     document_chunk_chars: int = 1500
 
+    # Embedding requests per second a migration may make, per provider.
+    migration_requests_per_second: float = 20.0
+
     recall_top_k: int = 4
     recall_min_score: float = 0.15
     max_tool_iterations: int = 4

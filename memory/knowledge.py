@@ -14,7 +14,15 @@ from memory.conversation import ConversationStore
 from memory.episode_queue import EpisodeQueue, QueuedEpisode
 from memory.episodes import document_episode_body, notebook_episode_body, summarise_exchange
 from memory.gates import GateDecision, IngestionFacts, decide
-from memory.graph import GraphCall, GraphFact, GraphMemory, GraphSearchResult, GraphUnavailable, IngestOutcome
+from memory.graph import (
+    GraphCall,
+    GraphFact,
+    GraphMemory,
+    GraphSearchResult,
+    GraphUnavailable,
+    IngestOutcome,
+    ReembedBatch,
+)
 from memory.ingestion_log import IngestionLog
 from memory.llm.base import LLMClient, ModelUsage
 from memory.refs import AgentRef, ThreadRef
@@ -24,6 +32,9 @@ from memory.usage import Action, UsageLedger
 GRAPH_LAYER = "graph"
 
 _log = logging.getLogger(__name__)
+
+# Ingestion may keep adding entities while a migration finishes; give up on catching up after this.
+_MAX_CATCH_UP_PASSES = 5
 
 _ACTION_BY_KIND = {"llm": Action.GRAPH_EXTRACTION, "embedding": Action.GRAPH_EMBED, "rerank": Action.GRAPH_RERANK}
 
@@ -173,6 +184,34 @@ class KnowledgeGraph:
             thread_id=thread.thread_id,
         )
         return result
+
+    async def reembed_graph_batch(
+        self, tenant_id: str, to_model: str, *, after: str, limit: int, sweep: str = "first"
+    ) -> ReembedBatch:
+        """Embed a batch of the tenant's entities and facts with to_model, beside the live vectors."""
+        batch = await self.graph.reembed_batch(group_of(tenant_id), to_model, after=after, limit=limit)
+        key = f"{tenant_id}/migration/{to_model}/graph/{sweep}/{after or 'start'}"
+        await self._bill(tenant_id, key, batch.calls)
+        return batch
+
+    async def promote_graph(self, tenant_id: str, to_model: str) -> int:
+        """Make to_model's vectors the live ones, first catching up with what was ingested meanwhile."""
+        group = group_of(tenant_id)
+        if await self.graph.graph_model(group) == to_model:
+            return 0
+        for sweep in range(_MAX_CATCH_UP_PASSES):
+            after, embedded = "", 0
+            while True:
+                batch = await self.reembed_graph_batch(
+                    tenant_id, to_model, after=after, limit=100, sweep=f"catch-up-{sweep}"
+                )
+                embedded += batch.entities + batch.facts
+                if batch.last_key is None:
+                    break
+                after = batch.last_key
+            if not embedded:
+                break
+        return await self.graph.promote(group, to_model)
 
     async def facts_by_uuid(self, tenant_id: str, uuids: list[str]) -> list[GraphFact]:
         return await self.graph.facts_by_uuid(group_of(tenant_id), uuids) if uuids else []

@@ -17,6 +17,7 @@ from memory.graph.clients import GraphClientsFactory
 from memory.graph.memory import GraphMemory
 from memory.ingestion_log import IngestionLog
 from memory.knowledge import KnowledgeGraph
+from memory.migration import EmbeddingMigration
 from memory.llm.base import LLMClient
 from memory.notebook import Notebook
 from memory.recall import RecallStore
@@ -53,6 +54,7 @@ class MemoryRuntime:
     switches: SwitchBoard
     knowledge: KnowledgeGraph
     library: DocumentLibrary
+    migration: EmbeddingMigration
 
     @classmethod
     def create(
@@ -112,8 +114,13 @@ class MemoryRuntime:
                 llm,
                 ledger,
                 search_limit=settings.graph_search_limit,
+                # The graph embeds with the tenant's fenced model, like the recall store.
+                current_model=tenants.current_embedding_model,
             ),
             library=DocumentLibrary(engine, chunk_chars=settings.document_chunk_chars),
+            migration=EmbeddingMigration(
+                engine, tenants, pool, ledger, requests_per_second=settings.migration_requests_per_second
+            ),
         )
 
     async def close(self) -> None:

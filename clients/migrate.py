@@ -1,0 +1,185 @@
+"""Move a tenant's memory to a new embedding model, watch it, and steer it.
+
+    uv run python clients/migrate.py start --tenant acme --to offline/hashed-ngrams/384
+    uv run python clients/migrate.py start --all-tenants --to voyage/voyage-3/1024
+    uv run python clients/migrate.py status --tenant acme [--watch]
+    uv run python clients/migrate.py pause|resume|cancel --tenant acme
+    uv run python clients/migrate.py rollback --tenant acme --to offline/hashed-ngrams/256
+    uv run python clients/migrate.py cleanup --tenant acme --model offline/hashed-ngrams/256
+
+A model id names provider, model and dimension. Queries keep using the tenant's current
+model until the migration has verified the new vectors and switched; old vectors are kept
+until `cleanup`, so until then `rollback` is one command. --all-tenants reads the tenant
+list from DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import select  # noqa: E402
+from temporalio.client import Client, WorkflowFailureError  # noqa: E402
+from temporalio.exceptions import WorkflowAlreadyStartedError  # noqa: E402
+from temporalio.service import RPCError, RPCStatusCode  # noqa: E402
+
+from clients.connect import connect  # noqa: E402
+from memory.config import Settings  # noqa: E402
+from memory.db import create_engine  # noqa: E402
+from memory.embedding.base import EmbeddingModelId  # noqa: E402
+from memory.schema import tenants  # noqa: E402
+from memory.validation import InvalidInput, check_id  # noqa: E402
+from workflows.fence import EmbeddingFenceWorkflow, FenceChange  # noqa: E402
+from workflows.migration import EmbeddingMigrationWorkflow  # noqa: E402
+from workflows.migration_models import MigrationProgress, MigrationRequest, MigrationStart, migration_id  # noqa: E402
+from workflows.models import TASK_QUEUE  # noqa: E402
+
+
+async def start(client: Client, tenant_id: str, to_model: str, operator: str, task_queue: str) -> int:
+    request = MigrationRequest(tenant_id=tenant_id, to_model=to_model, requested_by=operator)
+    try:
+        await client.start_workflow(
+            EmbeddingMigrationWorkflow.run,
+            MigrationStart(request=request),
+            id=migration_id(tenant_id),
+            task_queue=task_queue,
+            static_summary=f"Embedding migration: tenant {tenant_id} to {to_model}, by {operator}",
+        )
+    except WorkflowAlreadyStartedError:
+        print(
+            f"error: tenant {tenant_id} already has a migration running: workflow {migration_id(tenant_id)}; "
+            "see `status`, or `cancel` it first",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"started {migration_id(tenant_id)}: {tenant_id} -> {to_model}")
+    return 0
+
+
+def _bar(p: MigrationProgress) -> str:
+    total = max(p.total_rows, 1)
+    filled = int(30 * min(p.rows_done, total) / total)
+    eta = f"ETA {p.eta_seconds:.0f}s" if p.eta_seconds is not None else "ETA -"
+    state = f"PAUSED: {p.pause_reason}" if p.paused else p.phase
+    return (
+        f"{p.tenant_id} {p.from_model} -> {p.to_model} [{'#' * filled}{'.' * (30 - filled)}] "
+        f"{p.rows_done}/{p.total_rows} rows, {p.graph_done} graph items, {p.rows_per_second} rows/s, {eta}  {state}"
+    )
+
+
+async def status(client: Client, tenant_id: str, watch: bool) -> int:
+    handle = client.get_workflow_handle_for(EmbeddingMigrationWorkflow.run, migration_id(tenant_id))
+    while True:
+        try:
+            description = await handle.describe()
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                print(f"tenant {tenant_id} has no migration")
+                return 1
+            raise
+        if description.status is not None and description.status.name != "RUNNING":
+            try:
+                result = await handle.result()
+                print(("\n" if watch else "") + f"{result.outcome}: {result.detail}")
+                return 0
+            except WorkflowFailureError as err:
+                print(f"\rmigration failed: {err.cause or err}", file=sys.stderr)
+                return 1
+        progress = await handle.query(EmbeddingMigrationWorkflow.progress)
+        print(("\r" if watch else "") + _bar(progress), end="" if watch else "\n", flush=True)
+        if not watch:
+            return 0
+        await asyncio.sleep(1.0)
+
+
+async def steer(client: Client, tenant_id: str, action: str) -> int:
+    handle = client.get_workflow_handle_for(EmbeddingMigrationWorkflow.run, migration_id(tenant_id))
+    signal = {"pause": EmbeddingMigrationWorkflow.pause, "resume": EmbeddingMigrationWorkflow.resume,
+              "cancel": EmbeddingMigrationWorkflow.cancel}[action]
+    try:
+        await handle.signal(signal)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            print(f"error: tenant {tenant_id} has no running migration", file=sys.stderr)
+            return 1
+        raise
+    print(f"{action} sent to {migration_id(tenant_id)}")
+    return 0
+
+
+async def change_fence(client: Client, change: FenceChange, task_queue: str) -> int:
+    try:
+        print(
+            await client.execute_workflow(
+                EmbeddingFenceWorkflow.run,
+                change,
+                id=f"fence/{change.tenant_id}/{change.action}/{int(time.time())}",
+                task_queue=task_queue,
+            )
+        )
+    except WorkflowFailureError as err:
+        print(f"error: {err.cause or err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def all_tenants() -> list[str]:
+    settings = Settings.from_env()
+    if not settings.database_url:
+        raise InvalidInput("--all-tenants reads the tenants from DATABASE_URL, which is not set")
+    engine = create_engine(settings.database_url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            return list((await conn.execute(select(tenants.c.tenant_id).order_by(tenants.c.tenant_id))).scalars())
+    finally:
+        await engine.dispose()
+
+
+async def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("start", "status", "pause", "resume", "cancel", "rollback", "cleanup"):
+        p = sub.add_parser(name)
+        scope = p.add_mutually_exclusive_group(required=True)
+        scope.add_argument("--tenant")
+        if name == "start":
+            scope.add_argument("--all-tenants", action="store_true")
+        if name in ("start", "rollback"):
+            p.add_argument("--to", required=True, help="provider/model/dimension")
+        if name == "cleanup":
+            p.add_argument("--model", required=True, help="the model whose vectors to delete")
+        if name == "start":
+            p.add_argument("--operator", default=os.environ.get("USER", "operator"))
+        if name == "status":
+            p.add_argument("--watch", action="store_true", help="redraw the progress bar until it ends")
+        p.add_argument("--task-queue", default=os.environ.get("TASK_QUEUE", TASK_QUEUE))
+    args = parser.parse_args(argv)
+    try:
+        for model in (getattr(args, "to", None), getattr(args, "model", None)):
+            if model:
+                EmbeddingModelId.parse(model)
+        targets = await all_tenants() if getattr(args, "all_tenants", False) else [check_id("tenant", args.tenant)]
+    except (InvalidInput, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    client = await connect()
+    if args.command == "start":
+        codes = [await start(client, t, args.to, args.operator, args.task_queue) for t in targets]
+        return max(codes, default=0)
+    tenant_id = targets[0]
+    if args.command == "status":
+        return await status(client, tenant_id, args.watch)
+    if args.command in ("pause", "resume", "cancel"):
+        return await steer(client, tenant_id, args.command)
+    model = args.to if args.command == "rollback" else args.model
+    return await change_fence(client, FenceChange(action=args.command, tenant_id=tenant_id, model=model), args.task_queue)
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
