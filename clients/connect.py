@@ -18,3 +18,10 @@ async def connect() -> Client:
             f"error: cannot reach Temporal at {address} (set TEMPORAL_ADDRESS): {err}. "
             "Is the worker running? Start it with `uv run python worker.py --dev`."
         ) from None
+
+
+def failure_reason(err: BaseException) -> str:
+    """The innermost cause of a failed workflow: the activity's own message, not "Activity task failed"."""
+    while getattr(err, "cause", None) is not None:
+        err = err.cause
+    return str(err)

@@ -24,7 +24,7 @@ from temporalio.client import Client, WorkflowFailureError  # noqa: E402
 from temporalio.common import WorkflowIDConflictPolicy  # noqa: E402
 
 from activities.knowledge_models import DocumentUpload  # noqa: E402
-from clients.connect import connect  # noqa: E402
+from clients.connect import connect, failure_reason  # noqa: E402
 from memory.chunking import decode_document  # noqa: E402
 from memory.validation import InvalidInput, check_id  # noqa: E402
 from workflows.documents import DocumentIngestionWorkflow  # noqa: E402
@@ -116,7 +116,7 @@ async def main(argv: list[str] | None = None) -> int:
         try:
             await ingest(client, upload, args.task_queue)
         except WorkflowFailureError as err:
-            print(f"\nerror: {upload.name}: {err.cause or err}", file=sys.stderr)
+            print(f"\nerror: {upload.name}: {failure_reason(err)}", file=sys.stderr)
             failed += 1
     return 1 if failed else 0
 

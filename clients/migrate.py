@@ -29,7 +29,7 @@ from temporalio.client import Client, WorkflowFailureError  # noqa: E402
 from temporalio.exceptions import WorkflowAlreadyStartedError  # noqa: E402
 from temporalio.service import RPCError, RPCStatusCode  # noqa: E402
 
-from clients.connect import connect  # noqa: E402
+from clients.connect import connect, failure_reason  # noqa: E402
 from memory.config import Settings  # noqa: E402
 from memory.db import create_engine  # noqa: E402
 from memory.embedding.base import EmbeddingModelId  # noqa: E402
@@ -89,7 +89,7 @@ async def status(client: Client, tenant_id: str, watch: bool) -> int:
                 print(("\n" if watch else "") + f"{result.outcome}: {result.detail}")
                 return 0
             except WorkflowFailureError as err:
-                print(f"\rmigration failed: {err.cause or err}", file=sys.stderr)
+                print(f"\rmigration failed: {failure_reason(err)}", file=sys.stderr)
                 return 1
         progress = await handle.query(EmbeddingMigrationWorkflow.progress)
         print(("\r" if watch else "") + _bar(progress), end="" if watch else "\n", flush=True)
@@ -124,9 +124,10 @@ async def change_fence(client: Client, change: FenceChange, task_queue: str) -> 
             )
         )
     except WorkflowFailureError as err:
-        print(f"error: {err.cause or err}", file=sys.stderr)
+        print(f"error: {failure_reason(err)}", file=sys.stderr)
         return 1
     return 0
+
 
 
 async def all_tenants() -> list[str]:

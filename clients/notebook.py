@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pydantic import ValidationError  # noqa: E402
 from temporalio.client import WorkflowFailureError  # noqa: E402
 
-from clients.connect import connect  # noqa: E402
+from clients.connect import connect, failure_reason  # noqa: E402
 from memory.config import Settings  # noqa: E402
 from memory.db import create_engine  # noqa: E402
 from memory.documents import DocumentStore  # noqa: E402
@@ -86,7 +86,7 @@ async def edit(agent: AgentRef, content: str, operator: str, reason: str, reques
             static_summary=f"Notebook edit by operator {operator} for agent {agent.agent_id}",
         )
     except WorkflowFailureError as err:
-        print(f"error: {err.cause or err}", file=sys.stderr)
+        print(f"error: {failure_reason(err)}", file=sys.stderr)
         return 1
     print(f"notebook v{result.version} saved for agent {agent.agent_id} of tenant {agent.tenant_id}")
     print(f"graph ingestion: {result.ingestion.outcome}: {result.ingestion.detail}")

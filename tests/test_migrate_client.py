@@ -1,0 +1,50 @@
+"""clients/migrate.py: start, watch, refuse a second one, roll back, clean up."""
+
+from __future__ import annotations
+
+from clients import migrate
+from tests.conftest import running_worker
+from tests.test_migration_workflow import NEW, OLD, seed, vectors_per_item
+from workflows.migration import EmbeddingMigrationWorkflow
+from workflows.migration_models import migration_id
+
+
+async def test_an_operator_migrates_rolls_back_and_cleans_up(dev_env, runtime, thread, monkeypatch, capsys):
+    monkeypatch.setenv("TEMPORAL_ADDRESS", dev_env.client.service_client.config.target_host)
+    await seed(runtime, thread, 12)
+    tenant = ["--tenant", thread.tenant_id]
+    async with running_worker(dev_env.client, runtime) as tq:
+        queue = ["--task-queue", tq]
+        assert await migrate.main(["start", *tenant, "--to", NEW, "--operator", "alice", *queue]) == 0
+        await dev_env.client.get_workflow_handle_for(EmbeddingMigrationWorkflow.run, migration_id(thread.tenant_id)).result()
+        capsys.readouterr()
+        assert await migrate.main(["status", *tenant]) == 0
+        status = capsys.readouterr().out
+        assert await migrate.main(["rollback", *tenant, "--to", OLD, *queue]) == 0
+        rolled_back = await runtime.tenants.current_embedding_model(thread.tenant_id)
+        assert await migrate.main(["cleanup", *tenant, "--model", NEW, *queue]) == 0
+        cleaned = capsys.readouterr().out
+        assert await migrate.main(["cleanup", *tenant, "--model", OLD, *queue]) == 1
+        refused = capsys.readouterr().err
+
+    assert status.startswith("switched: switched") and "12 rows" in status
+    assert rolled_back == OLD
+    assert "deleted 12 offline/hashed-ngrams/384 vectors" in cleaned
+    assert "current" in refused
+    assert await vectors_per_item(runtime, thread.tenant_id, NEW) == [0] * 12
+
+
+async def test_a_second_migration_is_refused_pointing_at_the_running_one(time_skipping_env, runtime, thread, capsys):
+    await seed(runtime, thread, 3)
+    client = time_skipping_env.client
+    async with running_worker(client, runtime) as tq:
+        assert await migrate.start(client, thread.tenant_id, NEW, "alice", tq) == 0
+        await client.get_workflow_handle(migration_id(thread.tenant_id)).signal(EmbeddingMigrationWorkflow.pause)
+        assert await migrate.start(client, thread.tenant_id, NEW, "bob", tq) == 1
+        await client.get_workflow_handle(migration_id(thread.tenant_id)).signal(EmbeddingMigrationWorkflow.cancel)
+    assert f"already has a migration running: workflow {migration_id(thread.tenant_id)}" in capsys.readouterr().err
+
+
+async def test_bad_model_ids_are_refused_before_anything_starts(capsys):
+    assert await migrate.main(["start", "--tenant", "acme", "--to", "not-a-model"]) == 2
+    assert "error:" in capsys.readouterr().err
