@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from clients import migrate
 from tests.conftest import running_worker
 from tests.test_migration_workflow import NEW, OLD, seed, vectors_per_item
@@ -27,6 +29,13 @@ async def test_an_operator_migrates_rolls_back_and_cleans_up(dev_env, runtime, t
         assert await migrate.main(["cleanup", *tenant, "--model", OLD, *queue]) == 1
         refused = capsys.readouterr().err
 
+    query = f'WorkflowId = "{migration_id(thread.tenant_id)}" AND MigrationState = "switched"'
+    for _ in range(100):  # visibility catches up asynchronously
+        if [w async for w in dev_env.client.list_workflows(query)]:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the migration is not findable by MigrationState")
     assert status.startswith("switched: switched") and "12 rows" in status
     assert rolled_back == OLD
     assert "deleted 12 offline/hashed-ngrams/384 vectors" in cleaned
