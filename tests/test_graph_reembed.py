@@ -8,34 +8,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from falkordb import FalkorDB
 
-from memory.graph import GraphClientsFactory, GraphEpisode, GraphMemory, episode_uuid
+from memory.graph import GraphClientsFactory, GraphMemory
+from tests.test_graph_memory import episode, graph, new_group  # noqa: F401  (graph is a fixture)
 
 OLD = "offline/hashed-ngrams/256"
 NEW = "offline/hashed-ngrams/384"
-MONDAY = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc)
-
-
-def new_group() -> str:
-    return f"t-{uuid.uuid4().hex[:10]}"
-
-
-def episode(group_id: str, key: str, body: str, *, days: int = 0) -> GraphEpisode:
-    return GraphEpisode(
-        uuid=episode_uuid(f"{group_id}/{key}"),
-        group_id=group_id,
-        name=key,
-        body=body,
-        source="conversation",
-        source_description=f"thread t1 {key}",
-        reference_time=MONDAY + timedelta(days=days),
-    )
-
-
-@pytest.fixture
-async def graph(graph_url):
-    memory = GraphMemory(graph_url, GraphClientsFactory.offline())
-    yield memory
-    await memory.close()
 
 
 def stored(falkordb_port: int, group_id: str, query: str) -> list[list]:
