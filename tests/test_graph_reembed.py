@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime, timedelta, timezone
 
 import pytest
 from falkordb import FalkorDB
 
-from memory.graph import GraphClientsFactory, GraphMemory
+from memory.graph import GraphMemory
 from tests.test_graph_memory import episode, graph, new_group  # noqa: F401  (graph is a fixture)
 
 OLD = "offline/hashed-ngrams/256"
