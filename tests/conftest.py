@@ -22,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from memory.config import Settings
 from memory.db import upgrade_schema
+from memory.graph import GraphClientsFactory, GraphMemory
 from memory.refs import ThreadRef
 from memory.runtime import MemoryRuntime
 from stack.falkordb_server import falkordb_server
@@ -98,6 +99,14 @@ async def dev_env():
     )
     yield env
     await env.shutdown()
+
+
+@pytest.fixture
+async def graph(graph_url):
+    """The graph layer alone, with the offline extractor, on the session's FalkorDB."""
+    memory = GraphMemory(graph_url, GraphClientsFactory.offline())
+    yield memory
+    await memory.close()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from sqlalchemy import func, select
 
 from clients.conversation import send_message
 from memory.manifest import Layer
-from memory.refs import ThreadRef
 from memory.schema import messages, recall_items
 from tests.conftest import running_worker
 from workflows.models import UserMessage

@@ -49,13 +49,6 @@ def episode(group_id: str, key: str, body: str, *, days: int = 0, source: str = 
     )
 
 
-@pytest.fixture
-async def graph(graph_url):
-    memory = GraphMemory(graph_url, GraphClientsFactory.offline())
-    yield memory
-    await memory.close()
-
-
 def graph_counts(falkordb_port: int, group_id: str) -> dict[str, int]:
     """What is stored, counted by the database itself rather than through the code under test."""
     db = FalkorDB(host="127.0.0.1", port=falkordb_port)

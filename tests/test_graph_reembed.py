@@ -7,7 +7,7 @@ import pytest
 from falkordb import FalkorDB
 
 from memory.graph import GraphMemory
-from tests.test_graph_memory import episode, graph, new_group  # noqa: F401  (graph is a fixture)
+from tests.test_graph_memory import episode, new_group
 
 OLD = "offline/hashed-ngrams/256"
 NEW = "offline/hashed-ngrams/384"
