@@ -74,6 +74,9 @@ def index_sql(embedding_model: str) -> str:
     return (
         f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {index_name(embedding_model)} ON recall_embeddings "
         f"USING hnsw ((embedding::vector({dimension})) vector_cosine_ops) "
+        # A denser graph than pgvector's default (ef_construction 64): better recall per
+        # candidate at query time, paid once at build time.
+        f"WITH (m = 16, ef_construction = 128) "
         f"WHERE embedding_model = {literal}"
     )
 
@@ -148,6 +151,10 @@ def _search(embedding_model: str):
 # Per transaction, not per pooled session: the tenant filter must not starve the index
 # scan of rows, so the scan goes on past ef_search candidates until LIMIT is met.
 _ITERATIVE_SCAN = text("SET LOCAL hnsw.iterative_scan = 'relaxed_order'")
+# The candidate list per scan. pgvector's default (40) found about two thirds of the true
+# top 10 at 100,000 rows in the benchmark; a wider list buys recall for a few milliseconds.
+EF_SEARCH = 100
+_EF_SEARCH = text(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}")
 
 
 class RecallStore:
@@ -229,6 +236,7 @@ class RecallStore:
         statement = _search(embedding_model)
         async with self._engine.begin() as conn:
             await conn.execute(_ITERATIVE_SCAN)
+            await conn.execute(_EF_SEARCH)
             rows = (
                 await conn.execute(
                     statement,

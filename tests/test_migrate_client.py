@@ -50,7 +50,10 @@ async def test_a_second_migration_is_refused_pointing_at_the_running_one(time_sk
         assert await migrate.start(client, thread.tenant_id, NEW, "alice", tq) == 0
         await client.get_workflow_handle(migration_id(thread.tenant_id)).signal(EmbeddingMigrationWorkflow.pause)
         assert await migrate.start(client, thread.tenant_id, NEW, "bob", tq) == 1
-        await client.get_workflow_handle(migration_id(thread.tenant_id)).signal(EmbeddingMigrationWorkflow.cancel)
+        handle = client.get_workflow_handle_for(EmbeddingMigrationWorkflow.run, migration_id(thread.tenant_id))
+        await handle.signal(EmbeddingMigrationWorkflow.cancel)
+        # Finished before the worker stops: a workflow task left behind would stall the clock.
+        assert (await handle.result()).outcome == "cancelled"
     assert f"already has a migration running: workflow {migration_id(thread.tenant_id)}" in capsys.readouterr().err
 
 
