@@ -80,6 +80,19 @@ async def time_skipping_env():
     await env.shutdown()
 
 
+@pytest.fixture
+async def own_time_skipping_env():
+    """A time-skipping server for one test that leaves work unfinished on purpose (a
+    workflow still retrying against a dead service), so the shared server's clock stays free."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=_binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    await ensure_search_attributes(env.client)
+    yield env
+    await env.shutdown()
+
+
 # The dev server suggests continue-as-new early, so that path runs in ordinary tests too.
 SUGGEST_CONTINUE_AS_NEW_AT = 40
 

@@ -36,10 +36,10 @@ def unused_port() -> int:
         return sock.getsockname()[1]
 
 
-async def test_an_unreachable_graph_never_delays_the_reply(time_skipping_env, settings, thread):
+async def test_an_unreachable_graph_never_delays_the_reply(own_time_skipping_env, settings, thread):
     dead = GraphMemory(f"falkor://127.0.0.1:{unused_port()}", GraphClientsFactory.offline(), connect_timeout_seconds=0.5)
     runtime = MemoryRuntime.create(settings, graph=dead)
-    client = time_skipping_env.client
+    client = own_time_skipping_env.client
     try:
         async with running_worker(client, runtime) as tq:
             result = await send_message(client, thread, UserMessage(text="Dana Smith works at Acme Corp." + PAD), task_queue=tq)
