@@ -23,6 +23,13 @@ class EmbedderPool:
             self._embedders[model_id] = self._factory(model_id)
         return self._embedders[model_id]
 
+    async def close(self) -> None:
+        """Close the HTTP clients of the embedders that hold one."""
+        embedders, self._embedders = list(self._embedders.values()), {}
+        for embedder in embedders:
+            if (aclose := getattr(embedder, "aclose", None)) is not None:
+                await aclose()
+
 
 class RecallMemory:
     def __init__(

@@ -55,6 +55,7 @@ class MemoryRuntime:
     knowledge: KnowledgeGraph
     library: DocumentLibrary
     migration: EmbeddingMigration
+    embedders: EmbedderPool
 
     @classmethod
     def create(
@@ -121,8 +122,10 @@ class MemoryRuntime:
             migration=EmbeddingMigration(
                 engine, tenants, pool, ledger, requests_per_second=settings.migration_requests_per_second
             ),
+            embedders=pool,
         )
 
     async def close(self) -> None:
         await self.knowledge.graph.close()
+        await self.embedders.close()
         await self.engine.dispose()

@@ -18,6 +18,8 @@ from memory.embedding.offline import OfflineEmbedder
 from memory.embedding.openai_embedder import OpenAIEmbedder
 from memory.embedding.registry import build_embedder
 from memory.embedding.voyage import VoyageEmbedder
+from memory.recall_memory import EmbedderPool
+from memory.runtime import MemoryRuntime
 
 KEY = "pa-secret-key-42"
 
@@ -223,3 +225,20 @@ def test_registry_malformed_id_names_the_expected_form() -> None:
 def test_registry_unknown_provider_lists_known_ones() -> None:
     with pytest.raises(EmbeddingRejected, match="offline, openai, voyage"):
         build_embedder("cohere/embed-v4/1024", Settings())
+
+
+async def test_closing_the_runtime_closes_the_embedders_http_clients(settings):
+    closed: list[str] = []
+
+    class Remote:
+        def __init__(self, model_id: str):
+            self.model_id = model_id
+
+        async def aclose(self) -> None:
+            closed.append(self.model_id)
+
+    pool = EmbedderPool(Remote)
+    runtime = MemoryRuntime.create(settings, embedders=pool)
+    pool.get("voyage/voyage-3/1024")
+    await runtime.close()
+    assert closed == ["voyage/voyage-3/1024"]
