@@ -25,7 +25,7 @@ class DocumentActivities:
                 f"{upload.name}: the documents layer is switched off (layer.documents.enabled); nothing was stored"
             )
         stored = await self._rt.library.store(upload.tenant_id, upload.name, upload.sha256, upload.text)
-        return DocumentPrepared(chunks=stored.chunks, chars=stored.chars, ingested_at=stored.created_at)
+        return DocumentPrepared(chunks=stored.chunks, chars=stored.chars)
 
     @activity.defn(name="document_recall_chunks")
     @classified

@@ -99,7 +99,6 @@ class DocumentChunksInput(BaseModel):
 class DocumentPrepared(BaseModel):
     chunks: int
     chars: int
-    ingested_at: datetime
 
 
 class DocumentChunksStored(BaseModel):

@@ -63,15 +63,6 @@ class DocumentLibrary:
             content = await conn.scalar(select(ingested_documents.c.content).where(ingested_documents.c.id == stored.id))
         return stored, [c for c in self.chunk(content) if first <= c.index <= last]
 
-    async def list(self, tenant_id: str) -> list[StoredDocument]:
-        async with self._engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    _columns().where(ingested_documents.c.tenant_id == tenant_id).order_by(ingested_documents.c.id)
-                )
-            ).mappings()
-            return [StoredDocument.model_validate(dict(r)) for r in rows]
-
     def chunk(self, content: str) -> list[Chunk]:
         return chunk_document(content, max_chars=self._chunk_chars, overlap_chars=self._overlap_chars)
 

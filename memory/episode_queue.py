@@ -107,9 +107,7 @@ class EpisodeQueue:
         assert found is not None
         return found
 
-    async def drain_through(
-        self, group_id: str, episode_id: int, ingest: Ingest, *, waiting: Callable[[], None] = lambda: None
-    ) -> QueuedEpisode:
+    async def drain_through(self, group_id: str, episode_id: int, ingest: Ingest) -> QueuedEpisode:
         """Ingest the group's pending episodes up to episode_id, oldest first; return that episode.
 
         A GraphIngestFailed marks its episode failed (recorded, not retried) and the queue
@@ -119,7 +117,6 @@ class EpisodeQueue:
             lock = text("SELECT pg_try_advisory_xact_lock(hashtext(:g))")
             while not await lock_conn.scalar(lock, {"g": _lock_key(group_id)}):
                 await lock_conn.rollback()
-                waiting()
                 await asyncio.sleep(self._lock_poll_seconds)
             while (next_episode := await self._next_pending(group_id, episode_id)) is not None:
                 try:

@@ -26,10 +26,9 @@ from memory.graph import (
 from memory.ingestion_log import IngestionLog
 from memory.llm.base import LLMClient, ModelUsage
 from memory.refs import AgentRef, ThreadRef
-from memory.switches import SwitchBoard
+from memory.switches import SwitchableLayer, SwitchBoard
 from memory.usage import Action, UsageLedger
 
-GRAPH_LAYER = "graph"
 
 _log = logging.getLogger(__name__)
 
@@ -150,7 +149,7 @@ class KnowledgeGraph:
             reference_time=ingested_at,
         )
 
-    async def ingest_through(self, episode: QueuedEpisode, *, waiting: Callable[[], None] = lambda: None) -> QueuedEpisode:
+    async def ingest_through(self, episode: QueuedEpisode) -> QueuedEpisode:
         """Ingest the group's queue up to this episode, in order; return this episode's final state."""
 
         async def ingest(queued: QueuedEpisode) -> IngestOutcome:
@@ -160,10 +159,10 @@ class KnowledgeGraph:
             await self._bill(queued.tenant_id, f"{queued.idempotency_key}/ingest", outcome.calls)
             return outcome
 
-        return await self.queue.drain_through(episode.group_id, episode.id, ingest, waiting=waiting)
+        return await self.queue.drain_through(episode.group_id, episode.id, ingest)
 
     async def search(self, thread: ThreadRef, turn: int, query: str) -> GraphSearchResult:
-        if not (await self.switches.effective(thread.tenant_id)).layers.get(GRAPH_LAYER, True):
+        if not await self.switches.layer_on(thread.tenant_id, SwitchableLayer.GRAPH):
             return GraphSearchResult(facts=[], anchors=[], short_circuited=True, calls=[])
         try:
             result = await self.graph.search(

@@ -69,13 +69,18 @@ def _binary(name: str) -> str:
     return path
 
 
-@pytest.fixture(scope="session")
-async def time_skipping_env():
+async def _start_time_skipping() -> WorkflowEnvironment:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=_binary("temporal-test-server"),
         data_converter=pydantic_data_converter,
     )
     await ensure_search_attributes(env.client)
+    return env
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env():
+    env = await _start_time_skipping()
     yield env
     await env.shutdown()
 
@@ -84,11 +89,7 @@ async def time_skipping_env():
 async def own_time_skipping_env():
     """A time-skipping server for one test that leaves work unfinished on purpose (a
     workflow still retrying against a dead service), so the shared server's clock stays free."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=_binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
-    )
-    await ensure_search_attributes(env.client)
+    env = await _start_time_skipping()
     yield env
     await env.shutdown()
 

@@ -121,7 +121,7 @@ class EmbeddingMigrationWorkflow:
             s.phase = "indexing"
         self._mark("running", self._line())
         if s.phase == "indexing":
-            s.index_name = await workflow.execute_activity_method(
+            await workflow.execute_activity_method(
                 MigrationActivities.ensure_index, r.to_model, summary=f"recall: build the index for {r.to_model}", **INDEX_BUILD
             )
             s.phase = "recall"

@@ -35,7 +35,6 @@ class MigrationState(BaseModel):
     graph_done: int = 0
     batches: int = 0
     started_at_epoch: float = 0.0
-    index_name: str = ""
 
 
 class MigrationStart(BaseModel):
