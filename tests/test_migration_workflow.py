@@ -87,7 +87,8 @@ async def test_a_migration_re_embeds_everything_then_switches_the_fence_once(tim
             )
         )
     assert billed == 4 + 1  # 25 rows in batches of 7, and the verification sample
-    assert history.events  # the last run: earlier ones continued as new
+    # The last run was continued from an earlier one: batches_per_run kept each run small.
+    assert history.events[0].workflow_execution_started_event_attributes.continued_execution_run_id
 
 
 async def test_bad_migration_requests_are_refused_clearly(time_skipping_env, runtime, thread, capsys):
