@@ -33,6 +33,26 @@ class Settings(BaseModel):
     # Embedding requests per second a migration may make, per provider.
     migration_requests_per_second: float = 20.0
 
+    # Session-learning cache: how long a session's learned substitutions live after the
+    # last one was recorded, how commands are normalised into keys (see
+    # memory/command_form.py), and the fraction of cache hits copied to the audit table.
+    session_cache_ttl_seconds: int = 6 * 3600
+    session_cache_normalization: str = "sorted-flags"
+    session_cache_audit_fraction: float = Field(default=0.1, ge=0.0, le=1.0)
+
+    # The command tool: programs it may run, in a scratch directory per thread.
+    tool_allowed_commands: str = "ls,cat,echo,grep,wc,head,tail,sort,uniq,mkdir,touch,pwd,date,true,false"
+    tool_scratch_root: str = ".data/scratch"
+    tool_command_timeout_seconds: float = 20.0
+
+    # Episodic retrieval: an episode's weight halves every this many days.
+    episode_half_life_days: float = 14.0
+    episodic_top_k: int = 3
+    # Retention: transcripts older than this are cut to their summaries; recall rows not
+    # retrieved for this long are pruned unless their tenant is active.
+    episode_retention_days: int = 90
+    recall_retention_days: int = 180
+
     recall_top_k: int = 4
     recall_min_score: float = 0.15
     max_tool_iterations: int = 4

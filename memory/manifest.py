@@ -14,6 +14,8 @@ class Layer(StrEnum):
     RECALL = "recall"
     CONVERSATION_SUMMARY = "conversation_summary"
     CONVERSATION_MESSAGE = "conversation_message"
+    EPISODIC = "episodic"
+    PROCEDURAL = "procedural"
 
 
 class ContextItem(BaseModel, frozen=True):

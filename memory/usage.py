@@ -25,6 +25,7 @@ class Action(StrEnum):
     EPISODE_SUMMARY = "episode_summary"
     DOCUMENT_EMBED = "document_embed"
     RECALL_EMBED_MIGRATION = "recall_embed_migration"
+    SKILL_REFLECTION = "skill_reflection"
 
 
 def is_memory_layer(action: str) -> bool:
