@@ -20,10 +20,12 @@ from stack.falkordb_server import falkordb_server
 class Services:
     database_url: str
     graph_url: str
+    # The FalkorDB server is a Redis server too: it holds the session-learning cache.
+    redis_url: str
 
     def settings(self) -> Settings:
         # No API keys: the offline model, embedder and graph extractor, so runs are repeatable and free.
-        return Settings(database_url=self.database_url, graph_url=self.graph_url)
+        return Settings(database_url=self.database_url, graph_url=self.graph_url, redis_url=self.redis_url)
 
 
 @contextmanager
@@ -40,4 +42,8 @@ def embedded_services(prefix: str, database: str = "agent_memory_bench") -> Iter
                 socket_dir = server.get_uri().split("host=")[1]
                 database_url = f"postgresql+psycopg://postgres@/{database}?host={socket_dir}"
                 upgrade_schema(database_url)
-                yield Services(database_url=database_url, graph_url=f"falkor://127.0.0.1:{port}")
+                yield Services(
+                    database_url=database_url,
+                    graph_url=f"falkor://127.0.0.1:{port}",
+                    redis_url=f"redis://127.0.0.1:{port}/0",
+                )
