@@ -66,3 +66,22 @@ class TenantRegistry:
             row = await conn.execute(select(tenants.c.plan).where(tenants.c.tenant_id == tenant_id))
             stored = row.scalar_one_or_none()
         return DEFAULT_PLAN.value if stored is None else stored
+
+    async def set_active(self, tenant_id: str, active: bool) -> bool:
+        """Mark a tenant active (retention keeps all its recall rows) or not; a tenant not
+        seen before is registered on the default model, as with set_plan."""
+        check_id("tenant", tenant_id)
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                insert(tenants)
+                .values(tenant_id=tenant_id, embedding_model=self._default_model, active=active)
+                .on_conflict_do_update(index_elements=["tenant_id"], set_={"active": active})
+            )
+        return active
+
+    async def is_active(self, tenant_id: str) -> bool:
+        """Whether the tenant is active; a tenant not seen yet is not (reading registers nobody)."""
+        check_id("tenant", tenant_id)
+        async with self._engine.connect() as conn:
+            row = await conn.execute(select(tenants.c.active).where(tenants.c.tenant_id == tenant_id))
+            return bool(row.scalar_one_or_none())
