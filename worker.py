@@ -25,12 +25,16 @@ from memory.config import Settings
 from memory.db import upgrade_schema
 from memory.runtime import MemoryRuntime
 from stack.checks import ServiceUnavailable, check_database, check_graph, check_redis_url
+from stack.schedules import ensure_retention_schedule
+from workflows.codify import CodifyWorkflow
 from workflows.conversation import ConversationWorkflow
 from workflows.documents import DocumentIngestionWorkflow
 from workflows.fence import EmbeddingFenceWorkflow
 from workflows.ingestion import KnowledgeIngestionWorkflow
 from workflows.migration import EmbeddingMigrationWorkflow
 from workflows.notebook_edit import NotebookEditWorkflow
+from workflows.reflection import SkillReflectionWorkflow
+from workflows.retention import RETENTION_SCHEDULE_ID, RetentionPolicy, RetentionWorkflow
 
 log = logging.getLogger("worker")
 
@@ -50,6 +54,9 @@ WORKFLOWS = [
     DocumentIngestionWorkflow,
     EmbeddingMigrationWorkflow,
     EmbeddingFenceWorkflow,
+    SkillReflectionWorkflow,
+    CodifyWorkflow,
+    RetentionWorkflow,
 ]
 
 
@@ -87,6 +94,17 @@ async def serve(settings: Settings) -> None:
     await check_graph(settings)
     await asyncio.to_thread(upgrade_schema, settings.database_url)
     client = await connect(settings)
+    if settings.retention_schedule_hours > 0:
+        created = await ensure_retention_schedule(
+            client,
+            task_queue=settings.task_queue,
+            every=timedelta(hours=settings.retention_schedule_hours),
+            policy=RetentionPolicy(
+                episode_retention_days=settings.episode_retention_days,
+                recall_retention_days=settings.recall_retention_days,
+            ),
+        )
+        log.info("retention schedule %r %s", RETENTION_SCHEDULE_ID, "created" if created else "already exists")
     runtime = MemoryRuntime.create(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

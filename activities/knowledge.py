@@ -51,8 +51,12 @@ class KnowledgeActivities:
     @activity.defn(name="graph_queue_exchange")
     @classified
     async def queue_exchange(self, request: ExchangeEpisodeInput) -> EpisodeTicket:
+        summary = None
+        if request.episode_id is not None:
+            [episode] = await self._rt.episodic.by_id(request.thread.agent, [request.episode_id])
+            summary = episode.summary
         queued = await self._rt.knowledge.enqueue_exchange(
-            request.thread, request.turn, request.user_message_id, request.assistant_message_id
+            request.thread, request.turn, request.user_message_id, request.assistant_message_id, summary=summary
         )
         return _ticket(queued)
 

@@ -32,6 +32,8 @@ class ExchangeEpisodeInput(BaseModel):
     turn: int = Field(ge=1)
     user_message_id: int
     assistant_message_id: int
+    # The stored episode of this exchange: its summary is what extraction sees.
+    episode_id: int | None = None
 
 
 class NotebookEpisodeInput(BaseModel):

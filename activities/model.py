@@ -28,6 +28,10 @@ class ModelActivities:
             recall=self._rt.recall.store,
             documents=self._rt.documents,
             knowledge=self._rt.knowledge,
+            episodic=self._rt.episodic,
+            learned=request.learned,
+            learned_unchanged=request.learned_unchanged,
+            corrections=request.corrections,
         )
         response = await self._rt.llm.generate(
             ModelRequest(

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from memory.context import CorrectionEntry, LearnedEntry
 from memory.llm.base import ModelUsage, ToolCall, ToolResult
 from memory.manifest import ContextItem
 from memory.refs import AgentRef, ThreadRef
@@ -89,6 +90,11 @@ class GenerateInput(BaseModel):
     tools_enabled: bool = True
     tool_calls: list[ToolCall] = []
     tool_results: list[ToolResult] = []
+    # What this session learned, whether the previous model call saw the same set, and
+    # the operator corrections that apply to this turn.
+    learned: list[LearnedEntry] = []
+    learned_unchanged: bool = False
+    corrections: list[CorrectionEntry] = []
 
 
 class GenerateOutput(BaseModel):

@@ -7,10 +7,12 @@ from typing import Callable
 from activities.conversation import ConversationActivities
 from activities.documents import DocumentActivities
 from activities.knowledge import KnowledgeActivities
+from activities.learning import LearningActivities
 from activities.migration import MigrationActivities
 from activities.model import ModelActivities
 from activities.notebook import NotebookActivities
 from activities.recall import RecallActivities
+from activities.tools import ToolActivities
 from activities.turns import TurnActivities
 from memory.runtime import MemoryRuntime
 
@@ -24,6 +26,8 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
     knowledge = KnowledgeActivities(runtime)
     documents = DocumentActivities(runtime)
     migration = MigrationActivities(runtime)
+    tools = ToolActivities(runtime)
+    learning = LearningActivities(runtime)
     return [
         conversation.open,
         conversation.append_message,
@@ -53,4 +57,17 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
         migration.switch,
         migration.rollback,
         migration.cleanup,
+        tools.recall_search,
+        tools.load_skill,
+        tools.run_command,
+        tools.record_failure,
+        learning.lookup,
+        learning.learn,
+        learning.record_correction,
+        learning.load_skills,
+        learning.search_episodes,
+        learning.record_episode,
+        learning.reflect,
+        learning.codify,
+        learning.retention,
     ]

@@ -38,6 +38,11 @@ def _print_turn(result: TurnResult) -> None:
             since = f"valid since {item.valid_at:%Y-%m-%d %H:%M}, " if item.valid_at else ""
             origin = f" ({since}from {item.source_episode})"
         print(f"   {item.layer.value:<21} {item.ref:<26} {item.source_time:%Y-%m-%d %H:%M} {item.label}{score}{origin}")
+    if result.tools_used:
+        print(f"   tools: {', '.join(result.tools_used)}")
+    print(f"   task type {result.task_type}; outcome {result.outcome}" + (
+        f"; {result.corrections_applied} operator correction(s) applied" if result.corrections_applied else ""
+    ))
     u = result.usage
     print(
         f"   tokens: {u.input_tokens} in, {u.output_tokens} out, "
@@ -53,6 +58,9 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the whole turn as one JSON object")
     parser.add_argument("--delegated", action="store_true", help="the sender is another agent (not ingested into the graph)")
     parser.add_argument("--request-id", help="resending with the same id returns the same turn, not a new one")
+    parser.add_argument(
+        "--project", default="default", help="the project the thread works in (what a session learns is keyed by it)"
+    )
     parser.add_argument("--task-queue", default=os.environ.get("TASK_QUEUE", TASK_QUEUE))
     parser.add_argument("message", help="the user message ('-' reads it from standard input)")
     args = parser.parse_args(argv)
@@ -71,7 +79,13 @@ async def main(argv: list[str] | None = None) -> int:
     client = await connect()
     try:
         result = await send_message(
-            client, thread, message, task_queue=args.task_queue, limits=limits, request_id=args.request_id
+            client,
+            thread,
+            message,
+            task_queue=args.task_queue,
+            limits=limits,
+            request_id=args.request_id,
+            project=args.project,
         )
     except WorkflowUpdateFailedError as err:
         print(f"error: {err.cause or err}", file=sys.stderr)

@@ -1,10 +1,14 @@
-"""Send a message to a thread's conversation workflow, starting the workflow if needed."""
+"""Send a message to a thread's conversation workflow, starting the workflow if needed,
+or correct the agent in a running one."""
 
 from __future__ import annotations
 
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowExecutionStatus
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.service import RPCError, RPCStatusCode
 
+from activities.learning_models import CorrectionReceipt
+from memory.corrections import Correction
 from memory.refs import ThreadRef
 from memory.validation import check_message
 from stack.search_attributes import AGENT_ID, TENANT_ID, THREAD_ID
@@ -28,6 +32,7 @@ async def send_message(
     limits: ConversationLimits | None = None,
     request_id: str | None = None,
     check: bool = True,
+    project: str = "default",
 ) -> TurnResult:
     """One turn. request_id makes a resent request return the first answer instead of a second turn.
 
@@ -39,7 +44,7 @@ async def send_message(
         check_message(message.text, max_chars=limits.max_message_chars)
     start = WithStartWorkflowOperation(
         ConversationWorkflow.run,
-        ConversationStart(thread=thread, limits=limits),
+        ConversationStart(thread=thread, limits=limits, project=project),
         id=conversation_workflow_id(thread),
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -55,3 +60,32 @@ async def send_message(
     return await client.execute_update_with_start_workflow(
         ConversationWorkflow.send_message, message, start_workflow_operation=start, id=request_id
     )
+
+
+class NoRunningConversation(LookupError):
+    """The thread's conversation is not running: it finished, or never started."""
+
+
+async def correct(client: Client, thread: ThreadRef, correction: Correction, *, request_id: str | None = None) -> CorrectionReceipt:
+    """Apply a correction to the thread's running conversation. Nothing is recorded when the
+    conversation is not running: a correction is for a task in progress."""
+    handle = client.get_workflow_handle(conversation_workflow_id(thread))
+    try:
+        status = (await handle.describe()).status
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+        status = None
+    if status != WorkflowExecutionStatus.RUNNING:
+        state = "never started" if status is None else f"is {status.name.lower().replace('_', ' ')}"
+        raise NoRunningConversation(
+            f"thread {thread.thread_id} of agent {thread.agent_id} (tenant {thread.tenant_id}) {state}: "
+            "a correction applies to a running conversation; nothing was recorded"
+        )
+    try:
+        return await handle.execute_update(ConversationWorkflow.correct, correction, id=request_id)
+    except RPCError as err:
+        # Finished between the check and the update.
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise NoRunningConversation(f"thread {thread.thread_id} finished before the correction arrived: {err}") from None
+        raise

@@ -52,6 +52,9 @@ class Settings(BaseModel):
     # retrieved for this long are pruned unless their tenant is active.
     episode_retention_days: int = 90
     recall_retention_days: int = 180
+    # The worker makes sure a Temporal Schedule runs retention this often (0: leave it to
+    # the operator, see clients/retention.py).
+    retention_schedule_hours: float = 24.0
 
     recall_top_k: int = 4
     recall_min_score: float = 0.15

@@ -5,7 +5,10 @@ The order is chosen for provider prompt caching: what changes least comes first.
   2. the notebook and the retrieved items, sorted by id (never by score, which
      changes from query to query even when the set does not),
   3. the conversation summary,
-  4. the live tail of the thread, then the new user message, last.
+  4. what this session learned (cached only while the set is unchanged, so a new
+     entry never invalidates the prefix before it), then an operator's corrections
+     for the running task, never cached,
+  5. the live tail of the thread, then the new user message, last.
 Two turns that retrieve the same set therefore share a byte-identical prefix.
 """
 
@@ -23,13 +26,18 @@ can say where you learned something ("I read this in thread t3 on 2026-03-04").
 The notebook is authoritative: it was written deliberately, by you or by an operator, and
 it overrides anything recalled, extracted or summarised. Knowledge-graph facts were
 extracted automatically from past conversations and documents; each says since when it
-holds. Recalled items are reference material and may be outdated. Write to the notebook only through the
-notebook_edit tool, and only when asked to remember something."""
+holds. Recalled items are reference material and may be outdated. Skills say how a kind of
+task is done here; past episodes say what you did before and how it went. Write to the
+notebook only through the notebook_edit tool, and only when asked to remember something."""
 
 NOTEBOOK_HEADER = "## Notebook (authoritative: overrides everything below)"
 GRAPH_HEADER = "## Facts from the knowledge graph (extracted automatically; the notebook overrides them)"
 RECALL_HEADER = "## Recalled from past conversations and documents (reference, may be outdated)"
 SUMMARY_HEADER = "## Summary of earlier messages in this thread"
+SKILLS_HEADER = "## Skills for this task type (how this kind of task is done here)"
+EPISODES_HEADER = "## Past episodes like this one (what you did before, and how it went)"
+LEARNED_HEADER = "## Learned in this session (use the right-hand command instead of the left)"
+CORRECTIONS_HEADER = "## Operator corrections for the current task (apply them now)"
 
 
 class NotebookEntry(BaseModel):
@@ -54,6 +62,35 @@ class RecalledEntry(BaseModel):
     text: str
 
 
+class SkillEntry(BaseModel):
+    version_id: int
+    path: str
+    version: int
+    author: str
+    content: str
+
+
+class EpisodeEntry(BaseModel):
+    id: int
+    thread_id: str
+    turn: int
+    occurred_at: datetime
+    outcome: str
+    summary: str
+
+
+class LearnedEntry(BaseModel):
+    tried: str
+    instead: str
+    source: str
+
+
+class CorrectionEntry(BaseModel):
+    tried: str
+    instead: str
+    operator: str
+
+
 class SummaryEntry(BaseModel):
     id: int
     content: str
@@ -72,6 +109,12 @@ class ContextSources(BaseModel):
     summary: SummaryEntry | None = None
     tail: list[TailMessage] = []
     user_message: str
+    skills: list[SkillEntry] = []
+    episodes: list[EpisodeEntry] = []
+    learned: list[LearnedEntry] = []
+    # Whether the learned set is the one the previous model call of this thread saw.
+    learned_unchanged: bool = False
+    corrections: list[CorrectionEntry] = []
 
 
 class WorkingContext(BaseModel):
@@ -96,6 +139,12 @@ def _memory_block(sources: ContextSources) -> str:
             f"{NOTEBOOK_HEADER}\n[notebook /notebook.md v{nb.version} | {_stamp(nb.updated_at)}]\n"
             f"{nb.content.strip()}"
         )
+    if sources.skills:
+        skills = [
+            f"[skill {skill.path} v{skill.version} by {skill.author}]\n{skill.content.strip()}"
+            for skill in sorted(sources.skills, key=lambda s: s.version_id)
+        ]
+        parts.append(SKILLS_HEADER + "\n" + "\n\n".join(skills))
     if sources.graph_facts:
         facts = [
             f"[graph:{f.uuid} | valid since {_stamp(f.valid_at) if f.valid_at else 'unknown'} | from {f.source_episode}]"
@@ -109,7 +158,29 @@ def _memory_block(sources: ContextSources) -> str:
             for item in sorted(sources.recalled, key=lambda r: r.id)
         ]
         parts.append(RECALL_HEADER + "\n" + "\n\n".join(items))
+    if sources.episodes:
+        episodes = [
+            f"[episode:{e.id} | thread {e.thread_id}, turn {e.turn} | {e.outcome} | {_stamp(e.occurred_at)}]\n"
+            f"{e.summary.strip()}"
+            for e in sorted(sources.episodes, key=lambda e: e.id)
+        ]
+        parts.append(EPISODES_HEADER + "\n" + "\n\n".join(episodes))
     return "\n\n".join(parts)
+
+
+def learned_line(tried: str, instead: str, why: str) -> str:
+    return f"- `{tried}` -> `{instead}` ({why})"
+
+
+def _learned_block(sources: ContextSources) -> list[TextBlock]:
+    blocks = []
+    if sources.learned:
+        lines = [learned_line(e.tried, e.instead, e.source.replace("_", " ")) for e in sources.learned]
+        blocks.append(TextBlock(text=LEARNED_HEADER + "\n" + "\n".join(lines), cacheable=sources.learned_unchanged))
+    if sources.corrections:
+        lines = [learned_line(c.tried, c.instead, f"operator {c.operator}") for c in sources.corrections]
+        blocks.append(TextBlock(text=CORRECTIONS_HEADER + "\n" + "\n".join(lines)))
+    return blocks
 
 
 def assemble(sources: ContextSources) -> WorkingContext:
@@ -125,6 +196,7 @@ def assemble(sources: ContextSources) -> WorkingContext:
                 cacheable=True,
             )
         )
+    system.extend(_learned_block(sources))
     messages = [ChatMessage(role="user" if m.role == "user" else "assistant", content=m.content) for m in sources.tail]
     messages.append(ChatMessage(role="user", content=sources.user_message))
     return WorkingContext(system=system, messages=messages)

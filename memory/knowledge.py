@@ -92,8 +92,16 @@ class KnowledgeGraph:
         )
 
     async def enqueue_exchange(
-        self, thread: ThreadRef, turn: int, user_message_id: int, assistant_message_id: int
+        self,
+        thread: ThreadRef,
+        turn: int,
+        user_message_id: int,
+        assistant_message_id: int,
+        *,
+        summary: str | None = None,
     ) -> QueuedEpisode:
+        """Queue the exchange's summary as an episode. Given the episodic layer's summary, it
+        is reused; otherwise (threads from before episodic memory) the exchange is summarised here."""
         key = f"{thread.key}/turn/{turn}/graph_episode"
         if (queued := await self.queue.find(key)) is not None:
             return queued  # summarised and queued by an earlier attempt: no second model call
@@ -101,17 +109,19 @@ class KnowledgeGraph:
         by_role = {m.role: m for m in messages}
         if set(by_role) != {"user", "assistant"}:
             raise LookupError(f"turn {turn} of {thread.key} has no stored user/assistant pair")
-        summary = await summarise_exchange(self._llm, by_role["user"].content, by_role["assistant"].content)
-        await self._ledger.record(
-            idempotency_key=f"{key}/summary",
-            tenant_id=thread.tenant_id,
-            agent_id=thread.agent_id,
-            thread_id=thread.thread_id,
-            action=Action.EPISODE_SUMMARY,
-            provider=summary.provider,
-            model=summary.model,
-            usage=summary.usage,
-        )
+        if summary is None:
+            response = await summarise_exchange(self._llm, by_role["user"].content, by_role["assistant"].content)
+            await self._ledger.record(
+                idempotency_key=f"{key}/summary",
+                tenant_id=thread.tenant_id,
+                agent_id=thread.agent_id,
+                thread_id=thread.thread_id,
+                action=Action.EPISODE_SUMMARY,
+                provider=response.provider,
+                model=response.model,
+                usage=response.usage,
+            )
+            summary = response.text
         return await self.queue.enqueue(
             tenant_id=thread.tenant_id,
             group_id=group_of(thread.tenant_id),
@@ -119,7 +129,7 @@ class KnowledgeGraph:
             source="conversation",
             source_description=f"conversation: thread {thread.thread_id} of agent {thread.agent_id}, turn {turn}",
             name=f"{thread.agent_id}/{thread.thread_id} turn {turn}",
-            body=summary.text,
+            body=summary,
             reference_time=by_role["user"].created_at,
         )
 

@@ -86,9 +86,10 @@ class RecallMemory:
             for (index, text), vector in zip(chunks, vectors, strict=True)
         ]
 
-    async def search(self, thread: ThreadRef, turn: int, query: str) -> list[RecallHit]:
-        """Past exchanges of this agent in other threads, nearest first."""
-        key = f"{thread.key}/turn/{turn}/recall_query"
+    async def search(self, thread: ThreadRef, turn: int, query: str, *, ledger_key: str | None = None) -> list[RecallHit]:
+        """Past exchanges of this agent in other threads, nearest first. A search the agent
+        asked for with a tool is billed under its own key, apart from the turn's own search."""
+        key = ledger_key or f"{thread.key}/turn/{turn}/recall_query"
         model, vector = await self._embed(thread, query, purpose="query", key=key, action=Action.RECALL_EMBED_QUERY)
         return await self.store.search(
             thread.agent,

@@ -7,11 +7,16 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from memory.config import Settings
+from memory.cache_audit import CacheAudit
+from memory.command_form import CommandNormalizer
+from memory.command_runner import CommandPolicy, CommandRunner
 from memory.conversation import ConversationStore
+from memory.corrections import CorrectionLog
 from memory.db import create_engine
 from memory.document_library import DocumentLibrary
 from memory.documents import DocumentStore
 from memory.episode_queue import EpisodeQueue
+from memory.episodic import EpisodicMemory
 from memory.embedding.registry import build_embedder
 from memory.graph.clients import GraphClientsFactory
 from memory.graph.memory import GraphMemory
@@ -22,8 +27,12 @@ from memory.llm.base import LLMClient
 from memory.notebook import Notebook
 from memory.recall import RecallStore
 from memory.recall_memory import EmbedderPool, RecallMemory
+from memory.retention import Retention
+from memory.session_cache import SessionCache
+from memory.skills import SkillLibrary
 from memory.switches import SwitchBoard
 from memory.tenants import TenantRegistry
+from memory.tool_log import ToolLog
 from memory.turns import TurnLog
 from memory.usage import UsageLedger
 
@@ -56,6 +65,14 @@ class MemoryRuntime:
     library: DocumentLibrary
     migration: EmbeddingMigration
     embedders: EmbedderPool
+    session_cache: SessionCache
+    cache_audit: CacheAudit
+    episodic: EpisodicMemory
+    skills: SkillLibrary
+    commands: CommandRunner
+    tool_log: ToolLog
+    corrections: CorrectionLog
+    retention: Retention
 
     @classmethod
     def create(
@@ -80,6 +97,8 @@ class MemoryRuntime:
                 neo4j_user=settings.neo4j_user,
                 neo4j_password=settings.neo4j_password,
             )
+        if not settings.redis_url:
+            raise ValueError("REDIS_URL is not set: it names the Redis server of the session-learning cache")
         llm = llm or build_llm(settings)
         ledger = UsageLedger(engine)
         tenants = TenantRegistry(engine, settings.embedding_model)
@@ -87,6 +106,7 @@ class MemoryRuntime:
         conversation = ConversationStore(engine)
         switches = SwitchBoard(engine, default_ingest_min_chars=settings.ingest_min_chars)
         pool = embedders or EmbedderPool(lambda model_id: build_embedder(model_id, settings))
+        audit = CacheAudit(engine)
         return cls(
             settings=settings,
             engine=engine,
@@ -123,9 +143,24 @@ class MemoryRuntime:
                 engine, tenants, pool, ledger, requests_per_second=settings.migration_requests_per_second
             ),
             embedders=pool,
+            session_cache=SessionCache(
+                settings.redis_url,
+                ttl_seconds=settings.session_cache_ttl_seconds,
+                normalizer=CommandNormalizer(settings.session_cache_normalization),
+                audit=audit,
+                audit_fraction=settings.session_cache_audit_fraction,
+            ),
+            cache_audit=audit,
+            episodic=EpisodicMemory(engine, half_life_days=settings.episode_half_life_days),
+            skills=SkillLibrary(documents, engine),
+            commands=CommandRunner(CommandPolicy.from_settings(settings)),
+            tool_log=ToolLog(engine),
+            corrections=CorrectionLog(engine),
+            retention=Retention(engine),
         )
 
     async def close(self) -> None:
+        await self.session_cache.close()
         await self.knowledge.graph.close()
         await self.embedders.close()
         await self.engine.dispose()

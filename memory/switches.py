@@ -43,6 +43,8 @@ class SwitchableLayer(StrEnum):
     DOCUMENTS = "documents"
     NOTEBOOK = "notebook"
     CONVERSATION_SUMMARY = "conversation_summary"
+    EPISODIC = "episodic"
+    SKILLS = "skills"
 
 
 def layer_switch(layer: SwitchableLayer | str) -> str:

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from memory.context import (
     ContextSources,
+    CorrectionEntry,
+    EpisodeEntry,
+    LearnedEntry,
+    SkillEntry,
     GraphFactEntry,
     NotebookEntry,
     RecalledEntry,
@@ -18,6 +22,7 @@ from memory.context import (
 )
 from memory.conversation import ConversationStore
 from memory.documents import DocumentStore
+from memory.episodic import EpisodicMemory
 from memory.knowledge import KnowledgeGraph
 from memory.manifest import ContextItem, Layer
 from memory.recall import RecallStore
@@ -37,6 +42,10 @@ async def build_working_context(
     recall: RecallStore,
     documents: DocumentStore,
     knowledge: KnowledgeGraph,
+    episodic: EpisodicMemory,
+    learned: list[LearnedEntry] = (),
+    learned_unchanged: bool = False,
+    corrections: list[CorrectionEntry] = (),
 ) -> WorkingContext:
     notebook = None
     for version_id in _ids(manifest, Layer.NOTEBOOK):
@@ -64,6 +73,29 @@ async def build_working_context(
         stored = await conversation.summary_by_id(thread, summary_id)
         if stored:
             summary = SummaryEntry(id=stored.id, content=stored.content, created_at=stored.created_at)
+    skills = []
+    for version_id in _ids(manifest, Layer.PROCEDURAL):
+        if version := await documents.version_by_id(thread.agent, version_id):
+            skills.append(
+                SkillEntry(
+                    version_id=version.id,
+                    path=version.path,
+                    version=version.version,
+                    author=version.author,
+                    content=version.content,
+                )
+            )
+    episodes = [
+        EpisodeEntry(
+            id=e.id,
+            thread_id=e.thread.thread_id,
+            turn=e.turn,
+            occurred_at=e.occurred_at,
+            outcome=e.outcome,
+            summary=e.summary,
+        )
+        for e in await episodic.by_id(thread.agent, _ids(manifest, Layer.EPISODIC))
+    ]
     tail_ids = _ids(manifest, Layer.CONVERSATION_MESSAGE)
     loaded = await conversation.messages_by_id(thread, tail_ids + [user_message_id])
     by_id = {m.id: m for m in loaded}
@@ -78,5 +110,10 @@ async def build_working_context(
             summary=summary,
             tail=tail,
             user_message=by_id[user_message_id].content,
+            skills=skills,
+            episodes=episodes,
+            learned=list(learned),
+            learned_unchanged=learned_unchanged,
+            corrections=list(corrections),
         )
     )

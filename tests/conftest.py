@@ -124,8 +124,13 @@ async def graph(graph_url):
 
 
 @pytest.fixture
-def settings(database_url, graph_url) -> Settings:
-    return Settings(database_url=database_url, graph_url=graph_url)
+def settings(database_url, graph_url, redis_url, tmp_path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        graph_url=graph_url,
+        redis_url=redis_url,
+        tool_scratch_root=str(tmp_path / "scratch"),
+    )
 
 
 @pytest.fixture

@@ -20,6 +20,16 @@ with workflow.unsafe.imports_passed_through():
     from activities.errors import CONTEXT_WINDOW_EXCEEDED
     from activities.knowledge import KnowledgeActivities
     from activities.knowledge_models import GraphSearchInput
+    from activities.learning import LearningActivities
+    from activities.learning_models import (
+        CorrectionInput,
+        CorrectionReceipt,
+        EpisodicSearchInput,
+        Learned,
+        SessionRef,
+        SkillsLoaded,
+        SkillsLoadInput,
+    )
     from activities.model import ModelActivities
     from activities.models import (
         AppendMessageInput,
@@ -36,6 +46,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.notebook import NotebookActivities
     from activities.recall import RecallActivities
     from activities.turns import TurnActivities
+    from memory.context import CorrectionEntry, LearnedEntry
+    from memory.corrections import Correction
     from memory.llm.base import ModelUsage
     from memory.manifest import ContextItem
     from memory.validation import InvalidInput, check_message
@@ -44,7 +56,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.ingestion_models import ExchangeIngestion, exchange_ingestion_id
     from workflows.models import ConversationStart, TurnResult, UserMessage
     from workflows.options import EMBEDDING_CALL, MEMORY_IO, MODEL_CALL
-    from workflows.tools import ToolRunner
+    from workflows.tools import LEARNING_PATCH, ToolRunner
 
 
 # Threads started before the knowledge graph existed replay without its commands.
@@ -72,6 +84,16 @@ class ConversationWorkflow:
         # Ingestion children asked for but not yet confirmed started, by turn: a run that
         # continues as new hands them to the next run rather than wait for the server.
         self._unstarted: dict[int, ExchangeIngestion] = {}
+        self._session = SessionRef(thread=start.thread, project=start.project)
+        # Corrections wait here until a model call has seen them; then they count for
+        # the turn that applied them.
+        self._pending_corrections: list[CorrectionEntry] = list(start.pending_corrections)
+        self._turn_corrections: list[CorrectionEntry] = []
+        # What this session learned, as of the last lookup or recovery, and the set the
+        # previous model call saw (for the prompt cache).
+        self._learned: list[LearnedEntry] = []
+        self._learned_seen: list[LearnedEntry] | None = None
+        self._task_type = "general"
 
     @workflow.run
     async def run(self, start: ConversationStart) -> int:
@@ -109,7 +131,11 @@ class ConversationWorkflow:
             await workflow.wait_condition(workflow.all_handlers_finished)
             workflow.continue_as_new(
                 start.model_copy(
-                    update={"last_turn": self._last_turn, "pending_ingestions": list(self._unstarted.values())}
+                    update={
+                        "last_turn": self._last_turn,
+                        "pending_ingestions": list(self._unstarted.values()),
+                        "pending_corrections": self._pending_corrections,
+                    }
                 )
             )
 
@@ -139,6 +165,34 @@ class ConversationWorkflow:
         except InvalidInput as err:
             raise ApplicationError(str(err), type="InvalidInput", non_retryable=True) from None
 
+    @workflow.update(
+        description="Correct the agent: 'you tried X, do Y instead'. Applied to the running task "
+        "(or the next turn), recorded, and learned for the rest of this session."
+    )
+    async def correct(self, correction: Correction) -> CorrectionReceipt:
+        await workflow.wait_condition(lambda: self._last_turn is not None)
+        running = self._turn_lock.locked()
+        update_id = workflow.current_update_info().id
+        receipt = await workflow.execute_activity_method(
+            LearningActivities.record_correction,
+            CorrectionInput(
+                session=self._session,
+                turn=self._last_turn if running else self._last_turn + 1,
+                correction=correction,
+                request_id=update_id,
+            ),
+            summary=f"corrections: record and learn a correction by {correction.operator}",
+            **MEMORY_IO,
+        )
+        entry = CorrectionEntry(tried=correction.tried, instead=correction.instead, operator=correction.operator)
+        self._pending_corrections.append(entry)
+        self._remember([LearnedEntry(tried=entry.tried, instead=entry.instead, source="correction")])
+        return receipt.model_copy(update={"turn_running": running})
+
+    def _remember(self, entries: list[LearnedEntry]) -> None:
+        merged = {entry.tried: entry for entry in [*self._learned, *entries]}
+        self._learned = sorted(merged.values(), key=lambda e: (e.tried, e.instead))
+
     async def _run_turn(self, turn: int, message: UserMessage) -> TurnResult:
         thread = self._thread
         user = await workflow.execute_activity_method(
@@ -147,9 +201,10 @@ class ConversationWorkflow:
             summary=f"conversation: append user message, turn {turn}",
             **MEMORY_IO,
         )
+        self._turn_corrections = []
         manifest, tail_tokens = await self._retrieve(turn, message.text, user)
         try:
-            reply, tools_used = await self._generate(turn, manifest, user, attempt="first")
+            reply, tools = await self._generate(turn, manifest, user, attempt="first")
         except ActivityError as err:
             if not _is_context_overflow(err):
                 await self._fail(turn, message, user, manifest, err, "")
@@ -157,7 +212,7 @@ class ConversationWorkflow:
             await self._summarise(force=True)
             manifest, tail_tokens = await self._retrieve(turn, message.text, user)
             try:
-                reply, tools_used = await self._generate(turn, manifest, user, attempt="after-summary")
+                reply, tools = await self._generate(turn, manifest, user, attempt="after-summary")
             except ActivityError as retry_err:
                 await self._fail(turn, message, user, manifest, retry_err, "the context does not fit even after summarising: ")
 
@@ -174,7 +229,8 @@ class ConversationWorkflow:
             **EMBEDDING_CALL,
         )
         await self._record(turn, "completed", user.id, assistant.id, manifest, reply.usage)
-        self._start_ingestion(turn, message, user.id, assistant.id)
+        outcome = "corrected" if self._turn_corrections else "failed" if tools.unrecovered_failure else "succeeded"
+        self._start_ingestion(turn, message, user.id, assistant.id, outcome=outcome, tools_used=tools.used)
         if tail_tokens + user.tokens + assistant.tokens > self._start.limits.summary_trigger_tokens:
             self._summary_due = True
         workflow.set_current_details(_details(turn, manifest, reply))
@@ -186,9 +242,12 @@ class ConversationWorkflow:
             usage=reply.usage,
             provider=reply.provider,
             model=reply.model,
-            tools_used=tools_used,
+            tools_used=tools.used,
             user_message_id=user.id,
             assistant_message_id=assistant.id,
+            task_type=self._task_type,
+            outcome=outcome,
+            corrections_applied=len(self._turn_corrections),
         )
 
     async def _retrieve(self, turn: int, query: str, user: MessageRef) -> tuple[list[ContextItem], int]:
@@ -222,18 +281,57 @@ class ConversationWorkflow:
                     **EMBEDDING_CALL,
                 )
             )
-        notebook, recalled, conversation, *facts = await asyncio.gather(*reads)
-        graph = facts[0] if facts else []
-        return [*notebook, *graph, *recalled, *conversation.items], conversation.tail_tokens
+        learning = workflow.patched(LEARNING_PATCH)
+        if learning:
+            reads += [
+                workflow.execute_activity_method(
+                    LearningActivities.load_skills,
+                    SkillsLoadInput(thread=thread, message=query),
+                    summary=f"skills: classify the task and load its skills, turn {turn}",
+                    **MEMORY_IO,
+                ),
+                workflow.execute_activity_method(
+                    LearningActivities.search_episodes,
+                    EpisodicSearchInput(thread=thread, turn=turn, query=query),
+                    summary=f"episodic: similar past episodes, turn {turn}",
+                    **MEMORY_IO,
+                ),
+                workflow.execute_activity_method(
+                    LearningActivities.lookup,
+                    self._session,
+                    summary=f"session cache: look up what this session learned, turn {turn}",
+                    **MEMORY_IO,
+                ),
+            ]
+        notebook, recalled, conversation, *more = await asyncio.gather(*reads)
+        graph = more.pop(0) if workflow.patched(KNOWLEDGE_GRAPH_PATCH) else []
+        skills: list[ContextItem] = []
+        episodes: list[ContextItem] = []
+        if learning:
+            loaded, episodes, learned = more
+            assert isinstance(loaded, SkillsLoaded) and isinstance(learned, Learned)
+            skills, self._task_type = loaded.items, loaded.task_type
+            self._remember(learned.entries)
+        return [*notebook, *skills, *graph, *recalled, *episodes, *conversation.items], conversation.tail_tokens
 
     async def _generate(
         self, turn: int, manifest: list[ContextItem], user: MessageRef, *, attempt: str
-    ) -> tuple[GenerateOutput, list[str]]:
+    ) -> tuple[GenerateOutput, ToolRunner]:
         """The model/tool loop, bounded: the last allowed call gets no tools and must answer."""
-        tools = ToolRunner(self._thread, turn)
+        tools = ToolRunner(
+            self._session,
+            turn,
+            command_timeout=timedelta(seconds=self._start.limits.tool_timeout_seconds),
+            on_learned=self._remember,
+        )
         usage = ModelUsage()
         limit = self._start.limits.max_tool_iterations
         for iteration in range(limit + 1):
+            # A correction that arrived since the last call applies from this call on.
+            self._turn_corrections += self._pending_corrections
+            self._pending_corrections = []
+            learned_unchanged = self._learned == self._learned_seen
+            self._learned_seen = list(self._learned)
             output = await workflow.execute_activity_method(
                 ModelActivities.generate,
                 GenerateInput(
@@ -246,13 +344,16 @@ class ConversationWorkflow:
                     tools_enabled=iteration < limit,
                     tool_calls=tools.calls,
                     tool_results=tools.results,
+                    learned=self._learned,
+                    learned_unchanged=learned_unchanged,
+                    corrections=self._turn_corrections,
                 ),
                 summary=f"model: generate reply, turn {turn}" + (f", after {iteration} tool round(s)" if iteration else ""),
                 **MODEL_CALL,
             )
             usage = _add(usage, output.usage)
             if not output.tool_calls:
-                return output.model_copy(update={"usage": usage}), tools.used
+                return output.model_copy(update={"usage": usage}), tools
             for call in output.tool_calls:
                 await tools.run(call)
         raise AssertionError("unreachable: the last iteration has no tools")
@@ -281,10 +382,19 @@ class ConversationWorkflow:
     ) -> NoReturn:
         """Record the failed turn for audit, then fail the update (not the thread) with the cause."""
         await self._record(turn, "failed", user.id, None, manifest, ModelUsage())
-        self._start_ingestion(turn, message, user.id, None)
+        self._start_ingestion(turn, message, user.id, None, outcome="failed", tools_used=[])
         raise ApplicationError(f"turn {turn} failed: {why}{err.cause or err}", type="TurnFailed") from err
 
-    def _start_ingestion(self, turn: int, message: UserMessage, user_id: int, assistant_id: int | None) -> None:
+    def _start_ingestion(
+        self,
+        turn: int,
+        message: UserMessage,
+        user_id: int,
+        assistant_id: int | None,
+        *,
+        outcome: str,
+        tools_used: list[str],
+    ) -> None:
         """Start the turn's knowledge ingestion without waiting for it: the reply goes first."""
         if not workflow.patched(KNOWLEDGE_GRAPH_PATCH):
             return
@@ -296,6 +406,9 @@ class ConversationWorkflow:
             message_chars=len(message.text),
             turn_failed=assistant_id is None,
             delegated=message.delegated,
+            outcome=outcome,
+            tools_used=tools_used,
+            task_type=self._task_type,
         )
         self._launch(request)
 

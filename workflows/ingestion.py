@@ -1,8 +1,11 @@
-"""Knowledge ingestion of one exchange, started by the conversation after each turn.
+"""Background work on one exchange, started by the conversation after each turn: the
+episode is stored, a failed or corrected one is reflected on, then knowledge ingestion.
 
 It never delays the reply and outlives the conversation's run (the parent abandons it
-on continue-as-new). The gates are evaluated in a fixed order, and the one that decided
-is recorded, counted and shown as the IngestionOutcome search attribute.
+on continue-as-new). The episode is stored (and summarised) before any gate, so fact
+extraction only ever sees the summary. The gates are evaluated in a fixed order, and
+the one that decided is recorded, counted and shown as the IngestionOutcome search
+attribute.
 """
 
 from __future__ import annotations
@@ -12,9 +15,15 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.knowledge import KnowledgeActivities
     from activities.knowledge_models import DecideIngestionInput, ExchangeEpisodeInput
+    from activities.learning import LearningActivities
+    from activities.learning_models import EpisodeInput, ReflectInput
     from workflows import graph_steps
     from workflows.ingestion_models import ExchangeIngestion, IngestionResult
     from workflows.options import MODEL_CALL
+    from workflows.reflection import SkillReflectionWorkflow, reflection_id
+
+# Exchanges ingested before episodic memory existed replay without the episode step.
+EPISODIC_PATCH = "episodic-memory"
 
 
 @workflow.defn
@@ -22,6 +31,9 @@ class KnowledgeIngestionWorkflow:
     @workflow.run
     async def run(self, request: ExchangeIngestion) -> IngestionResult:
         thread = request.thread
+        episode_id = None
+        if workflow.patched(EPISODIC_PATCH):
+            episode_id = await self._store_episode(request)
         decision = await graph_steps.decide(
             DecideIngestionInput(
                 tenant_id=thread.tenant_id,
@@ -45,8 +57,9 @@ class KnowledgeIngestionWorkflow:
                 turn=request.turn,
                 user_message_id=request.user_message_id,
                 assistant_message_id=request.assistant_message_id,
+                episode_id=episode_id,
             ),
-            summary=f"graph: summarise the exchange of turn {request.turn} and queue it as an episode",
+            summary=f"graph: queue the summary of turn {request.turn} as an episode",
             **MODEL_CALL,
         )
         report = await graph_steps.ingest(ticket, f"turn {request.turn}")
@@ -60,3 +73,28 @@ class KnowledgeIngestionWorkflow:
         return IngestionResult(
             outcome=outcome, detail=detail, episodes=1, invalidated=report.invalidated
         )
+
+    async def _store_episode(self, request: ExchangeIngestion) -> int:
+        thread = request.thread
+        stored = await workflow.execute_activity_method(
+            LearningActivities.record_episode,
+            EpisodeInput(
+                thread=thread,
+                turn=request.turn,
+                user_message_id=request.user_message_id,
+                assistant_message_id=request.assistant_message_id,
+                outcome=request.outcome,
+                tools_used=request.tools_used,
+                task_type=request.task_type,
+            ),
+            summary=f"episodic: summarise and store turn {request.turn} ({request.outcome})",
+            **MODEL_CALL,
+        )
+        if stored.outcome in ("failed", "corrected"):
+            await workflow.execute_child_workflow(
+                SkillReflectionWorkflow.run,
+                ReflectInput(thread=thread, turn=request.turn, episode_id=stored.episode_id),
+                id=reflection_id(thread, request.turn),
+                static_summary=f"Reflection on a {stored.outcome} episode: /skills/{stored.task_type}.md",
+            )
+        return stored.episode_id

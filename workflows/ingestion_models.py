@@ -28,6 +28,9 @@ class ExchangeIngestion(BaseModel):
     message_chars: int = Field(ge=0)
     turn_failed: bool = False
     delegated: bool = False
+    outcome: str = "succeeded"
+    tools_used: list[str] = []
+    task_type: str = "general"
 
 
 class IngestionResult(BaseModel):

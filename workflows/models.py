@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, Field
 
+from memory.context import CorrectionEntry
 from memory.llm.base import ModelUsage
 from memory.manifest import ContextItem
 from memory.refs import ThreadRef
@@ -26,6 +27,8 @@ class ConversationLimits(BaseModel):
     summary_trigger_tokens: int = 3_000
     summary_keep_tail_messages: int = 6
     max_tool_iterations: int = 4
+    # A command the agent runs is cut off after this long and recorded as timed out.
+    tool_timeout_seconds: float = Field(default=30.0, gt=0)
     # Continue-as-new after this many turns even if the server has not suggested it.
     max_turns_per_run: int = 200
     # A thread with no message for this long closes; its next message starts a new run.
@@ -45,6 +48,11 @@ class ConversationStart(BaseModel):
     last_turn: int | None = None
     # Knowledge ingestions the previous run asked for but did not see started.
     pending_ingestions: list[ExchangeIngestion] = []
+    # The project this thread works in: with tenant and agent, the context that what a
+    # session learns is keyed by.
+    project: str = Field(default="default", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:/-]+$")
+    # Operator corrections received but not yet applied to a model call.
+    pending_corrections: list[CorrectionEntry] = []
 
 
 class UserMessage(BaseModel):
@@ -64,3 +72,7 @@ class TurnResult(BaseModel):
     tools_used: list[str] = []
     user_message_id: int
     assistant_message_id: int
+    task_type: str = "general"
+    # succeeded, failed (a command failed and nothing recovered it) or corrected
+    outcome: str = "succeeded"
+    corrections_applied: int = 0

@@ -1,60 +1,175 @@
 """The agent's tool registry, as the workflow sees it: tool name -> activity.
 
-Arguments are validated before anything runs; a bad call becomes an error result
-the model can read, never a write.
+Arguments are validated before anything runs; a bad call becomes an error result the
+model can read, never a write. Scratch notes are working memory: they live in this
+object for one turn and reach no store. A failed command followed by one that worked
+is learned as a substitution for the rest of the session.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
+
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.learning import LearningActivities
+    from activities.learning_models import LearnInput, SessionRef, ToolFailureRecord, ToolInput, ToolOutput
     from activities.models import NotebookEditInput
     from activities.notebook import NotebookActivities
+    from activities.tools import ToolActivities
+    from memory.context import LearnedEntry
     from memory.llm.base import ToolCall, ToolResult
-    from memory.notebook import MAX_NOTE_CHARS
-    from memory.refs import ThreadRef
-    from workflows.options import MEMORY_IO
+    from memory.tool_arguments import argument_problem
+    from memory.tool_log import ToolStatus
+    from memory.tools import TOOLS_BY_NAME
+    from workflows.options import EMBEDDING_CALL, MEMORY_IO
+
+# Threads started before tools beyond the notebook existed replay without their commands.
+LEARNING_PATCH = "learning-from-work"
 
 
 class ToolRunner:
-    def __init__(self, thread: ThreadRef, turn: int):
-        self._thread = thread
+    def __init__(
+        self,
+        session: SessionRef,
+        turn: int,
+        *,
+        command_timeout: timedelta,
+        on_learned: Callable[[list[LearnedEntry]], None] = lambda entries: None,
+    ):
+        self._session = session
+        self._thread = session.thread
         self._turn = turn
+        self._command_timeout = command_timeout
+        self._on_learned = on_learned
         self.calls: list[ToolCall] = []
         self.results: list[ToolResult] = []
+        self._scratch: list[str] = []
+        # Commands that failed since the last one that worked.
+        self._failed_commands: list[str] = []
 
     @property
     def used(self) -> list[str]:
         return [call.name for call in self.calls]
 
+    @property
+    def unrecovered_failure(self) -> bool:
+        return bool(self._failed_commands)
+
     async def run(self, call: ToolCall) -> None:
-        if call.name == "notebook_edit":
-            result = await self._notebook_edit(call)
-        else:
-            result = ToolResult(call_id=call.id, name=call.name, content=f"unknown tool {call.name!r}", is_error=True)
+        result = await self._dispatch(call)
         self.calls.append(call)
         self.results.append(result)
 
-    async def _notebook_edit(self, call: ToolCall) -> ToolResult:
-        note = call.arguments.get("note")
-        if not isinstance(note, str) or not note.strip() or len(note) > MAX_NOTE_CHARS or "\x00" in note:
+    async def _dispatch(self, call: ToolCall) -> ToolResult:
+        spec = TOOLS_BY_NAME.get(call.name)
+        problem = f"unknown tool {call.name!r}" if spec is None else argument_problem(spec, call.arguments)
+        if problem:
+            if call.name != "scratch_note" and workflow.patched(LEARNING_PATCH):
+                await self._record_failure(call, ToolStatus.REJECTED, problem)
+            return self._error(call, f"rejected: {problem}" if spec else problem)
+        if call.name == "notebook_edit":
+            return await self._notebook_edit(call)
+        if call.name == "scratch_note":
+            self._scratch.append(call.arguments["note"])
             return ToolResult(
                 call_id=call.id,
                 name=call.name,
-                content=f"rejected: 'note' must be non-empty text of at most {MAX_NOTE_CHARS} characters",
-                is_error=True,
+                content=f"noted for this turn only ({len(self._scratch)} scratch note(s); never stored)",
             )
+        if call.name == "run_command":
+            return await self._run_command(call)
+        method = ToolActivities.recall_search if call.name == "recall_search" else ToolActivities.load_skill
+        output = await workflow.execute_activity_method(
+            method,
+            self._input(call),
+            summary=f"tool {call.name}: turn {self._turn}",
+            **(EMBEDDING_CALL if call.name == "recall_search" else MEMORY_IO),
+        )
+        return self._result(call, output)
+
+    async def _run_command(self, call: ToolCall) -> ToolResult:
+        command = call.arguments["command"]
+        try:
+            output = await workflow.execute_activity_method(
+                ToolActivities.run_command,
+                self._input(call),
+                summary=f"tool run_command: {command[:80]}",
+                start_to_close_timeout=self._command_timeout,
+                # A command is not repeated behind the model's back: a failure is its answer.
+                retry_policy=RetryPolicy(maximum_attempts=1),
+            )
+        except ActivityError as err:
+            timed_out = isinstance(err.cause, TimeoutError)
+            status = ToolStatus.TIMED_OUT if timed_out else ToolStatus.FAILED
+            why = f"cut off after {self._command_timeout.total_seconds():g} s" if timed_out else str(err.cause or err)
+            await self._record_failure(call, status, why)
+            self._failed_commands.append(command)
+            return self._error(call, f"failed: {why}")
+        if output.learned_hit:
+            return self._result(call, output)
+        if output.status != ToolStatus.OK:
+            self._failed_commands.append(command)
+        elif self._failed_commands:
+            await self._learn(command, call.name)
+        return self._result(call, output)
+
+    async def _learn(self, worked: str, tool: str) -> None:
+        learned: list[LearnedEntry] = []
+        for tried in dict.fromkeys(self._failed_commands):
+            result = await workflow.execute_activity_method(
+                LearningActivities.learn,
+                LearnInput(session=self._session, tried=tried, instead=worked, tool=tool),
+                summary=f"session cache: learn `{tried[:40]}` -> `{worked[:40]}`",
+                **MEMORY_IO,
+            )
+            learned = result.entries
+        self._failed_commands.clear()
+        self._on_learned(learned)
+
+    async def _record_failure(self, call: ToolCall, status: ToolStatus, output: str) -> None:
+        await workflow.execute_activity_method(
+            ToolActivities.record_failure,
+            ToolFailureRecord(
+                session=self._session,
+                turn=self._turn,
+                call_id=call.id,
+                tool=call.name,
+                arguments=call.arguments if isinstance(call.arguments, dict) else {},
+                status=status,
+                output=output,
+            ),
+            summary=f"tools: record {status.value} call of {call.name}",
+            **MEMORY_IO,
+        )
+
+    def _input(self, call: ToolCall) -> ToolInput:
+        return ToolInput(session=self._session, turn=self._turn, call_id=call.id, arguments=call.arguments)
+
+    @staticmethod
+    def _result(call: ToolCall, output: ToolOutput) -> ToolResult:
+        return ToolResult(
+            call_id=call.id, name=call.name, content=output.content, is_error=output.status != ToolStatus.OK
+        )
+
+    @staticmethod
+    def _error(call: ToolCall, content: str) -> ToolResult:
+        return ToolResult(call_id=call.id, name=call.name, content=content, is_error=True)
+
+    async def _notebook_edit(self, call: ToolCall) -> ToolResult:
         try:
             edited = await workflow.execute_activity_method(
                 NotebookActivities.edit,
-                NotebookEditInput(thread=self._thread, turn=self._turn, call_id=call.id, note=note, author="agent"),
+                NotebookEditInput(
+                    thread=self._thread, turn=self._turn, call_id=call.id, note=call.arguments["note"], author="agent"
+                ),
                 summary=f"notebook: agent appends a note, turn {self._turn}",
                 **MEMORY_IO,
             )
         except ActivityError as err:
-            return ToolResult(call_id=call.id, name=call.name, content=f"failed: {err.cause}", is_error=True)
-        return ToolResult(
-            call_id=call.id, name=call.name, content=f"saved to /notebook.md as version {edited.version}"
-        )
+            return self._error(call, f"failed: {err.cause}")
+        return ToolResult(call_id=call.id, name=call.name, content=f"saved to /notebook.md as version {edited.version}")
