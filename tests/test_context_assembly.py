@@ -54,3 +54,25 @@ def test_order_is_prefix_memory_summary_tail_then_new_message_last():
 def test_every_item_names_its_source_and_time():
     ctx = assemble(ContextSources(recalled=recalled(4), user_message="x"))
     assert "[recall:4 | exchange in thread t4 | 2026-03-04 09:30 UTC]" in ctx.stable_prefix
+
+
+def test_what_the_session_learned_is_cached_only_while_the_set_is_unchanged():
+    from memory.context import CorrectionEntry, LearnedEntry
+
+    learned = [LearnedEntry(tried="ls -z", instead="ls -a", source="tool_recovery")]
+    base = dict(recalled=recalled(3), summary=SummaryEntry(id=1, content="s", created_at=T), user_message="hi")
+    changed = assemble(ContextSources(**base, learned=learned, learned_unchanged=False))
+    unchanged = assemble(ContextSources(**base, learned=learned, learned_unchanged=True))
+    without = assemble(ContextSources(**base))
+
+    # A new lesson goes after every cached block, so the prefix before it is still a cache hit.
+    assert changed.stable_prefix == without.stable_prefix
+    assert "`ls -z` -> `ls -a`" in changed.system[-1].text and not changed.system[-1].cacheable
+    # Once the next call sees the same set, it joins the cached prefix.
+    assert unchanged.system[-1].cacheable and unchanged.stable_prefix.startswith(without.stable_prefix)
+
+    corrected = assemble(
+        ContextSources(**base, corrections=[CorrectionEntry(tried="pip install x", instead="uv add x", operator="ana")])
+    )
+    assert corrected.stable_prefix == without.stable_prefix
+    assert "operator ana" in corrected.system[-1].text and not corrected.system[-1].cacheable
