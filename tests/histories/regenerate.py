@@ -4,8 +4,10 @@
 
 Runs real conversations (a plain turn, a notebook tool call, a refused model call, a
 context overflow that summarises, continue-as-new, turns whose knowledge ingestion is
-gated or reaches the graph), an operator's notebook edit and a document ingestion on a
-local dev server against an embedded Postgres and FalkorDB, with the offline model, and
+gated or reaches the graph; a command that fails and is recovered, an operator's
+correction, reflection on the corrected episode), an operator's notebook edit, a
+document ingestion, a migration and rollback, a codify and a retention run on a local
+dev server against an embedded Postgres and FalkorDB, with the offline model, and
 writes each run's history as JSON here. Keep old files: a history must replay under
 every later version of the code.
 """
@@ -27,7 +29,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from clients.conversation import send_message
+from activities.learning_models import CodifyInput
+from clients.conversation import correct
 from memory.config import Settings
+from memory.corrections import Correction
 from memory.db import upgrade_schema
 from memory.llm.base import ContextWindowExceeded, ModelRequestRejected
 from memory.refs import ThreadRef
@@ -44,6 +49,9 @@ from workflows.migration import EmbeddingMigrationWorkflow
 from workflows.migration_models import MigrationRequest, MigrationStart, migration_id
 from workflows.models import ConversationLimits, UserMessage, conversation_workflow_id
 from workflows.notebook_edit import NotebookEditWorkflow
+from workflows.codify import CodifyWorkflow, codify_id
+from workflows.reflection import reflection_id
+from workflows.retention import RetentionPolicy, RetentionWorkflow
 
 HERE = Path(__file__).resolve().parent
 
@@ -67,7 +75,7 @@ async def save(env: WorkflowEnvironment, query: str, prefix: str) -> None:
         print(f"wrote tests/histories/{name} ({len(history.events)} events)")
 
 
-async def record(database_url: str, graph_url: str, only: set[str]) -> None:
+async def record(database_url: str, graph_url: str, redis_url: str, scratch: str, only: set[str]) -> None:
     temporal = shutil.which("temporal") or str(Path(sys.executable).parent / "temporal")
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal,
@@ -79,7 +87,8 @@ async def record(database_url: str, graph_url: str, only: set[str]) -> None:
         ],
     )
     model = ScriptedFailures([])
-    runtime = MemoryRuntime.create(Settings(database_url=database_url, graph_url=graph_url), llm=model)
+    settings = Settings(database_url=database_url, graph_url=graph_url, redis_url=redis_url, tool_scratch_root=scratch)
+    runtime = MemoryRuntime.create(settings, llm=model)
     tenant = f"replay-{uuid.uuid4().hex[:6]}"
     limits = ConversationLimits(summary_trigger_tokens=150, summary_keep_tail_messages=2)
     thread = ThreadRef(tenant_id=tenant, agent_id="support", thread_id="main")
@@ -126,6 +135,18 @@ async def record(database_url: str, graph_url: str, only: set[str]) -> None:
                 id=f"fence/{tenant}/rollback",
                 task_queue="replay",
             )
+            learner = ThreadRef(tenant_id=tenant, agent_id="support", thread_id="learning")
+            learn = lambda text: send_message(env.client, learner, UserMessage(text=text), task_queue="replay")  # noqa: E731
+            await learn("run: ls -z\notherwise: ls -a")
+            await correct(env.client, learner, Correction(tried="ls -l -z", instead="ls -l", operator="alice"))
+            await learn("run: ls -z -l")
+            await finished(env, reflection_id(learner, 2))
+            codify = CodifyInput(agent=learner.agent, session_id="learning", command="ls -z", target="skill",
+                                 task_type="ls", operator="alice", request_id="replay-codify")
+            await env.client.execute_workflow(CodifyWorkflow.run, codify, id=codify_id(codify), task_queue="replay")
+            await env.client.execute_workflow(
+                RetentionWorkflow.run, RetentionPolicy(), id=f"retention/{tenant}", task_queue="replay"
+            )
             recordings = {
                 "conversation": f'WorkflowId = "{conversation_workflow_id(thread)}"',
                 "ingestion-gated": f'WorkflowId = "{exchange_ingestion_id(thread, 1)}"',
@@ -134,6 +155,11 @@ async def record(database_url: str, graph_url: str, only: set[str]) -> None:
                 "document": f'WorkflowId = "{document_ingestion_id(tenant, upload.sha256)}"',
                 "migration": f'WorkflowId = "{migration_id(tenant)}"',
                 "fence": f'WorkflowId = "fence/{tenant}/rollback"',
+                "conversation-learning": f'WorkflowId = "{conversation_workflow_id(learner)}"',
+                "ingestion-corrected": f'WorkflowId = "{exchange_ingestion_id(learner, 2)}"',
+                "reflection": f'WorkflowId = "{reflection_id(learner, 2)}"',
+                "codify": f'WorkflowId = "{codify_id(codify)}"',
+                "retention": f'WorkflowId = "retention/{tenant}"',
             }
             for prefix, query in recordings.items():
                 if not only or prefix in only:
@@ -154,7 +180,8 @@ def main() -> None:
         url = f"postgresql+psycopg://postgres@/replay?host={socket_dir}"
         upgrade_schema(url)
         with falkordb_server(Path(tmp)) as port:
-            asyncio.run(record(url, f"falkor://127.0.0.1:{port}", only))
+            redis_url = f"redis://127.0.0.1:{port}/0"
+            asyncio.run(record(url, f"falkor://127.0.0.1:{port}", redis_url, str(Path(tmp) / "scratch"), only))
 
 
 if __name__ == "__main__":
