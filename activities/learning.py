@@ -64,7 +64,7 @@ class LearningActivities:
         await self._rt.session_cache.record(
             ctx, tried=request.tried, instead=request.instead, source="tool_recovery", tool=request.tool
         )
-        return Learned(entries=_entries(await self._rt.session_cache.lookup(ctx)))
+        return Learned(entries=_entries(await self._rt.session_cache.entries(ctx)))
 
     @activity.defn(name="correction_record")
     @classified

@@ -146,7 +146,13 @@ class SessionCache:
             raise InvalidInput(f"audit_fraction must be between 0 and 1, got {audit_fraction}")
         if audit_fraction > 0.0 and audit is None:
             raise InvalidInput("audit_fraction is above 0 but no audit store was given")
-        self._redis = redis.Redis.from_url(redis_url, decode_responses=True)
+        # A blocking pool: a burst of concurrent turns waits for a connection instead of
+        # failing once the pool is exhausted.
+        self._redis = redis.Redis(
+            connection_pool=redis.BlockingConnectionPool.from_url(
+                redis_url, decode_responses=True, max_connections=64, timeout=10
+            )
+        )
         self._ttl = ttl_seconds
         self._normalizer = normalizer
         self._audit = audit
@@ -240,6 +246,7 @@ class SessionCache:
     async def close(self) -> None:
         await self.flush()
         await self._redis.aclose()
+        await self._redis.connection_pool.disconnect()
 
     async def _fetch(self, ctx: SessionContext, command_key: str) -> Substitution | None:
         async with self._redis.pipeline(transaction=False) as pipe:
