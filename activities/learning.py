@@ -108,7 +108,7 @@ class LearningActivities:
             request.query,
             outcomes=outcome_filter(request.query),
             limit=self._rt.settings.episodic_top_k,
-            exclude_thread_turn=(thread.thread_id, request.turn),
+            exclude_thread=thread.thread_id,
         )
         return [episode.context_item() for episode in found]
 
@@ -116,6 +116,9 @@ class LearningActivities:
     @classified
     async def record_episode(self, request: EpisodeInput) -> EpisodeStored:
         thread = request.thread
+        switches = await self._rt.switches.effective(thread.tenant_id)
+        if not switches.layers.get(SwitchableLayer.EPISODIC.value, True):
+            return EpisodeStored(episode_id=None, outcome=request.outcome, task_type=request.task_type)
         key = f"{thread.key}/turn/{request.turn}/episode"
         ids = [request.user_message_id] + ([request.assistant_message_id] if request.assistant_message_id else [])
         by_role = {m.role: m for m in await self._rt.conversation.messages_by_id(thread, ids)}
@@ -123,7 +126,29 @@ class LearningActivities:
             raise LookupError(f"turn {request.turn} of {thread.key} has no stored user message")
         user = by_role["user"]
         reply = by_role["assistant"].content if "assistant" in by_role else "(no reply: the turn failed)"
-        summary = await summarise_exchange(self._rt.llm, user.content, reply)
+        if len(user.content) < switches.ingest_min_chars:
+            # Below the length gate nothing reaches the graph, and a model-written summary of
+            # "thanks!" would cost more than it tells: the message stands for itself.
+            summary = user.content
+        else:
+            summary = await self._summarise(thread, key, user.content, reply)
+        stored = await self._rt.episodic.record(
+            EpisodeRecord(
+                thread=thread,
+                turn=request.turn,
+                occurred_at=user.created_at,
+                outcome=request.outcome,
+                task_type=request.task_type,
+                tools_used=request.tools_used,
+                transcript=f"user: {user.content}\nassistant: {reply}",
+                summary=summary,
+            ),
+            idempotency_key=key,
+        )
+        return EpisodeStored(episode_id=stored.id, outcome=stored.outcome, task_type=stored.task_type)
+
+    async def _summarise(self, thread, key: str, user_text: str, reply: str) -> str:
+        summary = await summarise_exchange(self._rt.llm, user_text, reply)
         await self._rt.ledger.record(
             idempotency_key=f"{key}/summary",
             tenant_id=thread.tenant_id,
@@ -134,20 +159,7 @@ class LearningActivities:
             model=summary.model,
             usage=summary.usage,
         )
-        stored = await self._rt.episodic.record(
-            EpisodeRecord(
-                thread=thread,
-                turn=request.turn,
-                occurred_at=user.created_at,
-                outcome=request.outcome,
-                task_type=request.task_type,
-                tools_used=request.tools_used,
-                transcript=f"user: {user.content}\nassistant: {reply}",
-                summary=summary.text,
-            ),
-            idempotency_key=key,
-        )
-        return EpisodeStored(episode_id=stored.id, outcome=stored.outcome, task_type=stored.task_type)
+        return summary.text
 
     @activity.defn(name="skill_reflect")
     @classified

@@ -101,7 +101,8 @@ class EpisodeInput(BaseModel):
 
 
 class EpisodeStored(BaseModel):
-    episode_id: int
+    # None when the episodic layer is switched off.
+    episode_id: int | None
     outcome: Outcome
     task_type: str
 

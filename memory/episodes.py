@@ -24,7 +24,7 @@ async def summarise_exchange(llm: LLMClient, user_text: str, assistant_text: str
         ModelRequest(
             system=[TextBlock(text=EXCHANGE_SUMMARY_INSTRUCTIONS, cacheable=True)],
             messages=[ChatMessage(role="user", content=transcript)],
-            purpose="summary",
+            purpose="episode_summary",
             max_output_tokens=400,
         )
     )

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy import DateTime, and_, extract, func, literal, literal_column, not_, select, update
+from sqlalchemy import DateTime, extract, func, literal, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -191,7 +191,7 @@ class EpisodicMemory:
         outcomes: set[Outcome] | None = None,
         limit: int = 3,
         now: datetime | None = None,
-        exclude_thread_turn: tuple[str, int] | None = None,
+        exclude_thread: str | None = None,
     ) -> list[StoredEpisode]:
         """The agent's past episodes most like the query, best first.
 
@@ -206,9 +206,9 @@ class EpisodicMemory:
         filters = [*_owned_by(agent)]
         if outcomes:
             filters.append(episodes.c.outcome.in_(sorted(o.value for o in outcomes)))
-        if exclude_thread_turn is not None:
-            thread_id, turn = exclude_thread_turn
-            filters.append(not_(and_(episodes.c.thread_id == thread_id, episodes.c.turn == turn)))
+        if exclude_thread is not None:
+            # The thread's own episodes are already in its tail and summary.
+            filters.append(episodes.c.thread_id != exclude_thread)
 
         found: list[StoredEpisode] = []
         terms = any_word_query(query)

@@ -33,9 +33,11 @@ async def check_database(settings: Settings) -> None:
 
 
 async def check_redis_url(name: str, url: str | None) -> None:
-    """Ping a Redis-protocol server (Redis, FalkorDB) if its variable is set."""
-    if not url or not url.startswith(("redis://", "rediss://", "falkor://")):
-        return
+    """Ping a Redis-protocol server (Redis, FalkorDB); the session cache needs one."""
+    if not url:
+        raise ServiceUnavailable(f"{name} is not set: it names the Redis server of the session-learning cache")
+    if not url.startswith(("redis://", "rediss://", "falkor://")):
+        raise ServiceUnavailable(f"{name}={url} is not a redis:// or rediss:// address")
     import redis.asyncio as redis
 
     client = redis.from_url(url.replace("falkor://", "redis://", 1), socket_connect_timeout=5)

@@ -20,17 +20,22 @@ from workflows.retention import RETENTION_SCHEDULE_ID, RetentionPolicy, Retentio
 
 
 async def ensure_retention_schedule(
-    client: Client, *, task_queue: str, every: timedelta, policy: RetentionPolicy
+    client: Client,
+    *,
+    task_queue: str,
+    every: timedelta,
+    policy: RetentionPolicy,
+    schedule_id: str = RETENTION_SCHEDULE_ID,
 ) -> bool:
     """Create the retention schedule; False when it exists already (left untouched)."""
     try:
         await client.create_schedule(
-            RETENTION_SCHEDULE_ID,
+            schedule_id,
             Schedule(
                 action=ScheduleActionStartWorkflow(
                     RetentionWorkflow.run,
                     policy,
-                    id="retention/run",
+                    id=f"{schedule_id}/run",
                     task_queue=task_queue,
                     static_summary="Retention: truncate old episode transcripts, prune unretrieved recall rows",
                 ),

@@ -171,8 +171,12 @@ async def running_worker(client: Client, runtime: MemoryRuntime, **options):
     async with build_worker(client, runtime, task_queue=task_queue, **options):
         yield task_queue
         async with asyncio.timeout(60):
-            for workflow_id in sorted(children.children):
-                await finished(client, workflow_id)
+            # Children start children (an ingestion starts a reflection): wait until no new one appears.
+            waited: set[str] = set()
+            while pending := sorted(children.children - waited):
+                for workflow_id in pending:
+                    await finished(client, workflow_id)
+                    waited.add(workflow_id)
             for workflow_id in sorted(children.parents):
                 while (await client.get_workflow_handle(workflow_id).describe()).raw_description.HasField(
                     "pending_workflow_task"

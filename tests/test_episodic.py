@@ -99,14 +99,15 @@ async def test_search_finds_the_past_episode_and_ranks_the_recent_one_first(runt
     assert item.label == "episode: thread t-recent, turn 3 (succeeded)"
 
 
-async def test_the_current_turn_is_not_its_own_precedent(runtime, thread):
+async def test_the_current_threads_own_episodes_are_left_to_its_tail(runtime, thread):
     memory = EpisodicMemory(runtime.engine)
-    await remember(memory, episode(thread, 1, "Rotated the api keys of the payments gateway", days_ago=5))
+    elsewhere = thread.model_copy(update={"thread_id": "earlier"})
+    await remember(memory, episode(elsewhere, 1, "Rotated the api keys of the payments gateway", days_ago=5))
     await remember(memory, episode(thread, 2, "Rotated the api keys of the payments gateway"))
 
-    hits = await memory.search(thread.agent, "rotate the payments api keys", exclude_thread_turn=(thread.thread_id, 2))
+    hits = await memory.search(thread.agent, "rotate the payments api keys", exclude_thread=thread.thread_id)
 
-    assert [h.turn for h in hits] == [1]
+    assert [(h.thread.thread_id, h.turn) for h in hits] == [("earlier", 1)]
 
 
 def test_questions_about_failures_ask_for_failed_and_corrected_episodes():

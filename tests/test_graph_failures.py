@@ -14,7 +14,7 @@ from memory.embedding.offline import OfflineEmbedder
 from memory.knowledge import group_of
 from memory.manifest import Layer
 from memory.runtime import MemoryRuntime
-from memory.schema import graph_episodes, ingestion_decisions, messages, usage_ledger
+from memory.schema import episodes, graph_episodes, ingestion_decisions, messages, usage_ledger
 from temporalio.client import WorkflowExecutionStatus
 from tests.conftest import running_worker
 from tests.support import LoseFirstAcknowledgement
@@ -88,16 +88,17 @@ async def test_a_graphiti_failure_is_recorded_and_the_exchange_is_kept(time_skip
 
 
 async def test_retried_ingestion_steps_duplicate_nothing(time_skipping_env, runtime, thread):
-    faults = LoseFirstAcknowledgement({"ingestion_decide", "graph_queue_exchange", "graph_ingest"})
+    faults = LoseFirstAcknowledgement({"episode_record", "ingestion_decide", "graph_queue_exchange", "graph_ingest"})
     client = time_skipping_env.client
     async with running_worker(client, runtime, interceptors=[faults]) as tq:
         result = await send_message(client, thread, UserMessage(text="Dana Smith works at Acme Corp." + PAD), task_queue=tq)
         ingestion = await ingestion_of(client, thread, result.turn)
 
-    assert sorted(faults.lost) == ["graph_ingest", "graph_queue_exchange", "ingestion_decide"]
+    assert sorted(faults.lost) == ["episode_record", "graph_ingest", "graph_queue_exchange", "ingestion_decide"]
     assert ingestion.outcome == "ingested"
     assert await rows(runtime, ingestion_decisions, thread.tenant_id) == 1
     assert await rows(runtime, graph_episodes, thread.tenant_id) == 1
+    assert await rows(runtime, episodes, thread.tenant_id) == 1
     assert await rows(runtime, usage_ledger, thread.tenant_id, usage_ledger.c.action == "episode_summary") == 1
     facts = await runtime.knowledge.graph.facts(group_of(thread.tenant_id))
     assert [f.fact for f in facts] == ["Dana Smith works at Acme Corp."]

@@ -21,7 +21,9 @@ from workflows.ingestion_models import IngestionResult, NotebookEdit, exchange_i
 from workflows.models import UserMessage
 from workflows.notebook_edit import NotebookEditWorkflow
 
-GRAPH_ACTIONS = ("graph_extraction", "graph_embed", "graph_rerank", "episode_summary")
+# Episode summaries are the episodic layer's cost (every exchange past the length gate is
+# summarised for episodic memory); the graph then reuses that summary.
+GRAPH_ACTIONS = ("graph_extraction", "graph_embed", "graph_rerank")
 # Long enough to pass the default length gate (80 characters).
 PAD = " Please keep this on file for the account team before the renewal call."
 

@@ -5,6 +5,7 @@ write memory by itself, and retention runs as a workflow from a Temporal Schedul
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -91,18 +92,23 @@ async def test_retention_truncates_old_transcripts_prunes_unretrieved_recall_and
 
 async def test_the_worker_schedules_retention_once_and_the_schedule_runs_it(dev_env, runtime):
     client = dev_env.client
+    # Its own schedule id: a worker process started by another test may have made the default one.
+    schedule_id = f"{RETENTION_SCHEDULE_ID}-{uuid.uuid4().hex[:8]}"
     async with running_worker(client, runtime) as tq:
         policy = RetentionPolicy(episode_retention_days=30)
-        assert await ensure_retention_schedule(client, task_queue=tq, every=timedelta(hours=24), policy=policy)
-        assert not await ensure_retention_schedule(client, task_queue=tq, every=timedelta(hours=1), policy=policy)
-        schedule = client.get_schedule_handle(RETENTION_SCHEDULE_ID)
+        every = timedelta(hours=24)
+        assert await ensure_retention_schedule(client, task_queue=tq, every=every, policy=policy, schedule_id=schedule_id)
+        assert not await ensure_retention_schedule(
+            client, task_queue=tq, every=timedelta(hours=1), policy=policy, schedule_id=schedule_id
+        )
+        schedule = client.get_schedule_handle(schedule_id)
         try:
             described = await schedule.describe()
             assert described.schedule.spec.intervals[0].every == timedelta(hours=24)
             await schedule.trigger()
             async with asyncio.timeout(30):
                 while True:
-                    runs = [w async for w in client.list_workflows("WorkflowType = 'RetentionWorkflow'")]
+                    runs = [w async for w in client.list_workflows(f"WorkflowId STARTS_WITH '{schedule_id}/run'")]
                     if runs and runs[0].status == WorkflowExecutionStatus.COMPLETED:
                         break
                     await asyncio.sleep(0.2)

@@ -63,6 +63,8 @@ async def test_defaults_follow_the_tenant_plan(board, runtime):
         "documents": True,
         "notebook": True,
         "conversation_summary": True,
+        "episodic": True,
+        "skills": True,
     }
 
     await runtime.tenants.set_plan(tenant, "trial")

@@ -32,6 +32,8 @@ async def test_unreachable_postgres_is_named():
 async def test_unreachable_redis_is_named():
     with pytest.raises(ServiceUnavailable, match="REDIS_URL=redis://127.0.0.1:1"):
         await check_redis_url("REDIS_URL", "redis://127.0.0.1:1")
+    with pytest.raises(ServiceUnavailable, match="REDIS_URL is not set"):
+        await check_redis_url("REDIS_URL", None)
 
 
 async def test_unreachable_temporal_is_named():

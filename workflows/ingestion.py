@@ -74,7 +74,7 @@ class KnowledgeIngestionWorkflow:
             outcome=outcome, detail=detail, episodes=1, invalidated=report.invalidated
         )
 
-    async def _store_episode(self, request: ExchangeIngestion) -> int:
+    async def _store_episode(self, request: ExchangeIngestion) -> int | None:
         thread = request.thread
         stored = await workflow.execute_activity_method(
             LearningActivities.record_episode,
@@ -90,7 +90,7 @@ class KnowledgeIngestionWorkflow:
             summary=f"episodic: summarise and store turn {request.turn} ({request.outcome})",
             **MODEL_CALL,
         )
-        if stored.outcome in ("failed", "corrected"):
+        if stored.episode_id is not None and stored.outcome in ("failed", "corrected"):
             await workflow.execute_child_workflow(
                 SkillReflectionWorkflow.run,
                 ReflectInput(thread=thread, turn=request.turn, episode_id=stored.episode_id),

@@ -70,7 +70,7 @@ class OfflineModel:
                 f"prompt is too long: {prompt_tokens} tokens > {self.context_window_tokens} maximum (offline model)"
             )
         tool_calls: list[ToolCall] = []
-        if request.purpose == "summary":
+        if request.purpose in ("summary", "episode_summary"):
             text = self._summarise(request)
         elif request.purpose == "reflection":
             text = _reflect(request.messages[-1].content)

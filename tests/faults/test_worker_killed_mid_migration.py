@@ -27,7 +27,7 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
 
 
 async def test_a_killed_worker_resumes_the_migration_without_gaps_or_duplicates(
-    dev_env, runtime, thread, database_url, graph_url, tmp_path
+    dev_env, runtime, thread, database_url, graph_url, redis_url, tmp_path
 ):
     await seed(runtime, thread, 60)
     task_queue = f"fault-{uuid.uuid4().hex[:8]}"
@@ -36,6 +36,9 @@ async def test_a_killed_worker_resumes_the_migration_without_gaps_or_duplicates(
         "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
         "DATABASE_URL": database_url,
         "GRAPH_URL": graph_url,
+        "REDIS_URL": redis_url,
+        "TOOL_SCRATCH_ROOT": str(tmp_path / "scratch"),
+        "RETENTION_SCHEDULE_HOURS": "0",
         "TASK_QUEUE": task_queue,
         # Slow enough that the kill lands mid-migration.
         "MIGRATION_REQUESTS_PER_SECOND": "4",
