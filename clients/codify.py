@@ -31,6 +31,7 @@ from memory.command_form import CommandNormalizer  # noqa: E402
 from memory.config import Settings  # noqa: E402
 from memory.refs import AgentRef  # noqa: E402
 from memory.session_cache import SessionCache, SessionContext  # noqa: E402
+from memory.skills import check_task_type  # noqa: E402
 from memory.validation import InvalidInput  # noqa: E402
 from workflows.codify import CodifyWorkflow, codify_id  # noqa: E402
 from workflows.models import TASK_QUEUE  # noqa: E402
@@ -82,7 +83,7 @@ def _target(value: str) -> tuple[str, str | None]:
     if value == "notebook":
         return "notebook", None
     if value.startswith("skill:") and value[len("skill:"):]:
-        return "skill", value[len("skill:"):]
+        return "skill", check_task_type(value[len("skill:"):])
     raise InvalidInput(f"--to {value!r}: use skill:<task-type> or notebook")
 
 
