@@ -118,6 +118,9 @@ async def test_idle_thread_closes_and_its_next_message_continues_the_count(time_
         await time_skipping_env.sleep(timedelta(hours=2))
         assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
         second = await send_message(client, thread, UserMessage(text="back again"), task_queue=tq, limits=limits)
+        # Let the new run close too while a worker is here: an idle timer left behind would
+        # fire, with no worker, in a later test that skips time, and stop the shared clock.
+        await time_skipping_env.sleep(timedelta(hours=2))
     assert second.turn == 4
     assert 'Earlier in this thread you said: "still here"' in second.reply
 
