@@ -23,7 +23,9 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.registry import all_activities
 from memory.config import Settings
 from memory.db import upgrade_schema
+from memory.metrics import observe_layer_latency
 from memory.runtime import MemoryRuntime
+from memory.telemetry import set_latency_observer
 from stack.checks import ServiceUnavailable, check_database, check_graph, check_redis_url
 from stack.schedules import ensure_retention_schedule
 from workflows.codify import CodifyWorkflow
@@ -61,6 +63,8 @@ WORKFLOWS = [
 
 
 def build_worker(client: Client, runtime: MemoryRuntime, *, task_queue: str, **options) -> Worker:
+    # Retrieval latencies measured by the layer spans feed the per-layer histogram.
+    set_latency_observer(observe_layer_latency)
     # On shutdown, let running activities (a graph ingestion, a model call) finish and
     # report, rather than leave the server waiting out their timeouts before a retry.
     options.setdefault("graceful_shutdown_timeout", timedelta(seconds=15))

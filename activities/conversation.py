@@ -13,6 +13,7 @@ from activities.models import (
     SummariseInput,
     SummariseResult,
 )
+from activities.tracing import traced
 from memory.manifest import ContextItem, Layer
 from memory.refs import ThreadRef
 from memory.runtime import MemoryRuntime
@@ -33,6 +34,7 @@ class ConversationActivities:
 
     @activity.defn(name="conversation_append_message")
     @classified
+    @traced("conversation", "append")
     async def append_message(self, request: AppendMessageInput) -> MessageRef:
         if request.role == "user":
             check_message(request.content, max_chars=MAX_STORED_MESSAGE_CHARS)
@@ -41,6 +43,7 @@ class ConversationActivities:
 
     @activity.defn(name="conversation_load")
     @classified
+    @traced("conversation", "load")
     async def load(self, request: LoadConversationInput) -> ConversationLoaded:
         context = await self._rt.conversation.context(request.thread)
         items: list[ContextItem] = []
@@ -69,6 +72,7 @@ class ConversationActivities:
 
     @activity.defn(name="conversation_summarise")
     @classified
+    @traced("conversation", "summarise")
     async def summarise(self, request: SummariseInput) -> SummariseResult:
         # A forced summary is how an overflowing turn recovers; only routine ones are switched off.
         tenant = request.thread.tenant_id

@@ -1,4 +1,5 @@
-"""Classify failures from memory/ into Temporal's terms: retry, or fail fast with a reason."""
+"""Classify failures from memory/ into Temporal's terms: retry, or fail fast with a reason.
+Every activity passes through here, so it is also where the owner scope is set."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Awaitable, Callable, ParamSpec, TypeVar
 from pydantic import ValidationError
 from temporalio.exceptions import ApplicationError
 
+from activities.tracing import owner_of
 from memory.embedding.base import EmbeddingRejected, EmbeddingUnavailable
 from memory.graph import GraphUnavailable
 from memory.llm.base import ContextWindowExceeded, ModelRequestRejected, ModelUnavailable
@@ -33,7 +35,9 @@ def classified(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            return await fn(*args, **kwargs)
+            # Every activity method takes (self, request): the request names its owner.
+            with owner_of(args[1] if len(args) > 1 else None):
+                return await fn(*args, **kwargs)
         except (InvalidInput, ValidationError) as err:
             raise ApplicationError(str(err), type=INVALID_INPUT, non_retryable=True) from err
         except ContextWindowExceeded as err:

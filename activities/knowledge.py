@@ -15,9 +15,11 @@ from activities.knowledge_models import (
     GraphSearchInput,
     NotebookEpisodeInput,
 )
+from activities.tracing import traced
 from memory.episode_queue import QueuedEpisode
 from memory.gates import GateDecision, IngestionFacts
 from memory.manifest import ContextItem, Layer
+from memory.metrics import INGESTION_DECISIONS
 from memory.runtime import MemoryRuntime
 from memory.tokens import estimate_tokens
 
@@ -33,7 +35,7 @@ class KnowledgeActivities:
     @activity.defn(name="ingestion_decide")
     @classified
     async def decide(self, request: DecideIngestionInput) -> GateDecision:
-        return await self._rt.knowledge.decide(
+        decision = await self._rt.knowledge.decide(
             IngestionFacts(
                 message_chars=request.message_chars,
                 turn_failed=request.turn_failed,
@@ -47,6 +49,8 @@ class KnowledgeActivities:
             thread_id=request.thread_id,
             turn=request.turn,
         )
+        INGESTION_DECISIONS.labels(gate="ingest" if decision.ingest else decision.gate.value).inc()
+        return decision
 
     @activity.defn(name="graph_queue_exchange")
     @classified
@@ -73,6 +77,7 @@ class KnowledgeActivities:
 
     @activity.defn(name="graph_ingest")
     @classified
+    @traced("graph", "ingest")
     async def ingest(self, request: GraphIngestInput) -> GraphIngestReport:
         queued = await self._rt.knowledge.queue.get(request.episode_id)
         async with heartbeating(5.0, f"episode {queued.id}"):
@@ -90,6 +95,7 @@ class KnowledgeActivities:
 
     @activity.defn(name="graph_search")
     @classified
+    @traced("graph", "search")
     async def search(self, request: GraphSearchInput) -> list[ContextItem]:
         result = await self._rt.knowledge.search(request.thread, request.turn, request.query)
         origins = await self._rt.knowledge.queue.descriptions(

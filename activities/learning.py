@@ -27,6 +27,7 @@ from activities.learning_models import (
     SkillsLoadInput,
 )
 from activities.tools import session_context
+from activities.tracing import traced
 from memory.codify import Codifier
 from memory.context import LearnedEntry
 from memory.episodes import summarise_exchange
@@ -53,11 +54,13 @@ class LearningActivities:
 
     @activity.defn(name="session_cache_lookup")
     @classified
+    @traced("session_cache", "lookup")
     async def lookup(self, session: SessionRef) -> Learned:
         return Learned(entries=_entries(await self._rt.session_cache.lookup(session_context(session))))
 
     @activity.defn(name="session_cache_learn")
     @classified
+    @traced("session_cache", "write")
     async def learn(self, request: LearnInput) -> Learned:
         """Record a tool recovery ("tried X, Y worked"); returns the session's learned set."""
         ctx = session_context(request.session)
@@ -68,6 +71,7 @@ class LearningActivities:
 
     @activity.defn(name="correction_record")
     @classified
+    @traced("corrections", "write")
     async def record_correction(self, request: CorrectionInput) -> CorrectionReceipt:
         thread = request.session.thread
         stored = await self._rt.corrections.record(
@@ -89,6 +93,7 @@ class LearningActivities:
 
     @activity.defn(name="skills_load")
     @classified
+    @traced("skills", "load")
     async def load_skills(self, request: SkillsLoadInput) -> SkillsLoaded:
         agent = request.thread.agent
         if not await self._rt.switches.layer_on(agent.tenant_id, SwitchableLayer.SKILLS):
@@ -99,6 +104,7 @@ class LearningActivities:
 
     @activity.defn(name="episodic_search")
     @classified
+    @traced("episodic", "search")
     async def search_episodes(self, request: EpisodicSearchInput) -> list[ContextItem]:
         thread = request.thread
         if not await self._rt.switches.layer_on(thread.tenant_id, SwitchableLayer.EPISODIC):
@@ -114,6 +120,7 @@ class LearningActivities:
 
     @activity.defn(name="episode_record")
     @classified
+    @traced("episodic", "write")
     async def record_episode(self, request: EpisodeInput) -> EpisodeStored:
         thread = request.thread
         switches = await self._rt.switches.effective(thread.tenant_id)
@@ -163,6 +170,7 @@ class LearningActivities:
 
     @activity.defn(name="skill_reflect")
     @classified
+    @traced("skills", "reflect")
     async def reflect(self, request: ReflectInput) -> ReflectionResult:
         thread = request.thread
         [episode] = await self._rt.episodic.by_id(thread.agent, [request.episode_id])

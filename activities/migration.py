@@ -15,6 +15,7 @@ from activities.migration_models import (
     PlanInput,
     SwitchInput,
 )
+from memory.metrics import MIGRATION_ROWS_DONE, MIGRATION_ROWS_TOTAL
 from memory.migration import BatchBounds, BatchResult, MigrationPlan, VerifyReport
 from memory.runtime import MemoryRuntime
 
@@ -26,7 +27,10 @@ class MigrationActivities:
     @activity.defn(name="migration_plan")
     @classified
     async def plan(self, request: PlanInput) -> MigrationPlan:
-        return await self._rt.migration.plan(request.tenant_id, request.to_model)
+        plan = await self._rt.migration.plan(request.tenant_id, request.to_model)
+        MIGRATION_ROWS_TOTAL.labels(tenant=plan.tenant_id).set(plan.total_rows)
+        MIGRATION_ROWS_DONE.labels(tenant=plan.tenant_id).set(0)
+        return plan
 
     @activity.defn(name="migration_ensure_index")
     @classified
@@ -43,9 +47,12 @@ class MigrationActivities:
     @classified
     async def embed_batch(self, request: EmbedBatchInput) -> BatchResult:
         async with heartbeating(2.0, f"rows {request.first_id}-{request.last_id}"):
-            return await self._rt.migration.embed_batch(
+            result = await self._rt.migration.embed_batch(
                 request.tenant_id, request.to_model, request.first_id, request.last_id
             )
+        # Rows embedded by this attempt only: a retried batch embeds (and counts) nothing.
+        MIGRATION_ROWS_DONE.labels(tenant=request.tenant_id).inc(result.embedded)
+        return result
 
     @activity.defn(name="migration_graph_batch")
     @classified

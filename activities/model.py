@@ -6,7 +6,9 @@ from temporalio import activity
 
 from activities.errors import classified
 from activities.models import GenerateInput, GenerateOutput
+from activities.tracing import traced
 from memory.llm.base import ModelRequest
+from memory.metrics import PROMPT_CACHE_READ_PER_TURN, PROMPT_CACHE_READ_TOKENS, PROMPT_CACHE_WRITE_TOKENS
 from memory.runtime import MemoryRuntime
 from memory.tools import AGENT_TOOLS
 from memory.turn_context import build_working_context
@@ -19,6 +21,7 @@ class ModelActivities:
 
     @activity.defn(name="model_generate")
     @classified
+    @traced("model", "generate")
     async def generate(self, request: GenerateInput) -> GenerateOutput:
         context = await build_working_context(
             request.thread,
@@ -43,6 +46,10 @@ class ModelActivities:
             )
         )
         thread = request.thread
+        usage = response.usage
+        PROMPT_CACHE_READ_TOKENS.labels(tenant=thread.tenant_id).inc(usage.cache_read_input_tokens)
+        PROMPT_CACHE_WRITE_TOKENS.labels(tenant=thread.tenant_id).inc(usage.cache_creation_input_tokens)
+        PROMPT_CACHE_READ_PER_TURN.observe(usage.cache_read_input_tokens)
         await self._rt.ledger.record(
             idempotency_key=f"{thread.key}/turn/{request.turn}/model/{request.attempt_label}/{request.iteration}",
             tenant_id=thread.tenant_id,

@@ -7,6 +7,7 @@ from temporalio import activity
 from activities.errors import classified
 from activities.knowledge_models import NotebookWriteInput, NotebookWritten
 from activities.models import NotebookEditInput, NotebookEditResult, NotebookReadInput
+from activities.tracing import traced
 from memory.manifest import ContextItem, Layer
 from memory.runtime import MemoryRuntime
 from memory.switches import SwitchableLayer
@@ -19,6 +20,7 @@ class NotebookActivities:
 
     @activity.defn(name="notebook_read")
     @classified
+    @traced("notebook", "read")
     async def read(self, request: NotebookReadInput) -> list[ContextItem]:
         if not await self._rt.switches.layer_on(request.agent.tenant_id, SwitchableLayer.NOTEBOOK):
             return []
@@ -37,6 +39,7 @@ class NotebookActivities:
 
     @activity.defn(name="notebook_edit")
     @classified
+    @traced("notebook", "write")
     async def edit(self, request: NotebookEditInput) -> NotebookEditResult:
         version = await self._rt.notebook.append_note(
             request.thread.agent,
@@ -48,6 +51,7 @@ class NotebookActivities:
 
     @activity.defn(name="notebook_write")
     @classified
+    @traced("notebook", "write")
     async def write(self, request: NotebookWriteInput) -> NotebookWritten:
         """An operator's edit: replaces the notebook as a new version, attributed to the operator."""
         version = await self._rt.notebook.replace(

@@ -6,6 +6,7 @@ from temporalio import activity
 
 from activities.errors import classified
 from activities.models import RecallSearchInput, RecallWriteInput
+from activities.tracing import traced
 from memory.manifest import ContextItem, Layer
 from memory.runtime import MemoryRuntime
 from memory.switches import SwitchableLayer
@@ -18,6 +19,7 @@ class RecallActivities:
 
     @activity.defn(name="recall_search")
     @classified
+    @traced("recall", "search")
     async def search(self, request: RecallSearchInput) -> list[ContextItem]:
         if not await self._rt.switches.layer_on(request.thread.tenant_id, SwitchableLayer.RECALL):
             return []
@@ -36,6 +38,7 @@ class RecallActivities:
 
     @activity.defn(name="recall_write")
     @classified
+    @traced("recall", "write")
     async def write(self, request: RecallWriteInput) -> int:
         """The stored item's id; 0 when the recall layer is switched off."""
         if not await self._rt.switches.layer_on(request.thread.tenant_id, SwitchableLayer.RECALL):

@@ -6,7 +6,13 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.errors import classified
-from activities.learning_models import SessionRef, ToolFailureRecord, ToolInput, ToolOutput
+from activities.learning_models import (
+    SessionRef,
+    ToolFailureRecord,
+    ToolInput,
+    ToolOutput,
+)
+from activities.tracing import traced
 from memory.command_runner import CommandRejected
 from memory.runtime import MemoryRuntime
 from memory.session_cache import SessionContext
@@ -38,6 +44,7 @@ class ToolActivities:
 
     @activity.defn(name="tool_recall_search")
     @classified
+    @traced("recall", "tool_search")
     async def recall_search(self, request: ToolInput) -> ToolOutput:
         thread = request.session.thread
         hits = await self._rt.recall.search(
@@ -51,6 +58,7 @@ class ToolActivities:
 
     @activity.defn(name="tool_load_skill")
     @classified
+    @traced("skills", "tool_load")
     async def load_skill(self, request: ToolInput) -> ToolOutput:
         task_type = request.arguments["task_type"]
         skills = await self._rt.skills.load(request.session.thread.agent, task_type)
@@ -65,6 +73,7 @@ class ToolActivities:
 
     @activity.defn(name="tool_run_command")
     @classified
+    @traced("tools", "run_command")
     async def run_command(self, request: ToolInput) -> ToolOutput:
         command = request.arguments["command"]
         learned = await self._rt.session_cache.lookup_command(session_context(request.session), command)

