@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -25,9 +25,10 @@ from memory.config import Settings
 from memory.db import upgrade_schema
 from memory.metrics import observe_layer_latency
 from memory.runtime import MemoryRuntime
-from memory.telemetry import set_latency_observer
+from memory.telemetry import configure_tracing, install_log_context, set_latency_observer, shutdown_tracing
 from stack.checks import ServiceUnavailable, check_database, check_graph, check_redis_url
 from stack.schedules import ensure_retention_schedule
+from stack.temporal_client import ClientConfigError, client_options
 from workflows.codify import CodifyWorkflow
 from workflows.conversation import ConversationWorkflow
 from workflows.documents import DocumentIngestionWorkflow
@@ -78,12 +79,14 @@ def build_worker(client: Client, runtime: MemoryRuntime, *, task_queue: str, **o
     )
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
+    try:
+        options = client_options()
+    except ClientConfigError as err:
+        raise ServiceUnavailable(str(err)) from None
     try:
         return await Client.connect(
-            settings.temporal_address,
-            namespace=settings.temporal_namespace,
-            data_converter=pydantic_data_converter,
+            settings.temporal_address, namespace=settings.temporal_namespace, runtime=runtime, **options
         )
     except Exception as err:
         raise ServiceUnavailable(
@@ -127,6 +130,7 @@ async def serve(settings: Settings) -> None:
             log.info("stopping: finishing running activities")
     finally:
         await runtime.close()
+        shutdown_tracing()
 
 
 def main() -> None:
@@ -139,7 +143,10 @@ def main() -> None:
         help="where the embedded stack keeps its data (default .data)",
     )
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(level=logging.INFO)
+    # Every line names the tenant, agent, thread and trace it was written for.
+    install_log_context()
+    configure_tracing()
     settings = Settings.from_env()
     if not args.dev:
         asyncio.run(serve(settings))

@@ -1,18 +1,26 @@
-"""The client connection every script uses: TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE."""
+"""The client connection every script uses: TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE, with the
+worker's payload encryption (PAYLOAD_ENCRYPTION_KEYS) and tracing (OTEL_EXPORTER_OTLP_*)."""
 
 from __future__ import annotations
 
 import os
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+
+from memory.telemetry import configure_tracing
+from stack.temporal_client import ClientConfigError, client_options
 
 
 async def connect() -> Client:
     address = os.environ.get("TEMPORAL_ADDRESS", "localhost:7233")
     namespace = os.environ.get("TEMPORAL_NAMESPACE", "default")
+    configure_tracing("agent-memory-client")
     try:
-        return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+        options = client_options()
+    except ClientConfigError as err:
+        raise SystemExit(f"error: {err}") from None
+    try:
+        return await Client.connect(address, namespace=namespace, **options)
     except Exception as err:
         raise SystemExit(
             f"error: cannot reach Temporal at {address} (set TEMPORAL_ADDRESS): {err}. "
