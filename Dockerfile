@@ -20,8 +20,13 @@ RUN if [ -f uv.lock ]; then uv sync --frozen --no-dev --no-install-project; \
 COPY . .
 RUN if [ -f uv.lock ]; then uv sync --frozen --no-dev; else uv sync --no-dev; fi
 
-RUN useradd --create-home --uid 10001 worker
+# The command tool's scratch directories (TOOL_SCRATCH_ROOT): created here and owned by
+# the worker, because a new named volume mounted on them copies that ownership.
+RUN useradd --create-home --uid 10001 worker \
+    && mkdir -p /var/lib/agent-memory/scratch \
+    && chown -R worker /var/lib/agent-memory
 USER worker
 
-EXPOSE 9464
+# 9464: the worker's metrics (METRICS_PORT). 8081: the codec server, when the same image runs it.
+EXPOSE 9464 8081
 CMD ["python", "worker.py"]
