@@ -27,6 +27,7 @@ from memory.metrics import observe_layer_latency
 from memory.runtime import MemoryRuntime
 from memory.telemetry import configure_tracing, install_log_context, set_latency_observer, shutdown_tracing
 from stack.checks import ServiceUnavailable, check_database, check_graph, check_redis_url
+from stack.metrics_endpoint import free_loopback_port, sdk_metrics_url, serve_metrics, temporal_runtime
 from stack.schedules import ensure_retention_schedule
 from stack.temporal_client import ClientConfigError, client_options
 from workflows.codify import CodifyWorkflow
@@ -100,7 +101,18 @@ async def serve(settings: Settings) -> None:
     await check_redis_url("REDIS_URL", settings.redis_url)
     await check_graph(settings)
     await asyncio.to_thread(upgrade_schema, settings.database_url)
-    client = await connect(settings)
+    metrics = None
+    temporal_runtime_ = None
+    if settings.metrics_port:
+        # The SDK exports on a free loopback port; the worker's endpoint serves both sets of metrics.
+        sdk_address = f"127.0.0.1:{free_loopback_port()}"
+        try:
+            metrics = serve_metrics(settings.metrics_port, sdk_metrics_url(sdk_address))
+        except OSError as err:
+            raise ServiceUnavailable(f"cannot serve metrics on METRICS_PORT={settings.metrics_port}: {err}") from None
+        temporal_runtime_ = temporal_runtime(sdk_address)
+        log.info("metrics at http://0.0.0.0:%d/metrics", metrics.port)
+    client = await connect(settings, temporal_runtime_)
     if settings.retention_schedule_hours > 0:
         created = await ensure_retention_schedule(
             client,
@@ -131,6 +143,8 @@ async def serve(settings: Settings) -> None:
     finally:
         await runtime.close()
         shutdown_tracing()
+        if metrics is not None:
+            metrics.close()
 
 
 def main() -> None:

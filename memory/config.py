@@ -11,6 +11,8 @@ class Settings(BaseModel):
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     task_queue: str = "agent-memory"
+    # The worker's Prometheus endpoint (its own metrics and the Temporal SDK's); 0 turns it off.
+    metrics_port: int = Field(default=9464, ge=0, le=65535)
     database_url: str | None = None
     # falkor://host:port (one FalkorDB graph per tenant) or bolt://host:port (Neo4j).
     graph_url: str | None = None

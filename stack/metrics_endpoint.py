@@ -15,6 +15,7 @@ has one target per worker and an operator one port to open.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import urllib.request
 from http import HTTPStatus
@@ -127,3 +128,10 @@ class _MetricsHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args) -> None:
         # A scrape every 15 s would otherwise fill the worker's stderr.
         log.debug("%s " + format, self.address_string(), *args)
+
+
+def free_loopback_port() -> int:
+    """A port nothing listens on now, for the SDK's exporter (several workers may share a host)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

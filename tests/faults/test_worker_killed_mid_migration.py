@@ -39,6 +39,7 @@ async def test_a_killed_worker_resumes_the_migration_without_gaps_or_duplicates(
         "REDIS_URL": redis_url,
         "TOOL_SCRATCH_ROOT": str(tmp_path / "scratch"),
         "RETENTION_SCHEDULE_HOURS": "0",
+        "METRICS_PORT": "0",
         "TASK_QUEUE": task_queue,
         # Slow enough that the kill lands mid-migration.
         "MIGRATION_REQUESTS_PER_SECOND": "4",
