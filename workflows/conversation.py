@@ -311,6 +311,8 @@ class ConversationWorkflow:
             loaded, episodes, learned = more
             assert isinstance(loaded, SkillsLoaded) and isinstance(learned, Learned)
             skills, self._task_type = loaded.items, loaded.task_type
+            # The cache is the truth at the start of a turn: expired entries drop out here.
+            self._learned = []
             self._remember(learned.entries)
         return [*notebook, *skills, *graph, *recalled, *episodes, *conversation.items], conversation.tail_tokens
 
