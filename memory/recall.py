@@ -6,6 +6,8 @@ geometries are never compared. Retrieval stamps last_retrieved_at, which retenti
 
 from __future__ import annotations
 
+import asyncio
+
 import functools
 import hashlib
 import re
@@ -97,18 +99,31 @@ async def ensure_index(engine: AsyncEngine, embedding_model: str) -> str:
     name = index_name(embedding_model)
     async with engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        valid = await conn.scalar(
-            text(
-                "SELECT x.indisvalid FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
-                "WHERE c.relname = :name AND c.relnamespace = current_schema()::regnamespace"
-            ),
-            {"name": name},
-        )
-        if valid is False:
-            await conn.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {name}"))
-        if valid is not True:
-            await conn.execute(text(index_sql(embedding_model)))
+        # Two first writes (or two workers) building the same index concurrently deadlock:
+        # one builds under a session lock while the other waits, then finds it valid. The
+        # wait polls: a statement blocked on the lock would hold a snapshot that the
+        # concurrent build itself waits for.
+        while not await conn.scalar(text("SELECT pg_try_advisory_lock(hashtext(:name))"), {"name": name}):
+            await asyncio.sleep(0.2)
+        try:
+            await _build_index(conn, embedding_model, name)
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(hashtext(:name))"), {"name": name})
     return name
+
+
+async def _build_index(conn, embedding_model: str, name: str) -> None:
+    valid = await conn.scalar(
+        text(
+            "SELECT x.indisvalid FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
+            "WHERE c.relname = :name AND c.relnamespace = current_schema()::regnamespace"
+        ),
+        {"name": name},
+    )
+    if valid is False:
+        await conn.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {name}"))
+    if valid is not True:
+        await conn.execute(text(index_sql(embedding_model)))
 
 
 def search_sql(embedding_model: str) -> str:

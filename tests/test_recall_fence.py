@@ -62,3 +62,22 @@ async def test_a_tenant_keeps_its_model_when_the_default_changes(runtime, settin
 
     later = TenantRegistry(runtime.engine, "offline/hashed-ngrams/512")
     assert await later.current_embedding_model(thread.tenant_id) == settings.embedding_model
+
+
+async def test_concurrent_first_writes_build_a_models_index_once_without_deadlock(runtime):
+    import asyncio
+
+    from sqlalchemy import text
+
+    from memory.recall import ensure_index
+
+    model = "offline/hashed-ngrams/200"
+    names = await asyncio.gather(*(ensure_index(runtime.engine, model) for _ in range(4)))
+    async with runtime.engine.connect() as conn:
+        valid = (
+            await conn.execute(
+                text("SELECT x.indisvalid FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid WHERE c.relname = :n"),
+                {"n": names[0]},
+            )
+        ).scalars().all()
+    assert len(set(names)) == 1 and valid == [True]
