@@ -1,0 +1,154 @@
+"""The worker process is killed (SIGKILL) in the middle of a turn and started again.
+
+Each case kills the worker at one point of the turn: right after the model answered,
+before or after one of the turn's writes, or in the background work after the reply.
+A second worker, without the kill point, takes over. The caller still gets the reply the
+model produced, exactly once, and every store holds each row once. The caller's call
+just waits through the restart (the client keeps polling for the update's outcome), so
+it need not send again.
+
+Workers run as separate processes through tests/faults/killpoint.py, which also shortens
+how long the server waits before it gives up on a dead worker's activity (see there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+from temporalio.api.enums.v1 import EventType
+
+from clients.conversation import send_message
+from memory.knowledge import group_of
+from memory.schema import (
+    episodes,
+    graph_episodes,
+    ingestion_decisions,
+    messages,
+    recall_embeddings,
+    recall_items,
+    turns,
+    usage_ledger,
+)
+from tests.conftest import finished
+from tests.faults.killpoint import KILLED, KillAt, Workers
+from workflows.ingestion import KnowledgeIngestionWorkflow
+from workflows.ingestion_models import exchange_ingestion_id
+from workflows.models import UserMessage, conversation_workflow_id
+
+# Names two entities, and is long enough to pass the length gate into the graph.
+MESSAGE = "Dana Smith works at Acme Corp. Please keep this on file for the account team before the renewal call."
+
+
+@pytest.fixture(scope="module")
+async def workers(tmp_path_factory):
+    pool = Workers(tmp_path_factory.mktemp("workers"))
+    yield pool
+    await pool.close()
+
+
+async def count(runtime, table, tenant_id: str, *where) -> int:
+    async with runtime.engine.connect() as conn:
+        return await conn.scalar(select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id, *where))
+
+
+async def last_attempt(client, workflow_id: str, activity_type: str) -> int:
+    """The attempt that completed the activity, as the workflow's history shows it, in
+    whichever run of the workflow ran it (a conversation continues as new)."""
+    attempts = [0]
+    handle = client.get_workflow_handle(workflow_id)
+    while True:
+        events = (await handle.fetch_history()).events
+        scheduled = {
+            e.event_id
+            for e in events
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+            and e.activity_task_scheduled_event_attributes.activity_type.name == activity_type
+        }
+        attempts += [
+            e.activity_task_started_event_attributes.attempt
+            for e in events
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+            and e.activity_task_started_event_attributes.scheduled_event_id in scheduled
+        ]
+        previous = events[0].workflow_execution_started_event_attributes.continued_execution_run_id
+        if not previous:
+            return max(attempts)
+        handle = client.get_workflow_handle(workflow_id, run_id=previous)
+
+
+@pytest.mark.parametrize(
+    "kill_at, before_the_reply",
+    [
+        ("after:model_generate", True),
+        ("after:conversation_append_message#2", True),  # the second append is the reply's
+        ("before:recall_write", True),
+        ("after:recall_write", True),
+        ("after:turn_record", True),
+        ("after:episode_record", False),  # background work: the reply has gone already
+    ],
+)
+async def test_a_turn_survives_its_worker_being_killed(
+    dev_env, workers, runtime, thread, database_url, graph_url, redis_url, tmp_path, kill_at, before_the_reply
+):
+    settings = {
+        "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+        "DATABASE_URL": database_url,
+        "GRAPH_URL": graph_url,
+        "REDIS_URL": redis_url,
+        "TOOL_SCRATCH_ROOT": str(tmp_path / "scratch"),
+        "RETENTION_SCHEDULE_HOURS": "0",
+        "METRICS_PORT": "0",
+        "TASK_QUEUE": f"killed-{uuid.uuid4().hex[:8]}",
+    }
+    client = dev_env.client
+    first = await workers.start({**settings, "KILL_AT": kill_at})
+    second = None
+    reply = asyncio.create_task(send_message(client, thread, UserMessage(text=MESSAGE), task_queue=settings["TASK_QUEUE"]))
+    try:
+        if before_the_reply:
+            killed = await first.killed(timeout=60)
+            assert not reply.done()  # the caller is still waiting
+        else:
+            await asyncio.wait_for(asyncio.shield(reply), 60)  # the reply went before the worker died
+            killed = await first.killed(timeout=60)
+        second = await workers.start(settings)
+        async with asyncio.timeout(90):
+            result = await reply
+            ingestion_id = exchange_ingestion_id(thread, result.turn)
+            await finished(client, ingestion_id)
+            ingestion = await client.get_workflow_handle_for(KnowledgeIngestionWorkflow.run, ingestion_id).result()
+    finally:
+        reply.cancel()  # only if the test failed before the reply came
+        for process in (first, second):
+            if process:
+                await process.stop()
+
+    point = KillAt.parse(kill_at)
+    assert killed == f"{KILLED} {point}"
+    # The killed attempt was given up on and the second worker ran the activity again.
+    killed_in = conversation_workflow_id(thread) if before_the_reply else ingestion_id
+    assert await last_attempt(client, killed_in, point.activity) >= 2
+
+    tenant = thread.tenant_id
+    async with runtime.engine.connect() as conn:
+        stored = (
+            await conn.execute(select(messages.c.turn, messages.c.role, messages.c.content).where(messages.c.tenant_id == tenant))
+        ).all()
+    assert sorted(stored) == [(1, "assistant", result.reply), (1, "user", MESSAGE)]
+    assert result.turn == 1 and result.reply.startswith("[offline model")
+    assert await count(runtime, recall_items, tenant) == 1
+    assert await count(runtime, recall_embeddings, tenant) == 1
+    assert await count(runtime, turns, tenant, turns.c.status == "completed") == 1
+    assert await count(runtime, turns, tenant) == 1
+    assert await count(runtime, usage_ledger, tenant, usage_ledger.c.action == "agent_turn") == 1
+    assert await count(runtime, usage_ledger, tenant, usage_ledger.c.action == "episode_summary") == 1
+    # The background work after the reply, once.
+    assert ingestion.outcome == "ingested"
+    assert await count(runtime, episodes, tenant) == 1
+    assert await count(runtime, ingestion_decisions, tenant) == 1
+    assert await count(runtime, graph_episodes, tenant) == 1
+    facts = await runtime.knowledge.graph.facts(group_of(tenant))
+    assert [f.fact for f in facts] == ["Dana Smith works at Acme Corp."]
