@@ -61,7 +61,7 @@ from memory.config import Settings
 from memory.corrections import Correction
 from memory.refs import ThreadRef
 from memory.runtime import MemoryRuntime
-from tests.conftest import finished, running_worker
+from tests.conftest import _start_time_skipping, finished, running_worker
 from tests.store_counts import ChildWorkflows, changes, snapshot
 from workflows.migration import EmbeddingMigrationWorkflow
 from workflows.migration_models import MigrationRequest, MigrationStart, migration_id
@@ -97,6 +97,15 @@ class Stack:
     async def stores(self) -> dict[str, object]:
         await self.settle()
         return await snapshot(self.runtime.engine, self.redis_url)
+
+
+@pytest.fixture(scope="module")
+async def time_skipping_env():
+    """A time-skipping server of this module's own: work this module leaves retrying (on
+    purpose, or by a product bug) must not hold the shared server's clock for later tests."""
+    env = await _start_time_skipping()
+    yield env
+    await env.shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -66,7 +66,7 @@ from memory.manifest import ContextItem, Layer
 from memory.refs import AgentRef, ThreadRef
 from memory.runtime import MemoryRuntime
 from memory.session_cache import SessionContext
-from tests.conftest import finished, running_worker
+from tests.conftest import _start_time_skipping, finished, running_worker
 from tests.store_counts import ChildWorkflows
 from workflows.codify import CodifyWorkflow, codify_id
 from workflows.documents import DocumentIngestionWorkflow
@@ -264,6 +264,15 @@ class Stack:
     task_queue: str
     children: ChildWorkflows
     waited: set[str] = field(default_factory=set)
+
+
+@pytest.fixture(scope="module")
+async def time_skipping_env():
+    """A time-skipping server of this module's own: work this module leaves retrying (on
+    purpose, or by a product bug) must not hold the shared server's clock for later tests."""
+    env = await _start_time_skipping()
+    yield env
+    await env.shutdown()
 
 
 @pytest.fixture(scope="module")
