@@ -18,8 +18,8 @@ async def stored_messages(runtime, tenant_id: str) -> int:
         return await conn.scalar(select(func.count()).select_from(messages).where(messages.c.tenant_id == tenant_id))
 
 
-async def test_a_resent_message_gets_the_first_answer(time_skipping_env, runtime, thread):
-    client = time_skipping_env.client
+async def test_a_resent_message_gets_the_first_answer(own_time_skipping_env, runtime, thread):
+    client = own_time_skipping_env.client
     async with running_worker(client, runtime) as tq:
         first = await send_message(client, thread, UserMessage(text="hello"), task_queue=tq, request_id="req-1")
         again = await send_message(client, thread, UserMessage(text="hello"), task_queue=tq, request_id="req-1")
@@ -33,8 +33,8 @@ async def test_a_resent_message_gets_the_first_answer(time_skipping_env, runtime
     reason="request ids are remembered by one run of the conversation only: a resend that "
     "arrives after the run continued as new starts a second turn",
 )
-async def test_a_message_resent_after_the_thread_continued_as_new_gets_the_first_answer(time_skipping_env, runtime, thread):
-    client = time_skipping_env.client
+async def test_a_message_resent_after_the_thread_continued_as_new_gets_the_first_answer(own_time_skipping_env, runtime, thread):
+    client = own_time_skipping_env.client
     # Every thread continues as new sooner or later; this one after each turn.
     limits = ConversationLimits(max_turns_per_run=1)
     async with running_worker(client, runtime) as tq:
