@@ -36,18 +36,14 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import text
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.testing import WorkflowEnvironment
 
-from bench.services import Services, embedded_services
+from bench.services import Services, embedded_services, start_temporal_dev_server
 from clients.conversation import send_message
 from memory.refs import ThreadRef
 from memory.runtime import MemoryRuntime
-from stack.embedded import _temporal_binary
-from stack.register import ensure_search_attributes
-from stack.search_attributes import INGESTION_OUTCOME, cli_pairs
+from stack.search_attributes import INGESTION_OUTCOME
 from worker import build_worker
 from workflows.ingestion_models import exchange_ingestion_id
 from workflows.models import UserMessage
@@ -334,11 +330,7 @@ def print_rows_table(loads: list[ThreadLoad], found: dict[tuple[str, str, str], 
 
 
 async def run(args: argparse.Namespace, services: Services, scratch: str) -> bool:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=_temporal_binary(),
-        data_converter=pydantic_data_converter,
-        dev_server_extra_args=[arg for pair in cli_pairs() for arg in ("--search-attribute", pair)],
-    )
+    env = await start_temporal_dev_server()
     # The tool turns run `ls` in a scratch directory per thread: keep those out of the checkout.
     runtime = MemoryRuntime.create(services.settings().model_copy(update={"tool_scratch_root": scratch}))
     failures = ActivityFailures()
@@ -346,7 +338,6 @@ async def run(args: argparse.Namespace, services: Services, scratch: str) -> boo
     activity_logger.addHandler(failures)
     try:
         client: Client = env.client
-        await ensure_search_attributes(client)
         run_id = uuid.uuid4().hex[:8]
         tenants = [f"load{k}-{run_id}" for k in range(args.tenants)]
         loads = [

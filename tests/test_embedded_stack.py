@@ -129,7 +129,7 @@ def test_failed_start_reports_the_log_and_stops_what_started(
     fake = tmp_path / "temporal"
     fake.write_text("#!/bin/sh\necho 'cannot open the database file' >&2\nexit 3\n")
     fake.chmod(0o755)
-    monkeypatch.setattr("stack.embedded._temporal_binary", lambda: str(fake))
+    monkeypatch.setattr("stack.embedded.temporal_binary", lambda: str(fake))
     temporal_port, ui_port, redis_port = _free_ports(3)
     stack = EmbeddedStack(tmp_path / "data", temporal_port=temporal_port, ui_port=ui_port, redis_port=redis_port)
     with pytest.raises(StackError, match=r"(?s)exited with code 3.*cannot open the database file"):
