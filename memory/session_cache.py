@@ -33,6 +33,7 @@ from pydantic import BaseModel, ValidationError, field_validator
 
 from memory.command_form import CommandNormalizer
 from memory.metrics import SESSION_CACHE_HITS, SESSION_CACHE_LOOKUPS
+from memory.refs import AgentRef
 from memory.validation import InvalidInput, check_id
 
 if TYPE_CHECKING:
@@ -54,23 +55,11 @@ def _has_control_characters(text: str) -> bool:
     return any(unicodedata.category(char) == "Cc" for char in text)
 
 
-class SessionContext(BaseModel, frozen=True):
+class SessionContext(AgentRef, frozen=True):
     """Whose session a lookup is for. Two contexts share entries only if all fields match."""
 
-    tenant_id: str
-    agent_id: str
     project: str = "default"
     session_id: str
-
-    @field_validator("tenant_id")
-    @classmethod
-    def _tenant(cls, value: str) -> str:
-        return check_id("tenant", value)
-
-    @field_validator("agent_id")
-    @classmethod
-    def _agent(cls, value: str) -> str:
-        return check_id("agent", value)
 
     @field_validator("session_id")
     @classmethod
