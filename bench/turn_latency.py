@@ -7,8 +7,8 @@ in-process worker, offline model, embedder and graph extractor) and reports whet
 Temporal adds no more than 50 ms p50 per turn over the direct calls measured in the
 same run.
 
-Both paths do the turn's work up to the reply, including the graph search among the
-four parallel reads. After each turn the workflow also starts a knowledge-ingestion
+Both paths do the turn's work up to the reply, including the graph search, skills, episodic
+search and session-cache lookup among the seven parallel reads. After each turn the workflow also starts a knowledge-ingestion
 child workflow without awaiting it; the direct path runs no ingestion, since the
 reply does not wait for it. The children still run on the same worker during the
 measurement, so their load is part of what the Temporal path is charged with. The
@@ -31,6 +31,8 @@ from temporalio.client import Client
 from activities.conversation import ConversationActivities
 from activities.knowledge import KnowledgeActivities
 from activities.knowledge_models import GraphSearchInput
+from activities.learning import LearningActivities
+from activities.learning_models import EpisodicSearchInput, SessionRef, SkillsLoadInput
 from activities.model import ModelActivities
 from activities.models import (AppendMessageInput, GenerateInput, LoadConversationInput, NotebookReadInput,
                                RecallSearchInput, RecallWriteInput, TurnRecordInput)
@@ -64,6 +66,7 @@ class DirectTurn:
         self.notebook = NotebookActivities(runtime)
         self.recall = RecallActivities(runtime)
         self.knowledge = KnowledgeActivities(runtime)
+        self.learning = LearningActivities(runtime)
         self.model = ModelActivities(runtime)
         self.turns = TurnActivities(runtime)
         self._last_turn: dict[ThreadRef, int] = {}
@@ -76,17 +79,20 @@ class DirectTurn:
         user = await self.conversation.append_message(
             AppendMessageInput(thread=thread, turn=turn, role="user", content=text_)
         )
-        notebook, recalled, loaded, facts = await asyncio.gather(
+        notebook, recalled, loaded, facts, skills, episodes, learned = await asyncio.gather(
             self.notebook.read(NotebookReadInput(agent=thread.agent)),
             self.recall.search(RecallSearchInput(thread=thread, turn=turn, query=text_)),
             self.conversation.load(LoadConversationInput(thread=thread, exclude_message_id=user.id)),
             self.knowledge.search(GraphSearchInput(thread=thread, turn=turn, query=text_)),
+            self.learning.load_skills(SkillsLoadInput(thread=thread, message=text_)),
+            self.learning.search_episodes(EpisodicSearchInput(thread=thread, turn=turn, query=text_)),
+            self.learning.lookup(SessionRef(thread=thread)),
         )
-        # The workflow's manifest order: notebook, graph facts, recalled items, conversation.
-        manifest = [*notebook, *facts, *recalled, *loaded.items]
+        # The workflow's manifest order.
+        manifest = [*notebook, *skills.items, *facts, *recalled, *episodes, *loaded.items]
         reply = await self.model.generate(
             GenerateInput(thread=thread, turn=turn, iteration=0, manifest=manifest, user_message_id=user.id,
-                          tools_enabled=LIMITS.max_tool_iterations > 0)
+                          tools_enabled=LIMITS.max_tool_iterations > 0, learned=learned.entries)
         )
         if reply.tool_calls:
             raise RuntimeError("benchmark messages must not trigger tool calls: the two paths would diverge")
