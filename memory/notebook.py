@@ -37,9 +37,9 @@ class Notebook:
     async def append_note(self, agent: AgentRef, note: str, *, author: str, idempotency_key: str) -> DocumentVersion:
         note = " ".join(note.split())
         if not note:
-            raise ValueError("a notebook note cannot be empty")
+            raise InvalidInput("a notebook note cannot be empty")
         if len(note) > MAX_NOTE_CHARS:
-            raise ValueError(f"a notebook note is limited to {MAX_NOTE_CHARS} characters")
+            raise InvalidInput(f"a notebook note is limited to {MAX_NOTE_CHARS} characters")
         current = await self.read(agent)
         body = current.content.rstrip("\n") + "\n" if current else "# Notebook\n"
         return await self._documents.write(

@@ -53,3 +53,10 @@ async def test_a_blank_notebook_never_replaces_the_agents_notebook(runtime, thre
     with pytest.raises(InvalidInput, match="empty"):
         await runtime.notebook.replace(thread.agent, content, author="operator:bob", idempotency_key=f"{thread.key}/2")
     assert (await runtime.notebook.read(thread.agent)).content == "# Notebook\n- prefers tea\n"
+
+
+async def test_an_empty_note_from_the_agent_is_refused_as_bad_input(runtime, thread):
+    # InvalidInput, not a bare ValueError: the activity reports it at once instead of retrying it.
+    with pytest.raises(InvalidInput, match="cannot be empty"):
+        await runtime.notebook.append_note(thread.agent, " \n ", author="agent", idempotency_key=f"{thread.key}/blank")
+    assert await runtime.notebook.read(thread.agent) is None
