@@ -7,6 +7,8 @@ import functools
 from datetime import timedelta
 from typing import Awaitable, Callable, ParamSpec, TypeVar
 
+import psycopg
+import sqlalchemy.exc
 from pydantic import ValidationError
 from temporalio.exceptions import ApplicationError
 
@@ -23,6 +25,7 @@ CONTEXT_WINDOW_EXCEEDED = "ContextWindowExceeded"
 INVALID_INPUT = "InvalidInput"
 MODEL_REQUEST_REJECTED = "ModelRequestRejected"
 EMBEDDING_REJECTED = "EmbeddingRejected"
+INVALID_DATA = "InvalidData"
 
 
 def _delay(seconds: float | None) -> timedelta | None:
@@ -40,6 +43,15 @@ def classified(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
                 return await fn(*args, **kwargs)
         except (InvalidInput, ValidationError) as err:
             raise ApplicationError(str(err), type=INVALID_INPUT, non_retryable=True) from err
+        except (sqlalchemy.exc.DataError, psycopg.DataError) as err:
+            # Postgres refused the values themselves (a NUL in text, a number out of range):
+            # the same values fail the same way on every attempt. Checks before the store
+            # should have refused them with a better message; this keeps a missed one from
+            # being retried for the activity's whole schedule.
+            cause = getattr(err, "orig", None) or err
+            raise ApplicationError(
+                f"the database refused the data: {str(cause).splitlines()[0]}", type=INVALID_DATA, non_retryable=True
+            ) from err
         except ContextWindowExceeded as err:
             raise ApplicationError(str(err), type=CONTEXT_WINDOW_EXCEEDED, non_retryable=True) from err
         except ModelRequestRejected as err:

@@ -3,8 +3,6 @@ codify and retention, as thin activities over memory/."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -34,7 +32,7 @@ from memory.episodes import summarise_exchange
 from memory.episodic import EpisodeRecord, outcome_filter
 from memory.manifest import ContextItem
 from memory.reflection import reflect, reflection_prompt
-from memory.retention import RetentionReport
+from memory.retention import RetentionReport, cutoff
 from memory.runtime import MemoryRuntime
 from memory.session_cache import CacheEntryNotFound, SessionContext
 from memory.skills import SkillProtected
@@ -232,7 +230,7 @@ class LearningActivities:
         # Cutoffs from the workflow's clock, so a retried attempt removes exactly the same set.
         return await self._rt.retention.run(
             request.run_key,
-            episode_cutoff=request.as_of - timedelta(days=request.episode_retention_days),
-            recall_cutoff=request.as_of - timedelta(days=request.recall_retention_days),
+            episode_cutoff=cutoff(request.as_of, request.episode_retention_days, what="episode"),
+            recall_cutoff=cutoff(request.as_of, request.recall_retention_days, what="recall"),
             progress=lambda step: activity.heartbeat(step),
         )

@@ -65,8 +65,15 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("message", help="the user message ('-' reads it from standard input)")
     args = parser.parse_args(argv)
 
-    text = sys.stdin.read() if args.message == "-" else args.message
     limits = ConversationLimits.from_env()
+    try:
+        text = sys.stdin.read() if args.message == "-" else args.message
+    except UnicodeDecodeError as err:
+        print(
+            f"error: standard input is not valid UTF-8 text (it holds byte 0x{err.object[err.start]:02x}); nothing was sent",
+            file=sys.stderr,
+        )
+        return 2
     try:
         thread = ThreadRef(tenant_id=args.tenant, agent_id=args.agent, thread_id=args.thread)
         message = UserMessage(text=check_message(text, max_chars=limits.max_message_chars), delegated=args.delegated)

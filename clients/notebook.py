@@ -29,8 +29,9 @@ from clients.connect import connect, failure_reason  # noqa: E402
 from memory.config import Settings  # noqa: E402
 from memory.db import create_engine  # noqa: E402
 from memory.documents import DocumentStore  # noqa: E402
-from memory.notebook import NOTEBOOK_PATH  # noqa: E402
+from memory.notebook import NOTEBOOK_PATH, check_notebook_text  # noqa: E402
 from memory.refs import AgentRef  # noqa: E402
+from memory.validation import InvalidInput, check_storable  # noqa: E402
 from workflows.ingestion_models import NotebookEdit, NotebookEditResult, notebook_edit_id  # noqa: E402
 from workflows.models import TASK_QUEUE  # noqa: E402
 from workflows.notebook_edit import NotebookEditWorkflow  # noqa: E402
@@ -76,6 +77,10 @@ async def history(agent: AgentRef) -> int:
 
 async def edit(agent: AgentRef, content: str, operator: str, reason: str, request_id: str, task_queue: str) -> int:
     edit_request = NotebookEdit(agent=agent, content=content, operator=operator, reason=reason, request_id=request_id)
+    # The worker refuses these too; refusing them here spares the operator a round trip.
+    check_notebook_text(content)
+    check_storable("--operator", operator)
+    check_storable("--reason", reason)
     client = await connect()
     try:
         result: NotebookEditResult = await client.execute_workflow(
@@ -122,6 +127,9 @@ async def main(argv: list[str] | None = None) -> int:
     except ValidationError as err:
         first = err.errors()[0]
         print(f"error: {'.'.join(map(str, first['loc']))}: {first['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        return 2
+    except InvalidInput as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
     except (OSError, UnicodeDecodeError) as err:
         print(f"error: cannot read the new notebook text: {err}", file=sys.stderr)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import sys
 import uuid
@@ -33,6 +34,9 @@ from stack.checks import ServiceUnavailable  # noqa: E402
 from stack.schedules import ensure_retention_schedule  # noqa: E402
 from workflows.models import TASK_QUEUE  # noqa: E402
 from workflows.retention import RETENTION_SCHEDULE_ID, RetentionPolicy, RetentionWorkflow, describe  # noqa: E402
+
+# A schedule that fires less than once a year is no schedule; past this, a typo is likelier.
+MAX_EVERY_HOURS = 24 * 366
 
 
 async def run_now(policy: RetentionPolicy, task_queue: str) -> int:
@@ -91,8 +95,9 @@ async def main(argv: list[str] | None = None) -> int:
         policy = RetentionPolicy(episode_retention_days=args.episode_days, recall_retention_days=args.recall_days)
         if args.action == "run":
             return await run_now(policy, args.task_queue)
-        if args.every_hours <= 0:
-            raise InvalidInput("--every-hours must be positive")
+        if not (math.isfinite(args.every_hours) and 0 < args.every_hours <= MAX_EVERY_HOURS):
+            raise InvalidInput(f"--every-hours must be a number of hours above 0 and at most {MAX_EVERY_HOURS}, "
+                               f"got {args.every_hours}")
         return await schedule(policy, args.every_hours, args.task_queue)
     except ValidationError as err:
         first = err.errors()[0]

@@ -51,11 +51,22 @@ def decode_document(name: str, data: bytes) -> str:
             f"is not valid UTF-8 (byte 0x{data[err.start]:02x} at offset {err.start}): "
             "only UTF-8 text documents can be ingested",
         ) from None
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return check_document_text(name, text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def check_document_text(name: str, text: str) -> str:
+    """The checks decode_document makes on the decoded text, for text that arrives already
+    decoded (a workflow's input may come from any client, not only ours)."""
     if not text:
         raise DocumentRejected(name, "is empty")
     if not text.strip():
         raise DocumentRejected(name, "contains only whitespace")
+    if "\x00" in text:
+        raise DocumentRejected(name, "is binary (it contains NUL bytes): only UTF-8 text documents can be ingested")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise DocumentRejected(name, "contains an unpaired surrogate and is not valid Unicode text") from None
     controls = sum(1 for ch in text if ch not in _ALLOWED_CONTROLS and unicodedata.category(ch) == "Cc")
     if controls >= _MIN_CONTROLS_FOR_BINARY and controls > _MAX_CONTROL_SHARE * len(text):
         raise DocumentRejected(

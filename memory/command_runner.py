@@ -171,7 +171,10 @@ class _Capture:
             self._dropped += max(0, len(chunk) - room)
 
     def text(self, max_chars: int) -> str:
-        text = self._kept.decode("utf-8", errors="replace")
+        # A NUL (from `cat` of a binary file, say) is valid UTF-8 but no Postgres text column
+        # holds it, and the output is logged and sent back into the conversation: it is shown
+        # as the replacement character, like the bytes that do not decode.
+        text = self._kept.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
         if len(text) > max_chars or self._dropped:
             return f"{text[:max_chars]}\n[output truncated after {max_chars} characters]"
         return text

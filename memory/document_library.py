@@ -3,6 +3,7 @@ down both ingestion paths (recall store and knowledge graph) chunk by chunk."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from pydantic import BaseModel
@@ -10,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from memory.chunking import Chunk, chunk_document
+from memory.chunking import Chunk, check_document_text, chunk_document
 from memory.schema import ingested_documents
-from memory.validation import InvalidInput
+from memory.validation import InvalidInput, check_storable
 
 
 class StoredDocument(BaseModel):
@@ -33,8 +34,18 @@ class DocumentLibrary:
 
     async def store(self, tenant_id: str, name: str, sha256: str, content: str) -> StoredDocument:
         """Store once per (tenant, content): uploading the same file again changes nothing."""
+        check_storable("the document name", name)
         if not content.strip():
             raise InvalidInput(f"document {name!r} has no text")
+        check_document_text(name, content)
+        # The digest is the document's identity here: text stored under another text's digest
+        # would make that text's later upload look 'already stored' and vanish.
+        actual = hashlib.sha256(content.encode("utf-8")).hexdigest()
+        if sha256 != actual:
+            raise InvalidInput(
+                f"document {name!r}: the sha256 sent with it ({str(sha256)[:64]}) is not the sha256 of its "
+                f"UTF-8 text ({actual}); nothing was stored"
+            )
         chunks = self.chunk(content)
         key = f"{tenant_id}/document/{sha256}"
         async with self._engine.begin() as conn:

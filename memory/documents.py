@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from memory.refs import AgentRef
 from memory.schema import document_versions, documents
-from memory.validation import InvalidInput
+from memory.validation import InvalidInput, check_storable
 
 MAX_PATH_CHARS = 256
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -78,6 +78,9 @@ class DocumentStore:
     ) -> DocumentVersion:
         """Add a new version once per idempotency key."""
         path = normalise_path(path)
+        check_storable(f"the text of {path}", content)
+        check_storable(f"the author of {path}", author)
+        check_storable(f"the reason for editing {path}", reason)
         async with self._engine.begin() as conn:
             existing = (
                 (await conn.execute(_versions_query(agent).where(document_versions.c.idempotency_key == idempotency_key)))

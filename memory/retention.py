@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, computed_field
 from sqlalchemy import delete, func, select
@@ -26,6 +26,16 @@ from memory.validation import InvalidInput
 
 # The tenant_id of the row that marks a run finished; check_id never admits it for a tenant.
 FINISHED = "*"
+# A horizon of a century keeps everything; a longer one is a typo, and its cutoff would fall
+# before the first representable date.
+MAX_RETENTION_DAYS = 36_500
+
+
+def cutoff(as_of: datetime, days: int, *, what: str) -> datetime:
+    """The moment `days` before `as_of`: rows older than it are past the horizon."""
+    if not 1 <= days <= MAX_RETENTION_DAYS:
+        raise InvalidInput(f"{what} retention days must be between 1 and {MAX_RETENTION_DAYS}, got {days}")
+    return as_of - timedelta(days=days)
 
 
 class TenantRetention(BaseModel):

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from memory.schema import switch_settings, tenants
 from memory.tenants import DEFAULT_PLAN, Plan
-from memory.validation import InvalidInput, check_id
+from memory.validation import InvalidInput, check_id, check_storable
 
 log = logging.getLogger(__name__)
 
@@ -275,6 +275,8 @@ class SwitchBoard:
             raise InvalidInput(f"operator name is longer than {MAX_OPERATOR_CHARS} characters")
         if not isinstance(reason, str) or len(reason) > MAX_REASON_CHARS:
             raise InvalidInput(f"reason must be text of at most {MAX_REASON_CHARS} characters")
+        check_storable("the operator name", operator)
+        check_storable("the reason", reason)
         async with self._engine.begin() as conn:
             await conn.execute(
                 insert(switch_settings).values(

@@ -27,6 +27,18 @@ def check_id(kind: str, value: object) -> str:
     return value
 
 
+def check_storable(kind: str, text: str) -> str:
+    """Text bound for a Postgres text column: Postgres cannot hold a NUL character, and its
+    DataError would come too late, after the request was accepted."""
+    if "\x00" in text:
+        raise InvalidInput(f"{kind} contains a NUL byte (0x00), which no text store accepts")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{kind} contains an unpaired surrogate and is not valid Unicode text") from None
+    return text
+
+
 def check_message(text: object, *, max_chars: int) -> str:
     if not isinstance(text, str):
         raise InvalidInput(f"message must be a string, got {type(text).__name__}")

@@ -120,6 +120,16 @@ async def test_long_output_is_cut_with_a_marker(tmp_path):
     assert outcome.stdout == "x" * 10 + "\n[output truncated after 10 characters]"
 
 
+async def test_binary_output_comes_back_as_text_a_store_can_hold(tmp_path):
+    runner = runner_for(tmp_path)
+    scratch = runner.scratch_dir(KEY)
+    (scratch / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    outcome = await runner.run(KEY, "cat logo.png")
+    assert outcome.ok
+    assert "\x00" not in outcome.stdout
+    assert outcome.stdout.endswith("\ufffd\ufffd\ufffd\rIHDR")
+
+
 async def test_a_command_that_runs_too_long_is_killed(tmp_path):
     runner = runner_for(tmp_path, allowed={"sleep"}, timeout=0.3)
     outcome = await runner.run(KEY, "sleep 5")

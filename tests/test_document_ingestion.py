@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
 from sqlalchemy import func, select
 
 from clients import ingest_document
 from clients.conversation import send_message
+from memory.chunking import DocumentRejected
 from memory.manifest import Layer
 from memory.runtime import MemoryRuntime
 from memory.schema import ingested_documents, recall_items
+from memory.validation import InvalidInput
 from tests.conftest import running_worker
 from workflows.models import UserMessage
 
@@ -88,3 +91,41 @@ def test_an_upload_is_named_by_its_content(tmp_path):
     upload = ingest_document.read_upload("acme", path)
     assert upload.sha256 == hashlib.sha256(upload.text.encode()).hexdigest()
     assert upload.name == "a.txt"
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "text, why",
+    [
+        ("Dana\x00Smith works at Acme.", "NUL"),
+        ("\x01\x02\x03\x04\x05\x06" * 40, "looks binary"),
+        ("Caf\udce9 au lait", "unpaired surrogate"),
+    ],
+)
+async def test_text_sent_already_decoded_is_checked_like_a_file(runtime, thread, text, why):
+    # A workflow's input can come from any client, not only ingest_document.py.
+    with pytest.raises(DocumentRejected, match=why):
+        await runtime.library.store(
+            thread.tenant_id, "notes.md", hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), text
+        )
+    assert await count(runtime, ingested_documents, thread.tenant_id) == 0
+
+
+async def test_a_digest_that_is_not_the_texts_is_refused_so_the_real_owner_of_it_still_gets_in(runtime, thread):
+    forged, real = "Dana Smith works at Acme.", "Dana Smith works at Initech."
+    with pytest.raises(InvalidInput, match="sha256"):
+        await runtime.library.store(thread.tenant_id, "forged.md", sha(real), forged)
+    stored = await runtime.library.store(thread.tenant_id, "real.md", sha(real), real)
+    assert stored.name == "real.md"
+    _, chunks = await runtime.library.chunks(thread.tenant_id, sha(real), 0, 0)
+    assert [c.text for c in chunks] == [real]
+
+
+async def test_a_document_name_with_a_nul_byte_is_refused(runtime, thread):
+    text = "Dana Smith works at Acme."
+    with pytest.raises(InvalidInput, match="name .*NUL"):
+        await runtime.library.store(thread.tenant_id, "notes\x00.md", sha(text), text)
+    assert await count(runtime, ingested_documents, thread.tenant_id) == 0

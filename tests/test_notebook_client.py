@@ -44,3 +44,15 @@ async def test_an_empty_edit_changes_nothing(runtime, thread, database_url, tmp_
 async def test_a_malformed_agent_id_is_refused(capsys):
     assert await notebook.main(["show", "--tenant", "acme", "--agent", "../etc"]) == 2
     assert "agent id" in capsys.readouterr().err
+
+
+async def test_a_file_with_a_nul_byte_is_refused_before_anything_is_sent(runtime, thread, database_url, tmp_path, monkeypatch, capsys):
+    # No Temporal address: the edit must be refused without reaching for the server.
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    text = tmp_path / "notebook.md"
+    text.write_bytes(b"Dana Smith\x00works at Acme.\n")
+    who = ["--tenant", thread.tenant_id, "--agent", thread.agent_id]
+
+    assert await notebook.main(["edit", *who, "--operator", "alice", "--file", str(text)]) == 2
+    assert "NUL" in capsys.readouterr().err
+    assert await runtime.notebook.read(thread.agent) is None

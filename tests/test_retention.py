@@ -7,12 +7,16 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 
+from clients import retention as retention_client
 from memory.episodic import EpisodeRecord, EpisodicMemory, Outcome
 from memory.refs import ThreadRef
-from memory.retention import Retention, TenantRetention
+from memory.retention import MAX_RETENTION_DAYS, Retention, TenantRetention, cutoff
 from memory.schema import recall_embeddings, recall_items
+from memory.validation import InvalidInput
+from workflows.retention import RetentionPolicy
 
 NOW = datetime.now(UTC)
 EPISODE_CUTOFF = NOW - timedelta(days=90)
@@ -182,3 +186,20 @@ async def test_a_tenant_can_be_marked_active_before_its_first_message(runtime, t
     assert await runtime.tenants.is_active(thread.tenant_id) is True
     await runtime.tenants.set_active(thread.tenant_id, False)
     assert await runtime.tenants.is_active(thread.tenant_id) is False
+
+
+def test_a_century_is_the_longest_horizon():
+    assert RetentionPolicy(episode_retention_days=36_500, recall_retention_days=36_500).recall_retention_days == 36_500
+    with pytest.raises(ValidationError, match="less than or equal to 36500"):
+        RetentionPolicy(episode_retention_days=90, recall_retention_days=10**12)
+    # The activity refuses it too, for a policy that did not come through the model.
+    assert cutoff(NOW, MAX_RETENTION_DAYS, what="recall") == NOW - timedelta(days=36_500)
+    with pytest.raises(InvalidInput, match="recall retention days must be between 1 and 36500"):
+        cutoff(NOW, 10**12, what="recall")
+
+
+@pytest.mark.parametrize("hours", ["nan", "inf", "-inf", "0", "1e9"])
+async def test_a_schedule_that_could_never_run_is_refused_before_connecting(hours, monkeypatch, capsys):
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")  # nothing listens: a refusal must come first
+    assert await retention_client.main(["schedule", f"--every-hours={hours}"]) == 2
+    assert "--every-hours must be a number of hours above 0" in capsys.readouterr().err

@@ -164,6 +164,10 @@ async def test_a_change_must_name_its_operator_and_a_real_tenant(board):
         await board.set(GRAPH_EXTRACTION, True, tenant_id="Acme Corp", operator="alice")
     with pytest.raises(InvalidInput, match="tenant id '\\*' is malformed"):
         await board.effective(GLOBAL)
+    with pytest.raises(InvalidInput, match="operator name contains a NUL byte"):
+        await board.set(GRAPH_EXTRACTION, True, tenant_id=new_tenant(), operator="ali\x00ce")
+    with pytest.raises(InvalidInput, match="reason contains a NUL byte"):
+        await board.set(GRAPH_EXTRACTION, True, tenant_id=new_tenant(), operator="alice", reason="trial\x00")
 
 
 async def test_history_says_who_flipped_what_and_why(board):

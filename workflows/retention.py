@@ -13,14 +13,14 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from activities.learning import LearningActivities
     from activities.learning_models import RetentionInput
-    from memory.retention import RetentionReport
+    from memory.retention import MAX_RETENTION_DAYS, RetentionReport
 
 RETENTION_SCHEDULE_ID = "retention"
 
 
 class RetentionPolicy(BaseModel):
-    episode_retention_days: int = Field(default=90, ge=1)
-    recall_retention_days: int = Field(default=180, ge=1)
+    episode_retention_days: int = Field(default=90, ge=1, le=MAX_RETENTION_DAYS)
+    recall_retention_days: int = Field(default=180, ge=1, le=MAX_RETENTION_DAYS)
 
 
 @workflow.defn
