@@ -21,7 +21,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.registry import all_activities
-from memory.config import Settings
+from memory.config import Settings, SettingsError
 from memory.db import upgrade_schema
 from memory.metrics import observe_layer_latency
 from memory.runtime import MemoryRuntime
@@ -189,5 +189,5 @@ def main() -> None:
 if __name__ == "__main__":
     try:
         main()
-    except ServiceUnavailable as err:
+    except (ServiceUnavailable, SettingsError) as err:
         raise SystemExit(f"error: {err}") from None

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the worker cannot run with."""
 
 
 class Settings(BaseModel):
@@ -56,7 +60,7 @@ class Settings(BaseModel):
     recall_retention_days: int = 180
     # The worker makes sure a Temporal Schedule runs retention this often (0: leave it to
     # the operator, see clients/retention.py).
-    retention_schedule_hours: float = 24.0
+    retention_schedule_hours: float = Field(default=24.0, ge=0, le=24 * 366, allow_inf_nan=False)
 
     recall_top_k: int = 4
     recall_min_score: float = 0.15
@@ -72,4 +76,12 @@ class Settings(BaseModel):
             key = name.upper()
             if env.get(key):
                 values[name] = env[key]
-        return cls.model_validate(values)
+        try:
+            return cls.model_validate(values)
+        except ValidationError as err:
+            # Name the variable the operator set, not the field it feeds.
+            problems = [
+                f"{'.'.join(map(str, e['loc'])).upper()}={values.get(str(e['loc'][0]), '')!r}: {e['msg']}"
+                for e in err.errors()
+            ]
+            raise SettingsError("invalid environment: " + "; ".join(problems)) from None

@@ -24,6 +24,15 @@ def test_worker_without_database_url_exits_naming_the_variable():
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("hours", ["inf", "nan", "100000", "-1"])
+def test_worker_with_an_unusable_retention_interval_exits_naming_the_variable(hours):
+    env = {**os.environ, "DATABASE_URL": "postgresql+psycopg://u@127.0.0.1:1/x", "RETENTION_SCHEDULE_HOURS": hours}
+    done = subprocess.run([sys.executable, "worker.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert f"RETENTION_SCHEDULE_HOURS='{hours}'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 async def test_unreachable_postgres_is_named():
     with pytest.raises(ServiceUnavailable, match="cannot reach Postgres at DATABASE_URL"):
         await check_database(Settings(database_url="postgresql+psycopg://u@127.0.0.1:1/x?connect_timeout=2"))
