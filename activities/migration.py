@@ -78,6 +78,11 @@ class MigrationActivities:
     @activity.defn(name="migration_rollback")
     @classified
     async def rollback(self, request: FenceChangeInput) -> None:
+        """Every check first: the graph is re-embedded and promoted only for a rollback that
+        goes ahead, before the fence moves (a retry after a crash in between finds the fence
+        still to move, and the graph's promote already done)."""
+        if not await self._rt.migration.check_rollback(request.tenant_id, request.model):
+            return
         await self._rt.knowledge.promote_graph(request.tenant_id, request.model)
         await self._rt.migration.rollback(request.tenant_id, request.model)
 

@@ -20,12 +20,14 @@ import asyncio
 import os
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import select  # noqa: E402
-from temporalio.client import Client, WorkflowFailureError  # noqa: E402
+from temporalio.api.enums.v1 import EventType  # noqa: E402
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle  # noqa: E402
 from temporalio.exceptions import WorkflowAlreadyStartedError  # noqa: E402
 from temporalio.service import RPCError, RPCStatusCode  # noqa: E402
 
@@ -41,10 +43,14 @@ from workflows.migration_models import MigrationProgress, MigrationRequest, Migr
 from workflows.models import TASK_QUEUE  # noqa: E402
 
 
+# How long `start` waits for the migration's own checks (its plan) before it leaves it running.
+PLAN_PATIENCE = timedelta(seconds=30)
+
+
 async def start(client: Client, tenant_id: str, to_model: str, operator: str, task_queue: str) -> int:
     request = MigrationRequest(tenant_id=tenant_id, to_model=to_model, requested_by=operator)
     try:
-        await client.start_workflow(
+        handle = await client.start_workflow(
             EmbeddingMigrationWorkflow.run,
             MigrationStart(request=request),
             id=migration_id(tenant_id),
@@ -58,8 +64,43 @@ async def start(client: Client, tenant_id: str, to_model: str, operator: str, ta
             file=sys.stderr,
         )
         return 1
+    # The worker knows which models it can serve and which tenants exist: wait for the
+    # migration's plan, so a request that can never succeed is refused here, not in `status`.
+    planned, refused = await _planned(handle)
+    if refused is not None:
+        print(f"error: migration of {tenant_id} to {to_model} refused: {refused}", file=sys.stderr)
+        return 1
     print(f"started {migration_id(tenant_id)}: {tenant_id} -> {to_model}")
+    if not planned:
+        print(f"its plan has not finished after {PLAN_PATIENCE.total_seconds():.0f} s; see `status`", file=sys.stderr)
     return 0
+
+
+_CLOSED = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+}
+
+
+async def _planned(handle: WorkflowHandle) -> tuple[bool, str | None]:
+    """(whether the migration got past its plan, why it failed if it did). Read from the
+    history rather than a query, which would wait for a worker that may not be there."""
+    deadline = time.monotonic() + PLAN_PATIENCE.total_seconds()
+    while time.monotonic() < deadline:
+        async for event in handle.fetch_history_events():
+            if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+                return True, None  # the plan is the first activity
+            if event.event_type in _CLOSED:
+                try:
+                    await handle.result()
+                    return True, None
+                except WorkflowFailureError as err:
+                    return False, failure_reason(err)
+        await asyncio.sleep(0.1)
+    return False, None
 
 
 def _bar(p: MigrationProgress) -> str:
@@ -80,7 +121,7 @@ async def status(client: Client, tenant_id: str, watch: bool) -> int:
             description = await handle.describe()
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
-                print(f"tenant {tenant_id} has no migration")
+                print(f"error: tenant {tenant_id} has no migration", file=sys.stderr)
                 return 1
             raise
         if description.status is not None and description.status.name != "RUNNING":

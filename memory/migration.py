@@ -109,7 +109,11 @@ class EmbeddingMigration:
     async def plan(self, tenant_id: str, to_model: str) -> MigrationPlan:
         check_id("tenant", tenant_id)
         self._embedder(to_model)
-        current = await self._tenants.current_embedding_model(tenant_id)
+        # Not current_embedding_model, which registers a tenant it has not seen: a typo
+        # would then be "migrated", with a tenants row and an empty graph to show for it.
+        current = await self._tenants.known_embedding_model(tenant_id)
+        if current is None:
+            raise InvalidInput(f"unknown tenant {tenant_id}: it has no memory to migrate")
         if to_model == current:
             raise InvalidInput(f"tenant {tenant_id} is already on {to_model}")
         async with self._engine.connect() as conn:
@@ -273,23 +277,36 @@ class EmbeddingMigration:
             raise InvalidInput(f"unknown tenant {tenant_id}")
         return current
 
+    async def check_rollback(self, tenant_id: str, to_model: str) -> bool:
+        """Whether a rollback to to_model would move the fence (False: it is there already);
+        raises InvalidInput for one that cannot go ahead. Changes nothing, so a caller can
+        refuse before it touches the tenant's other stores."""
+        check_id("tenant", tenant_id)
+        self._embedder(to_model)
+        async with self._engine.begin() as conn:
+            return await self._rollback_needed(conn, tenant_id, to_model)
+
     async def rollback(self, tenant_id: str, to_model: str) -> None:
         """Switch the fence back to a model that still has a vector for every item."""
         check_id("tenant", tenant_id)
         self._embedder(to_model)
         async with self._engine.begin() as conn:
-            current = await self._lock_fence(conn, tenant_id)
-            if current == to_model:
-                return
-            with_vector, total = await self._coverage(conn, tenant_id, to_model)
-            if with_vector < total:
-                raise InvalidInput(
-                    f"cannot roll tenant {tenant_id} back to {to_model}: "
-                    f"{total - with_vector} of {total} items have no vector of that model"
+            if await self._rollback_needed(conn, tenant_id, to_model):
+                await conn.execute(
+                    update(tenants).where(tenants.c.tenant_id == tenant_id).values(embedding_model=to_model)
                 )
-            await conn.execute(
-                update(tenants).where(tenants.c.tenant_id == tenant_id).values(embedding_model=to_model)
+
+    async def _rollback_needed(self, conn: AsyncConnection, tenant_id: str, to_model: str) -> bool:
+        current = await self._lock_fence(conn, tenant_id)
+        if current == to_model:
+            return False
+        with_vector, total = await self._coverage(conn, tenant_id, to_model)
+        if with_vector < total:
+            raise InvalidInput(
+                f"cannot roll tenant {tenant_id} back to {to_model}: "
+                f"{total - with_vector} of {total} items have no vector of that model"
             )
+        return True
 
     async def cleanup(self, tenant_id: str, model: str) -> int:
         """Delete the tenant's vectors of a model it no longer uses; returns how many."""

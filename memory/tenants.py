@@ -46,6 +46,13 @@ class TenantRegistry:
             row = await conn.execute(select(tenants.c.embedding_model).where(tenants.c.tenant_id == tenant_id))
             return row.scalar_one()
 
+    async def known_embedding_model(self, tenant_id: str) -> str | None:
+        """The tenant's fence; None for a tenant not seen yet (reading registers nobody)."""
+        check_id("tenant", tenant_id)
+        async with self._engine.connect() as conn:
+            row = await conn.execute(select(tenants.c.embedding_model).where(tenants.c.tenant_id == tenant_id))
+            return row.scalar_one_or_none()
+
     async def set_plan(self, tenant_id: str, plan: str) -> Plan:
         """Put a tenant on a plan; a tenant not seen before is registered on the default model,
         so a trial can be configured before its first message."""

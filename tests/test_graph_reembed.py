@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from falkordb import FalkorDB
 
-from memory.graph import GraphMemory
+from memory.graph import GraphMemory, GraphModelChanged, GraphUnavailable
 from tests.test_graph_memory import episode, new_group
 
 OLD = "offline/hashed-ngrams/256"
@@ -148,3 +148,35 @@ async def test_a_model_nobody_serves_is_refused(graph):
         await graph.reembed_batch(group, "voyage/voyage-3.5/1024")
     with pytest.raises(ValueError):
         await graph.reembed_batch(group, NEW, after="bogus:key")
+
+
+async def test_between_the_graph_switch_and_the_fence_switch_queries_use_the_graphs_model(graph, falkordb_port):
+    group = await seeded(graph)
+    await full_pass(graph, group, NEW)
+    await graph.promote(group, NEW)
+    # The tenant's fence still names OLD: a migration moves it in a later step.
+    found = await graph.search(group, "Where does Dana Smith work?", embedding_model=OLD)
+    assert any("Acme Corp" in fact.fact for fact in found.facts)
+    assert {call.model for call in found.calls if call.kind == "embedding"} == {NEW}
+
+    await graph.ingest(episode(group, "turn-3", "Kim Lo works at Initech.", days=2), embedding_model=OLD)
+    assert live_dimensions(falkordb_port, group) == {384}
+
+
+async def test_a_search_racing_a_promote_elsewhere_fails_as_retryable(graph, falkordb_port):
+    group = await seeded(graph)
+    await full_pass(graph, group, NEW)
+    await graph.promote(group, NEW)
+    # What a worker sees that read the model just before another one promoted the group.
+    stored(falkordb_port, group, f"MATCH (f:EmbeddingFence) SET f.model = '{OLD}'")
+
+    with pytest.raises(GraphModelChanged, match="dimension mismatch"):
+        await graph.search(group, "Where does Dana Smith work?")
+    assert isinstance(GraphModelChanged("x"), GraphUnavailable)
+
+
+async def test_promote_stamps_a_graph_with_nothing_in_it(graph):
+    group = new_group()
+    await graph.ingest(episode(group, "turn-1", "Hello there."))
+    assert await graph.promote(group, NEW) == 0
+    assert await graph.graph_model(group) == NEW

@@ -417,6 +417,8 @@ class Example:
         t = self.tenants[op.tenant]
         if t.id in self.migrated:
             return  # one migration per tenant
+        if await self.s.runtime.tenants.known_embedding_model(t.id) is None:
+            return  # nothing stored yet: a migration of an unknown tenant is refused
         self.migrated.add(t.id)
         handle = await self.s.client.start_workflow(
             EmbeddingMigrationWorkflow.run,

@@ -8,7 +8,7 @@ from clients import migrate
 from tests.conftest import running_worker
 from tests.test_migration_workflow import NEW, OLD, seed, vectors_per_item
 from workflows.migration import EmbeddingMigrationWorkflow
-from workflows.migration_models import migration_id
+from workflows.migration_models import MigrationRequest, MigrationStart, migration_id
 
 
 async def test_an_operator_migrates_rolls_back_and_cleans_up(dev_env, runtime, thread, monkeypatch, capsys):
@@ -47,10 +47,15 @@ async def test_a_second_migration_is_refused_pointing_at_the_running_one(time_sk
     await seed(runtime, thread, 3)
     client = time_skipping_env.client
     async with running_worker(client, runtime) as tq:
-        assert await migrate.start(client, thread.tenant_id, NEW, "alice", tq) == 0
-        await client.get_workflow_handle(migration_id(thread.tenant_id)).signal(EmbeddingMigrationWorkflow.pause)
+        # Paused from its start, so it is still running when the second request comes.
+        handle = await client.start_workflow(
+            EmbeddingMigrationWorkflow.run,
+            MigrationStart(request=MigrationRequest(tenant_id=thread.tenant_id, to_model=NEW)),
+            id=migration_id(thread.tenant_id),
+            task_queue=tq,
+            start_signal="pause",
+        )
         assert await migrate.start(client, thread.tenant_id, NEW, "bob", tq) == 1
-        handle = client.get_workflow_handle_for(EmbeddingMigrationWorkflow.run, migration_id(thread.tenant_id))
         await handle.signal(EmbeddingMigrationWorkflow.cancel)
         # Finished before the worker stops: a workflow task left behind would stall the clock.
         assert (await handle.result()).outcome == "cancelled"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 
 import pytest
 from sqlalchemy import func, select, text
@@ -99,6 +100,25 @@ async def test_plan_refuses_unknown_malformed_and_current_models_and_counts_rows
         await migration.plan(thread.tenant_id, OLD)
     plan = await migration.plan(thread.tenant_id, NEW)
     assert (plan.from_model, plan.to_model, plan.total_rows) == (OLD, NEW, 5)
+
+
+async def test_an_unknown_tenant_is_refused_and_not_registered(runtime, migration):
+    stranger = f"nobody-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(InvalidInput, match=f"unknown tenant {stranger}"):
+        await migration.plan(stranger, NEW)
+    with pytest.raises(InvalidInput, match=f"unknown tenant {stranger}"):
+        await migration.check_rollback(stranger, OLD)
+    assert await runtime.tenants.known_embedding_model(stranger) is None
+
+
+async def test_a_rollback_is_checked_without_moving_anything(runtime, migration, thread):
+    await seed(runtime, thread, 4)
+    assert await migration.check_rollback(thread.tenant_id, OLD) is False  # already there
+    with pytest.raises(InvalidInput, match="4 of 4 items have no vector of that model"):
+        await migration.check_rollback(thread.tenant_id, NEW)
+    await run_batches(migration, thread.tenant_id)
+    assert await migration.check_rollback(thread.tenant_id, NEW) is True
+    assert await runtime.tenants.current_embedding_model(thread.tenant_id) == OLD
 
 
 async def test_batches_embed_every_row_once_and_a_retry_embeds_nothing(runtime, migration, counting, thread):

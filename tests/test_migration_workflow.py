@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from falkordb import FalkorDB
 from sqlalchemy import func, select
 from temporalio.client import WorkflowFailureError
 
@@ -22,6 +23,7 @@ from memory.refs import ThreadRef
 from memory.runtime import MemoryRuntime
 from memory.schema import recall_embeddings, recall_items, usage_ledger
 from tests.conftest import running_worker
+from workflows.fence import EmbeddingFenceWorkflow, FenceChange
 from workflows.migration import EmbeddingMigrationWorkflow
 from workflows.migration_models import MigrationRequest, MigrationStart, migration_id
 from workflows.models import UserMessage
@@ -109,8 +111,14 @@ async def test_bad_migration_requests_are_refused_clearly(time_skipping_env, run
                 id=f"bad-{uuid.uuid4().hex[:6]}",
                 task_queue=tq,
             )
-        await migrate.start(client, thread.tenant_id, NEW, "alice", tq)
-        await client.get_workflow_handle(migration_id(thread.tenant_id)).signal(EmbeddingMigrationWorkflow.pause)
+        # Paused from its start, so it is still running when the second request comes.
+        await client.start_workflow(
+            EmbeddingMigrationWorkflow.run,
+            MigrationStart(request=MigrationRequest(tenant_id=thread.tenant_id, to_model=NEW)),
+            id=migration_id(thread.tenant_id),
+            task_queue=tq,
+            start_signal="pause",
+        )
         second = await migrate.start(client, thread.tenant_id, NEW, "bob", tq)
         await client.get_workflow_handle(migration_id(thread.tenant_id)).signal(EmbeddingMigrationWorkflow.cancel)
         cancelled = await client.get_workflow_handle_for(EmbeddingMigrationWorkflow.run, migration_id(thread.tenant_id)).result()
@@ -200,3 +208,62 @@ async def test_turns_during_a_migration_see_only_current_model_rows(time_skippin
             )
         ).scalars().all()
     assert queried == [OLD, NEW]
+
+
+async def seed_graph(runtime: MemoryRuntime, thread: ThreadRef) -> None:
+    await runtime.knowledge.graph.ingest(
+        GraphEpisode(
+            uuid=episode_uuid(f"{thread.tenant_id}/seed"),
+            group_id=group_of(thread.tenant_id),
+            name="seed",
+            body="Dana Smith works at Acme Corp.",
+            source="conversation",
+            source_description="seed",
+            reference_time=datetime.now(timezone.utc),
+        )
+    )
+
+
+async def test_a_refused_rollback_leaves_the_graph_alone_and_turns_keep_their_graph_facts(
+    time_skipping_env, runtime, thread
+):
+    await seed(runtime, thread, 3)
+    await seed_graph(runtime, thread)
+    graph, group = runtime.knowledge.graph, group_of(thread.tenant_id)
+    client = time_skipping_env.client
+    async with running_worker(client, runtime) as tq:
+        with pytest.raises(WorkflowFailureError) as refused:
+            await client.execute_workflow(
+                EmbeddingFenceWorkflow.run,
+                FenceChange(action="rollback", tenant_id=thread.tenant_id, model=NEW),
+                id=f"fence-{uuid.uuid4().hex[:6]}",
+                task_queue=tq,
+            )
+        turn = await send_message(client, thread, UserMessage(text="Where does Dana Smith work these days?"), task_queue=tq)
+
+    assert "have no vector of that model" in str(refused.value.cause.cause)
+    assert await graph.graph_model(group) is None
+    assert (await graph.reembed_progress(group, NEW))[0] == 0  # nothing re-embedded either
+    assert [i for i in turn.manifest if i.layer == Layer.GRAPH]
+
+
+async def test_a_graph_search_racing_a_promote_elsewhere_answers_without_graph_facts(
+    runtime, thread, falkordb_port, caplog
+):
+    await seed_graph(runtime, thread)
+    graph, group = runtime.knowledge.graph, group_of(thread.tenant_id)
+    after = ""
+    while (batch := await graph.reembed_batch(group, NEW, after=after)).last_key is not None:
+        after = batch.last_key
+    await graph.promote(group, NEW)
+    # What a worker sees that read the graph's model just before another worker promoted it.
+    db = FalkorDB(host="127.0.0.1", port=falkordb_port)
+    try:
+        db.select_graph(group).query(f"MATCH (f:EmbeddingFence) SET f.model = '{OLD}'")
+    finally:
+        db.connection.close()
+
+    result = await runtime.knowledge.search(thread, 1, "Where does Dana Smith work?")
+
+    assert result.facts == [] and result.short_circuited
+    assert "embedding model changed" in caplog.text

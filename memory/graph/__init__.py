@@ -1,7 +1,7 @@
 """The knowledge-graph layer: graphiti behind a small, typed interface."""
 
 from memory.graph.clients import GraphClientsFactory
-from memory.graph.errors import GraphIngestFailed, GraphUnavailable
+from memory.graph.errors import GraphIngestFailed, GraphModelChanged, GraphUnavailable
 from memory.graph.memory import GraphMemory
 from memory.graph.models import (
     GraphCall,
@@ -20,6 +20,7 @@ __all__ = [
     "GraphFact",
     "GraphIngestFailed",
     "GraphMemory",
+    "GraphModelChanged",
     "GraphSearchResult",
     "GraphUnavailable",
     "IngestOutcome",

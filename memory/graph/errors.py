@@ -1,6 +1,9 @@
 """Graph failures, sorted by what a caller should do about them.
 
 GraphUnavailable   the graph database could not be reached or timed out. Retry.
+GraphModelChanged  the group's vectors moved to another embedding model while a query
+                   was being embedded with the old one (the database refuses the
+                   dimension). A kind of GraphUnavailable: a retry reads the new model.
 GraphIngestFailed  graphiti could not make sense of one episode: a malformed model
                    answer, a refusal, data it rejects. The same input fails the same
                    way; retrying cannot help.
@@ -25,6 +28,10 @@ from graphiti_core.llm_client.errors import RefusalError
 
 class GraphUnavailable(Exception):
     """The graph database is unreachable or timed out. Retry later."""
+
+
+class GraphModelChanged(GraphUnavailable):
+    """A query met vectors of another embedding model than it was embedded with. Retry."""
 
 
 class GraphIngestFailed(Exception):
@@ -56,6 +63,12 @@ async def graph_errors(action: str, *, ingest: bool = False) -> AsyncIterator[No
         yield
     except (GraphUnavailable, GraphIngestFailed):
         raise
+    except redis.exceptions.ResponseError as err:
+        # The model is read from the graph before each call, but another worker may promote
+        # the group in between: FalkorDB then refuses the query vector's dimension.
+        if "dimension mismatch" not in str(err).lower():
+            raise
+        raise GraphModelChanged(f"the graph's embedding model changed during {action}: {err}") from err
     except _UNAVAILABLE as err:
         raise GraphUnavailable(f"graph database unavailable during {action}: {type(err).__name__}: {err}") from err
     except _UNINGESTIBLE as err:

@@ -82,15 +82,16 @@ class GraphMemory:
     async def ingest(self, episode: GraphEpisode, *, embedding_model: str | None = None) -> IngestOutcome:
         """Add one episode. An episode whose uuid the graph already holds is not added again.
 
-        New entities and facts are embedded with embedding_model (None: the default
-        model), the model the tenant's fence names now. During a move to another model
-        they get no vector of the new one: see reembed_batch.
+        New entities and facts are embedded with the model of the group's live vectors:
+        see _live_model (embedding_model is the tenant's fence, for a group never moved).
+        During a move to another model they get no vector of the new one: see reembed_batch.
         """
         group_id = check_id("group", episode.group_id)
         group = self._group(group_id)
         async with graph_errors("ingest", ingest=True):
-            graphiti = await self._graphiti(group_id, embedding_model)
+            # Under the lock promote takes, so the model cannot change before the episode is in.
             async with group.ingesting:
+                graphiti = await self._graphiti(group_id, await self._live_model(group_id, embedding_model))
                 state = await queries.episode_state(graphiti.driver, group_id, episode.uuid)
                 if state is EpisodeState.DONE:
                     return IngestOutcome(
@@ -122,15 +123,15 @@ class GraphMemory:
     ) -> GraphSearchResult:
         """Current facts near the entities the query names; free when it names none the group knows.
 
-        The query is embedded with embedding_model (None: the default model), which
-        must be the model of the group's live vectors.
+        The query is embedded with the model of the group's live vectors: see
+        _live_model (embedding_model is the tenant's fence, for a group never moved).
         """
         check_id("group", group_id)
         if not 1 <= limit <= MAX_SEARCH_LIMIT:
             raise ValueError(f"limit must be between 1 and {MAX_SEARCH_LIMIT}, not {limit}")
         with capture("query") as calls:
             async with graph_errors("search"):
-                graphiti = await self._graphiti(group_id, embedding_model)
+                graphiti = await self._graphiti(group_id, await self._live_model(group_id, embedding_model))
                 anchors = _anchors(query, await queries.entities(graphiti.driver, group_id))
                 if not anchors:
                     return GraphSearchResult(facts=[], anchors=[], short_circuited=True, calls=calls)
@@ -264,9 +265,10 @@ class GraphMemory:
                 current = await queries.fence_model(driver, group_id) or self._default_model
                 if current == to_model:
                     return 0
-                missing = []
+                missing, moved = [], 0
                 for kind in ("entity", "fact"):
                     done, total = await queries.shadow_counts(driver, group_id, kind, to_model)
+                    moved += total
                     if done < total:
                         lacking = await queries.unshadowed(driver, group_id, kind, to_model, "", 3)
                         sample = ", ".join(repr(text) for _, text in lacking)
@@ -276,10 +278,11 @@ class GraphMemory:
                         f"group {group_id} cannot move to {to_model}: missing {'; '.join(missing)};"
                         " run reembed_batch passes until one embeds nothing"
                     )
-                entities, facts = await queries.promote(driver, group_id, to_model, current)
+                # Ingestion waits on the group's lock, so nothing is added between the count and the move.
+                await queries.promote(driver, group_id, to_model, current)
             async with group.ready:
                 group.graphiti.clear()
-        return entities + facts
+        return moved
 
     async def graph_model(self, group_id: str) -> str | None:
         """The model promote last made the group's; None if it never ran."""
@@ -332,6 +335,18 @@ class GraphMemory:
             uuid=episode.uuid,
             previous_episode_uuids=[ep.uuid for ep in previous if ep.uuid != episode.uuid],
         )
+
+    async def _live_model(self, group_id: str, fence: str | None) -> str:
+        """The model of the group's live vectors, which every query and new vector must use.
+
+        promote stamps it in the statement that swaps the vectors, so it is right at every
+        moment, including between a migration's two switches (the graph's, then the tenant
+        fence's, in separate databases): reading the tenant's fence instead would embed with
+        the other model's dimension in that window. A group never moved has no stamp; its
+        vectors are the tenant fence's model (fence), or the default one.
+        """
+        stamped = await queries.fence_model((await self._graphiti(group_id)).driver, group_id)
+        return stamped or fence or self._default_model
 
     def _group(self, group_id: str) -> _Group:
         return self._groups.setdefault(group_id, _Group())

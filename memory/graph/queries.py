@@ -191,11 +191,13 @@ async def shadow_counts(driver: GraphDriver, group_id: str, kind: str, model: st
     return (records[0]["done"], records[0]["total"]) if records else (0, 0)
 
 
-async def promote(driver: GraphDriver, group_id: str, to_model: str, from_model: str) -> tuple[int, int]:
+async def promote(driver: GraphDriver, group_id: str, to_model: str, from_model: str) -> None:
     """Keep every live vector as a shadow of from_model, make to_model's live, stamp the fence.
 
     One statement, so it happens whole or not at all: a retry after a failure finds
     the live vectors still from_model's, and one after success finds the fence moved.
+    The fence is stamped first: a MATCH that finds nothing ends the statement's rows, and
+    a graph with no facts (or nothing at all) must still say which model it is on.
     """
     parts = []
     for kind, (pattern, var, text, live) in _KINDS.items():
@@ -209,16 +211,14 @@ async def promote(driver: GraphDriver, group_id: str, to_model: str, from_model:
             f" SET {var}.{live} = {shadow}.embedding"
         )
     query = (
-        parts[0]
+        f"MERGE (f:{FENCE} {{group_id: $group_id}}) SET f.model = $to_model"
+        + " WITH count(f) AS stamped "
+        + parts[0]
         + " WITH count(n) AS entities "
         + parts[1]
-        + " WITH entities, count(n) AS facts"
-        + f" MERGE (f:{FENCE} {{group_id: $group_id}}) SET f.model = $to_model"
-        + " RETURN entities, facts"
+        + " RETURN entities, count(n) AS facts"
     )
-    result = await driver.execute_query(query, group_id=group_id, to_model=to_model, from_model=from_model)
-    records = result[0] if result else []
-    return (records[0]["entities"], records[0]["facts"]) if records else (0, 0)
+    await driver.execute_query(query, group_id=group_id, to_model=to_model, from_model=from_model)
 
 
 async def fence_model(driver: GraphDriver, group_id: str) -> str | None:
