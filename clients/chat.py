@@ -22,6 +22,7 @@ from temporalio.client import WorkflowUpdateFailedError  # noqa: E402
 
 from clients.connect import connect  # noqa: E402
 from clients.conversation import send_message  # noqa: E402
+from clients.refused import report_refused  # noqa: E402
 from memory.refs import ThreadRef  # noqa: E402
 from memory.validation import InvalidInput, check_message  # noqa: E402
 from workflows.models import TASK_QUEUE, ConversationLimits, TurnResult, UserMessage  # noqa: E402
@@ -77,12 +78,8 @@ async def main(argv: list[str] | None = None) -> int:
     try:
         thread = ThreadRef(tenant_id=args.tenant, agent_id=args.agent, thread_id=args.thread)
         message = UserMessage(text=check_message(text, max_chars=limits.max_message_chars), delegated=args.delegated)
-    except ValidationError as err:
-        print(f"error: {err.errors()[0]['msg'].removeprefix('Value error, ')}", file=sys.stderr)
-        return 2
-    except InvalidInput as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    except (ValidationError, InvalidInput) as err:
+        return report_refused(err)
     client = await connect()
     try:
         result = await send_message(

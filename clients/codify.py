@@ -27,6 +27,7 @@ from temporalio.client import WorkflowFailureError  # noqa: E402
 
 from activities.learning_models import CodifyInput  # noqa: E402
 from clients.connect import connect, failure_reason  # noqa: E402
+from clients.refused import report_refused  # noqa: E402
 from memory.command_form import CommandNormalizer  # noqa: E402
 from memory.config import Settings  # noqa: E402
 from memory.refs import AgentRef  # noqa: E402
@@ -118,13 +119,8 @@ async def main(argv: list[str] | None = None) -> int:
             operator=args.operator,
             request_id=args.request_id or uuid.uuid4().hex,
         )
-    except ValidationError as err:
-        first = err.errors()[0]
-        print(f"error: {'.'.join(map(str, first['loc']))}: {first['msg'].removeprefix('Value error, ')}", file=sys.stderr)
-        return 2
-    except InvalidInput as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    except (ValidationError, InvalidInput) as err:
+        return report_refused(err)
     return await promote(request, args.task_queue)
 
 

@@ -23,6 +23,7 @@ from temporalio.client import WorkflowUpdateFailedError  # noqa: E402
 
 from clients.connect import connect, failure_reason  # noqa: E402
 from clients.conversation import NoRunningConversation, correct  # noqa: E402
+from clients.refused import report_refused  # noqa: E402
 from memory.corrections import Correction  # noqa: E402
 from memory.refs import ThreadRef  # noqa: E402
 
@@ -41,9 +42,7 @@ async def main(argv: list[str] | None = None) -> int:
         thread = ThreadRef(tenant_id=args.tenant, agent_id=args.agent, thread_id=args.thread)
         correction = Correction(tried=args.tried, instead=args.instead, operator=args.operator)
     except ValidationError as err:
-        first = err.errors()[0]
-        print(f"error: {'.'.join(map(str, first['loc']))}: {first['msg'].removeprefix('Value error, ')}", file=sys.stderr)
-        return 2
+        return report_refused(err)
     client = await connect()
     try:
         receipt = await correct(client, thread, correction, request_id=args.request_id)

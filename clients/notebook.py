@@ -26,6 +26,7 @@ from pydantic import ValidationError  # noqa: E402
 from temporalio.client import WorkflowFailureError  # noqa: E402
 
 from clients.connect import connect, failure_reason  # noqa: E402
+from clients.refused import report_refused  # noqa: E402
 from memory.config import Settings  # noqa: E402
 from memory.db import create_engine  # noqa: E402
 from memory.documents import DocumentStore  # noqa: E402
@@ -124,13 +125,8 @@ async def main(argv: list[str] | None = None) -> int:
             return 2
         request_id = args.request_id or uuid.uuid4().hex
         return await edit(agent, content, args.operator, args.reason, request_id, args.task_queue)
-    except ValidationError as err:
-        first = err.errors()[0]
-        print(f"error: {'.'.join(map(str, first['loc']))}: {first['msg'].removeprefix('Value error, ')}", file=sys.stderr)
-        return 2
-    except InvalidInput as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    except (ValidationError, InvalidInput) as err:
+        return report_refused(err)
     except (OSError, UnicodeDecodeError) as err:
         print(f"error: cannot read the new notebook text: {err}", file=sys.stderr)
         return 2

@@ -27,6 +27,7 @@ from temporalio.client import WorkflowFailureError  # noqa: E402
 
 from clients.connect import connect, failure_reason  # noqa: E402
 from clients.usage import database_engine  # noqa: E402
+from clients.refused import report_refused  # noqa: E402
 from memory.config import Settings  # noqa: E402
 from memory.tenants import TenantRegistry  # noqa: E402
 from memory.validation import InvalidInput  # noqa: E402
@@ -99,13 +100,8 @@ async def main(argv: list[str] | None = None) -> int:
             raise InvalidInput(f"--every-hours must be a number of hours above 0 and at most {MAX_EVERY_HOURS}, "
                                f"got {args.every_hours}")
         return await schedule(policy, args.every_hours, args.task_queue)
-    except ValidationError as err:
-        first = err.errors()[0]
-        print(f"error: {'.'.join(map(str, first['loc']))}: {first['msg']}", file=sys.stderr)
-        return 2
-    except (InvalidInput, ServiceUnavailable) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    except (ValidationError, InvalidInput, ServiceUnavailable) as err:
+        return report_refused(err)
 
 
 if __name__ == "__main__":
