@@ -153,6 +153,8 @@ class ConversationWorkflow:
                     await self._summarise(force=False)
                 continue
             await workflow.wait_condition(workflow.all_handlers_finished)
+            if not self._should_continue_as_new():
+                continue  # the message that woke us was a resend answered from the store: no turn ran
             workflow.continue_as_new(
                 start.model_copy(
                     update={
