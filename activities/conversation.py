@@ -5,6 +5,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.errors import classified
+from activities.heartbeat import heartbeats
 from activities.models import (
     AppendMessageInput,
     ConversationLoaded,
@@ -38,6 +39,14 @@ class ConversationActivities:
     async def append_message(self, request: AppendMessageInput) -> MessageRef:
         if request.role == "user":
             check_message(request.content, max_chars=MAX_STORED_MESSAGE_CHARS)
+        if request.role == "user" and request.request_id is not None:
+            requested = await self._rt.conversation.append_request(
+                request.thread, request.turn, request.request_id, request.content
+            )
+            stored = requested.message
+            return MessageRef(
+                id=stored.id, tokens=stored.token_estimate, created_at=stored.created_at, earlier=requested.earlier
+            )
         stored = await self._rt.conversation.append(request.thread, request.turn, request.role, request.content)
         return MessageRef(id=stored.id, tokens=stored.token_estimate, created_at=stored.created_at)
 
@@ -71,6 +80,7 @@ class ConversationActivities:
         return ConversationLoaded(items=items, tail_tokens=sum(m.token_estimate for m in tail))
 
     @activity.defn(name="conversation_summarise")
+    @heartbeats
     @classified
     @traced("conversation", "summarise")
     async def summarise(self, request: SummariseInput) -> SummariseResult:

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from typing import AsyncIterator, Awaitable, Callable, ParamSpec, TypeVar
 
 from temporalio import activity
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Well inside the turn's heartbeat timeout (workflows/options.py), so a busy event loop
+# or a slow heartbeat batch does not cost a live attempt.
+HEARTBEAT_EVERY_SECONDS = 4.0
 
 
 @asynccontextmanager
@@ -23,3 +31,15 @@ async def heartbeating(every_seconds: float = 5.0, *details: object) -> AsyncIte
         yield
     finally:
         task.cancel()
+
+
+def heartbeats(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Heartbeat for the whole activity: run under a heartbeat timeout, a worker that died
+    mid-call is given up on within that timeout rather than the attempt's."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        async with heartbeating(HEARTBEAT_EVERY_SECONDS):
+            return await fn(*args, **kwargs)
+
+    return wrapper

@@ -5,7 +5,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.errors import classified
-from activities.heartbeat import heartbeating
+from activities.heartbeat import heartbeating, heartbeats
 from activities.knowledge_models import (
     DecideIngestionInput,
     EpisodeTicket,
@@ -94,6 +94,7 @@ class KnowledgeActivities:
         )
 
     @activity.defn(name="graph_search")
+    @heartbeats
     @classified
     @traced("graph", "search")
     async def search(self, request: GraphSearchInput) -> list[ContextItem]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.errors import classified
+from activities.heartbeat import heartbeats
 from activities.models import GenerateInput, GenerateOutput
 from activities.tracing import traced
 from memory.llm.base import ModelRequest
@@ -20,6 +21,7 @@ class ModelActivities:
         self._rt = runtime
 
     @activity.defn(name="model_generate")
+    @heartbeats
     @classified
     @traced("model", "generate")
     async def generate(self, request: GenerateInput) -> GenerateOutput:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -11,6 +11,7 @@ from memory.context import CorrectionEntry, LearnedEntry
 from memory.llm.base import ModelUsage, ToolCall, ToolResult
 from memory.manifest import ContextItem
 from memory.refs import AgentRef, ThreadRef
+from memory.turn_requests import EarlierTurn
 
 
 class AppendMessageInput(BaseModel):
@@ -18,12 +19,18 @@ class AppendMessageInput(BaseModel):
     turn: int = Field(ge=1)
     role: Literal["user", "assistant"]
     content: str
+    # The id the user message was sent with: a resend of it stores nothing and gets back
+    # the turn that id started first.
+    request_id: str | None = None
 
 
 class MessageRef(BaseModel):
     id: int
     tokens: int
     created_at: datetime
+    # Set when the request was sent before and an earlier turn took it: that turn's
+    # outcome, and the message is that turn's.
+    earlier: EarlierTurn | None = None
 
 
 class LoadConversationInput(BaseModel):
@@ -113,3 +120,8 @@ class TurnRecordInput(BaseModel):
     assistant_message_id: int | None
     manifest: list[ContextItem]
     usage: ModelUsage
+    # The request that started the turn, and what a resend of it gets: the result the
+    # caller got back (as JSON), or the error the turn failed with.
+    request_id: str | None = None
+    result: dict[str, Any] | None = None
+    error: str | None = None

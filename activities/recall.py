@@ -5,6 +5,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.errors import classified
+from activities.heartbeat import heartbeats
 from activities.models import RecallSearchInput, RecallWriteInput
 from activities.tracing import traced
 from memory.manifest import ContextItem, Layer
@@ -18,6 +19,7 @@ class RecallActivities:
         self._rt = runtime
 
     @activity.defn(name="recall_search")
+    @heartbeats
     @classified
     @traced("recall", "search")
     async def search(self, request: RecallSearchInput) -> list[ContextItem]:
@@ -37,6 +39,7 @@ class RecallActivities:
         ]
 
     @activity.defn(name="recall_write")
+    @heartbeats
     @classified
     @traced("recall", "write")
     async def write(self, request: RecallWriteInput) -> int:

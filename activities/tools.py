@@ -6,6 +6,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.errors import classified
+from activities.heartbeat import heartbeats
 from activities.learning_models import (
     SessionRef,
     ToolFailureRecord,
@@ -43,6 +44,7 @@ class ToolActivities:
         return output
 
     @activity.defn(name="tool_recall_search")
+    @heartbeats
     @classified
     @traced("recall", "tool_search")
     async def recall_search(self, request: ToolInput) -> ToolOutput:
@@ -72,6 +74,7 @@ class ToolActivities:
         return await self._log(request, "load_skill", output)
 
     @activity.defn(name="tool_run_command")
+    @heartbeats
     @classified
     @traced("tools", "run_command")
     async def run_command(self, request: ToolInput) -> ToolOutput:

@@ -24,4 +24,7 @@ class TurnActivities:
             assistant_message_id=request.assistant_message_id,
             manifest=request.manifest,
             usage=request.usage,
+            request_id=request.request_id,
+            result=request.result,
+            error=request.error,
         )

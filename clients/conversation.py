@@ -34,7 +34,8 @@ async def send_message(
     check: bool = True,
     project: str = "default",
 ) -> TurnResult:
-    """One turn. request_id makes a resent request return the first answer instead of a second turn.
+    """One turn. request_id makes a resent request return the first answer (or the first
+    failure) instead of a second turn, also after the thread continued as new or closed.
 
     Raises InvalidInput (a ValueError) before sending anything if the message can never be
     accepted; check=False skips that, to exercise the workflow's own validator.

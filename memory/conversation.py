@@ -12,8 +12,9 @@ from typing import Literal
 from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from memory import turn_requests
 from memory.refs import ThreadRef
 from memory.schema import conversation_summaries, messages
 from memory.tokens import estimate_tokens
@@ -49,30 +50,32 @@ class ThreadContext(BaseModel):
         return sum(m.token_estimate for m in self.tail)
 
 
+class RequestedMessage(BaseModel):
+    """The user message a request stored, and the earlier turn's outcome if it was a resend."""
+
+    message: StoredMessage
+    earlier: turn_requests.EarlierTurn | None = None
+
+
 class ConversationStore:
     def __init__(self, engine: AsyncEngine):
         self._engine = engine
 
     async def append(self, thread: ThreadRef, turn: int, role: Role, content: str) -> StoredMessage:
         """Append once: a retry with the same (thread, turn, role) returns the stored row."""
-        key = f"{thread.key}/turn/{turn}/{role}"
         async with self._engine.begin() as conn:
-            await conn.execute(
-                insert(messages)
-                .values(
-                    tenant_id=thread.tenant_id,
-                    agent_id=thread.agent_id,
-                    thread_id=thread.thread_id,
-                    turn=turn,
-                    role=role,
-                    content=content,
-                    token_estimate=estimate_tokens(content),
-                    idempotency_key=key,
-                )
-                .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            )
+            return await _append(conn, thread, turn, role, content)
+
+    async def append_request(self, thread: ThreadRef, turn: int, request_id: str, content: str) -> RequestedMessage:
+        """Append the user message that request_id sent, unless an earlier turn claimed that
+        request id: then nothing is written, and that turn's message and outcome come back."""
+        async with self._engine.begin() as conn:
+            earlier = await turn_requests.claim(conn, thread, request_id, turn)
+            if earlier is None:
+                return RequestedMessage(message=await _append(conn, thread, turn, "user", content))
+            key = f"{thread.key}/turn/{earlier.turn}/user"
             row = (await conn.execute(select(messages).where(messages.c.idempotency_key == key))).mappings().one()
-        return StoredMessage.model_validate(dict(row))
+            return RequestedMessage(message=StoredMessage.model_validate(dict(row)), earlier=earlier)
 
     async def last_turn(self, thread: ThreadRef) -> int:
         async with self._engine.connect() as conn:
@@ -172,3 +175,23 @@ def _summary_owned_by(thread: ThreadRef) -> tuple:
         conversation_summaries.c.agent_id == thread.agent_id,
         conversation_summaries.c.thread_id == thread.thread_id,
     )
+
+
+async def _append(conn: AsyncConnection, thread: ThreadRef, turn: int, role: Role, content: str) -> StoredMessage:
+    key = f"{thread.key}/turn/{turn}/{role}"
+    await conn.execute(
+        insert(messages)
+        .values(
+            tenant_id=thread.tenant_id,
+            agent_id=thread.agent_id,
+            thread_id=thread.thread_id,
+            turn=turn,
+            role=role,
+            content=content,
+            token_estimate=estimate_tokens(content),
+            idempotency_key=key,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
+    row = (await conn.execute(select(messages).where(messages.c.idempotency_key == key))).mappings().one()
+    return StoredMessage.model_validate(dict(row))

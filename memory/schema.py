@@ -144,6 +144,27 @@ turns = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+# The request id each user message was sent with, and how its turn ended: a client that
+# lost its connection resends with the same id and gets this turn's answer (result, the
+# reply as the caller saw it) or its error, in whichever run of the thread it arrives.
+turn_requests = Table(
+    "turn_requests",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("agent_id", String(64), nullable=False),
+    Column("thread_id", String(64), nullable=False),
+    Column("request_id", Text, nullable=False),
+    Column("turn", Integer, nullable=False),
+    # running, completed or failed
+    Column("status", String(16), nullable=False, server_default="running"),
+    Column("result", JSONB),
+    Column("error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("finished_at", DateTime(timezone=True)),
+    UniqueConstraint("tenant_id", "agent_id", "thread_id", "request_id", name="uq_turn_requests_request"),
+)
+
 # Every model or embedding call, with the action that caused it, so memory-layer cost
 # is accounted separately from the agent's own calls.
 usage_ledger = Table(

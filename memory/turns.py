@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from memory import turn_requests
 from memory.llm.base import ModelUsage
 from memory.manifest import ContextItem
 from memory.refs import ThreadRef
@@ -39,7 +41,12 @@ class TurnLog:
         assistant_message_id: int | None,
         manifest: list[ContextItem],
         usage: ModelUsage,
+        request_id: str | None = None,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
     ) -> None:
+        """Record the turn, and with it how the request that started it ended (result: what
+        the caller got back; error: why the turn failed), for a resend of that request."""
         async with self._engine.begin() as conn:
             await conn.execute(
                 insert(turns)
@@ -57,6 +64,10 @@ class TurnLog:
                 )
                 .on_conflict_do_nothing(index_elements=["idempotency_key"])
             )
+            if request_id is not None:
+                await turn_requests.settle(
+                    conn, thread, request_id, turn=turn, status=status, result=result, error=error
+                )
 
     async def get(self, thread: ThreadRef, turn: int) -> TurnRecord | None:
         async with self._engine.connect() as conn:

@@ -1,8 +1,9 @@
-"""Test doubles for the external model API only, and a fault injector for acknowledgements."""
+"""Test doubles for the external model API only, and fault injectors for acknowledgements and stores."""
 
 from __future__ import annotations
 
 from temporalio import activity, workflow
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import (
     ActivityInboundInterceptor,
     ExecuteActivityInput,
@@ -103,3 +104,29 @@ class _RecordChildrenOutbound(WorkflowOutboundInterceptor):
     async def start_child_workflow(self, input: StartChildWorkflowInput):
         workflow.extern_functions()["record_child_workflow"](workflow.info().workflow_id, input.id)
         return await super().start_child_workflow(input)
+
+
+class StoreDown(Interceptor):
+    """The named activities fail every attempt without running, as if their store stayed down
+    for longer than their retries last. The failure is final at once, so a test need not
+    wait the retries out; the workflow sees what it sees when they run out."""
+
+    def __init__(self, activity_names: set[str]):
+        self.activity_names = activity_names
+        self.failed: list[str] = []
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _StoreDown(next, self)
+
+
+class _StoreDown(ActivityInboundInterceptor):
+    def __init__(self, next: ActivityInboundInterceptor, owner: StoreDown):
+        super().__init__(next)
+        self._owner = owner
+
+    async def execute_activity(self, input: ExecuteActivityInput):
+        name = activity.info().activity_type
+        if name in self._owner.activity_names:
+            self._owner.failed.append(name)
+            raise ApplicationError("connection refused: is the database running? (injected)", non_retryable=True)
+        return await super().execute_activity(input)

@@ -9,9 +9,11 @@ from temporalio.client import WorkflowUpdateFailedError
 from clients.conversation import send_message
 from memory.llm.base import ContextWindowExceeded, ModelRequestRejected, ModelUnavailable
 from memory.runtime import MemoryRuntime
-from memory.schema import conversation_summaries, messages, recall_embeddings, recall_items, usage_ledger
+from memory.schema import conversation_summaries, messages, recall_embeddings, recall_items, turns, usage_ledger
 from tests.conftest import running_worker
-from tests.support import LoseFirstAcknowledgement, ScriptedFailures
+from tests.support import LoseFirstAcknowledgement, ScriptedFailures, StoreDown
+from workflows.ingestion import KnowledgeIngestionWorkflow
+from workflows.ingestion_models import exchange_ingestion_id
 from workflows.models import ConversationLimits, UserMessage
 
 
@@ -135,3 +137,47 @@ async def test_summary_at_threshold_keeps_the_tail_and_every_message(time_skippi
             select(func.count()).where(usage_ledger.c.tenant_id == thread.tenant_id, usage_ledger.c.action == "conversation_summary")
         )
     assert billed >= 1
+
+
+# Long enough for the ingestion's length gate: the gate that stops it is the failed turn's.
+LONG_MESSAGE = "Dana Smith works at Acme Corp. Please keep this on file for the account team before the renewal call."
+
+
+@pytest.mark.parametrize("down, stored", [("conversation_load", 1), ("recall_write", 2)])
+async def test_a_store_that_stays_down_fails_the_turn_on_record(time_skipping_env, runtime, thread, down, stored):
+    """A read before the model call or a write after it: either way the turn is recorded as
+    failed, its exchange goes to ingestion like any failed turn, and the thread carries on."""
+    client = time_skipping_env.client
+    faults = StoreDown({down})
+    async with running_worker(client, runtime, interceptors=[faults]) as tq:
+        with pytest.raises(WorkflowUpdateFailedError) as raised:
+            await send_message(client, thread, UserMessage(text=LONG_MESSAGE), task_queue=tq)
+        faults.activity_names.clear()  # the store is back
+        later = await send_message(client, thread, UserMessage(text="still there?"), task_queue=tq)
+
+    cause = raised.value.cause
+    assert cause.type == "TurnFailed"
+    assert f"turn 1 failed: {down} did not succeed" in str(cause) and "database running" in str(cause)
+    failed = await runtime.turns.get(thread, 1)
+    assert failed.status == "failed"
+    assert (failed.assistant_message_id is not None) == (stored == 2)  # the reply was stored before the failure
+    ingestion = await client.get_workflow_handle_for(KnowledgeIngestionWorkflow.run, exchange_ingestion_id(thread, 1)).result()
+    assert ingestion.outcome == "turn_failed"
+    assert later.turn == 2 and (await runtime.turns.get(thread, 2)).status == "completed"
+    assert await rows(runtime, messages, thread.tenant_id) == stored + 2
+
+
+async def test_a_turn_whose_failure_cannot_be_recorded_still_reports_what_failed_it(time_skipping_env, runtime, thread):
+    client = time_skipping_env.client
+    faults = StoreDown({"recall_write", "turn_record"})
+    async with running_worker(client, runtime, interceptors=[faults]) as tq:
+        with pytest.raises(WorkflowUpdateFailedError) as raised:
+            await send_message(client, thread, UserMessage(text=LONG_MESSAGE), task_queue=tq)
+
+    message = raised.value.cause.message
+    assert message.startswith("turn 1 failed: recall_write did not succeed: connection refused")
+    assert "recording the failure did not succeed either" in message
+    assert faults.failed == ["recall_write", "turn_record"]
+    assert await rows(runtime, turns, thread.tenant_id) == 0
+    ingestion = await client.get_workflow_handle_for(KnowledgeIngestionWorkflow.run, exchange_ingestion_id(thread, 1)).result()
+    assert ingestion.outcome == "turn_failed"

@@ -8,12 +8,13 @@ through history only as ids and the new messages of each turn.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import NoReturn
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
-from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from activities.conversation import ConversationActivities
@@ -50,17 +51,22 @@ with workflow.unsafe.imports_passed_through():
     from memory.corrections import Correction
     from memory.llm.base import ModelUsage
     from memory.manifest import ContextItem
+    from memory.turn_requests import EarlierTurn
     from memory.validation import InvalidInput, check_message
     from stack.search_attributes import AGENT_ID, TENANT_ID, THREAD_ID
     from workflows.ingestion import KnowledgeIngestionWorkflow
     from workflows.ingestion_models import ExchangeIngestion, exchange_ingestion_id
     from workflows.models import ConversationStart, TurnResult, UserMessage
-    from workflows.options import EMBEDDING_CALL, MEMORY_IO, MODEL_CALL
+    from workflows.options import MEMORY_IO, TURN_EMBEDDING_CALL, TURN_MODEL_CALL
     from workflows.tools import LEARNING_PATCH, ToolRunner
 
 
 # Threads started before the knowledge graph existed replay without its commands.
 KNOWLEDGE_GRAPH_PATCH = "knowledge-graph"
+# From here on a turn keeps its request id with it (a resend in a later run gets the first
+# outcome, and nothing runs again), and a turn that fails at any step after its user message
+# is stored is recorded as failed; before, only model failures were.
+TURN_DURABILITY_PATCH = "turn-request-ids-and-failure-audit"
 
 
 def _is_context_overflow(err: ActivityError) -> bool:
@@ -69,6 +75,22 @@ def _is_context_overflow(err: ActivityError) -> bool:
 
 def _add(total: ModelUsage, more: ModelUsage) -> ModelUsage:
     return ModelUsage(**{k: getattr(total, k) + getattr(more, k) for k in ModelUsage.model_fields})
+
+
+def _reason(err: ActivityError) -> str:
+    cause = err.cause
+    # Out of retries shows as a timeout; what kept failing is the more useful half.
+    if isinstance(cause, TimeoutError) and cause.cause is not None:
+        return f"{cause} (last error: {cause.cause})"
+    return str(cause or err)
+
+
+@dataclass
+class _Progress:
+    """How far a turn got, for the record of its failure."""
+
+    manifest: list[ContextItem] = field(default_factory=list)
+    assistant_id: int | None = None
 
 
 @workflow.defn
@@ -94,6 +116,8 @@ class ConversationWorkflow:
         self._learned: list[LearnedEntry] = []
         self._learned_seen: list[LearnedEntry] | None = None
         self._task_type = "general"
+        # The update id of the running turn: its request id.
+        self._request_id: str | None = None
 
     @workflow.run
     async def run(self, start: ConversationStart) -> int:
@@ -129,6 +153,8 @@ class ConversationWorkflow:
                     await self._summarise(force=False)
                 continue
             await workflow.wait_condition(workflow.all_handlers_finished)
+            if not self._should_continue_as_new():
+                continue  # the message that woke us was a resend answered from the store: no turn ran
             workflow.continue_as_new(
                 start.model_copy(
                     update={
@@ -195,14 +221,38 @@ class ConversationWorkflow:
 
     async def _run_turn(self, turn: int, message: UserMessage) -> TurnResult:
         thread = self._thread
+        durable = workflow.patched(TURN_DURABILITY_PATCH)
+        self._request_id = workflow.current_update_info().id if durable else None
         user = await workflow.execute_activity_method(
             ConversationActivities.append_message,
-            AppendMessageInput(thread=thread, turn=turn, role="user", content=message.text),
+            AppendMessageInput(thread=thread, turn=turn, role="user", content=message.text, request_id=self._request_id),
             summary=f"conversation: append user message, turn {turn}",
             **MEMORY_IO,
         )
+        if user.earlier is not None:
+            # A resend of a request an earlier run took: nothing was stored under this turn's
+            # number, so the next message gets it.
+            self._last_turn -= 1
+            self._turns_this_run -= 1
+            return _answer_again(user.earlier)
+        progress = _Progress()
+        if not durable:
+            return await self._answer(turn, message, user, progress)
+        try:
+            return await self._answer(turn, message, user, progress)
+        except ActivityError as err:
+            # A store that stayed down, not only the model: the user message is stored, so the
+            # turn is recorded as failed and its exchange ingested like any failed turn.
+            await self._fail(
+                turn, message, user, progress.manifest, err, f"{err.activity_type} did not succeed: ",
+                assistant_id=progress.assistant_id,
+            )
+
+    async def _answer(self, turn: int, message: UserMessage, user: MessageRef, progress: _Progress) -> TurnResult:
+        thread = self._thread
         self._turn_corrections = []
         manifest, tail_tokens = await self._retrieve(turn, message.text, user)
+        progress.manifest = manifest
         try:
             reply, tools = await self._generate(turn, manifest, user, attempt="first")
         except ActivityError as err:
@@ -211,6 +261,7 @@ class ConversationWorkflow:
             # Not retried blindly: fold the thread into its summary, then exactly one more try.
             await self._summarise(force=True)
             manifest, tail_tokens = await self._retrieve(turn, message.text, user)
+            progress.manifest = manifest
             try:
                 reply, tools = await self._generate(turn, manifest, user, attempt="after-summary")
             except ActivityError as retry_err:
@@ -222,19 +273,15 @@ class ConversationWorkflow:
             summary=f"conversation: append assistant reply, turn {turn}",
             **MEMORY_IO,
         )
+        progress.assistant_id = assistant.id
         await workflow.execute_activity_method(
             RecallActivities.write,
             RecallWriteInput(thread=thread, turn=turn, user_message_id=user.id, assistant_message_id=assistant.id),
             summary=f"recall: store exchange of turn {turn}",
-            **EMBEDDING_CALL,
+            **TURN_EMBEDDING_CALL,
         )
-        await self._record(turn, "completed", user.id, assistant.id, manifest, reply.usage)
         outcome = "corrected" if self._turn_corrections else "failed" if tools.unrecovered_failure else "succeeded"
-        self._start_ingestion(turn, message, user.id, assistant.id, outcome=outcome, tools_used=tools.used)
-        if tail_tokens + user.tokens + assistant.tokens > self._start.limits.summary_trigger_tokens:
-            self._summary_due = True
-        workflow.set_current_details(_details(turn, manifest, reply))
-        return TurnResult(
+        result = TurnResult(
             reply=reply.text,
             workflow_id=workflow.info().workflow_id,
             turn=turn,
@@ -249,6 +296,12 @@ class ConversationWorkflow:
             outcome=outcome,
             corrections_applied=len(self._turn_corrections),
         )
+        await self._record(turn, "completed", user.id, assistant.id, manifest, reply.usage, result=result)
+        self._start_ingestion(turn, message, user.id, assistant.id, outcome=outcome, tools_used=tools.used)
+        if tail_tokens + user.tokens + assistant.tokens > self._start.limits.summary_trigger_tokens:
+            self._summary_due = True
+        workflow.set_current_details(_details(turn, manifest, reply))
+        return result
 
     async def _retrieve(self, turn: int, query: str, user: MessageRef) -> tuple[list[ContextItem], int]:
         thread = self._thread
@@ -263,7 +316,7 @@ class ConversationWorkflow:
                 RecallActivities.search,
                 RecallSearchInput(thread=thread, turn=turn, query=query),
                 summary=f"recall: search past threads, turn {turn}",
-                **EMBEDDING_CALL,
+                **TURN_EMBEDDING_CALL,
             ),
             workflow.execute_activity_method(
                 ConversationActivities.load,
@@ -278,7 +331,7 @@ class ConversationWorkflow:
                     KnowledgeActivities.search,
                     GraphSearchInput(thread=thread, turn=turn, query=query),
                     summary=f"graph: entity-anchored fact search, turn {turn}",
-                    **EMBEDDING_CALL,
+                    **TURN_EMBEDDING_CALL,
                 )
             )
         learning = workflow.patched(LEARNING_PATCH)
@@ -351,7 +404,7 @@ class ConversationWorkflow:
                     corrections=self._turn_corrections,
                 ),
                 summary=f"model: generate reply, turn {turn}" + (f", after {iteration} tool round(s)" if iteration else ""),
-                **MODEL_CALL,
+                **TURN_MODEL_CALL,
             )
             usage = _add(usage, output.usage)
             if not output.tool_calls:
@@ -370,7 +423,7 @@ class ConversationWorkflow:
                 force=force,
             ),
             summary="conversation: fold older messages into the summary" + (" (context overflow)" if force else ""),
-            **MODEL_CALL,
+            **TURN_MODEL_CALL,
         )
 
     async def _fail(
@@ -381,11 +434,23 @@ class ConversationWorkflow:
         manifest: list[ContextItem],
         err: ActivityError,
         why: str,
+        *,
+        assistant_id: int | None = None,
     ) -> NoReturn:
         """Record the failed turn for audit, then fail the update (not the thread) with the cause."""
-        await self._record(turn, "failed", user.id, None, manifest, ModelUsage())
-        self._start_ingestion(turn, message, user.id, None, outcome="failed", tools_used=[])
-        raise ApplicationError(f"turn {turn} failed: {why}{err.cause or err}", type="TurnFailed") from err
+        text = f"turn {turn} failed: {why}{_reason(err)}"
+        if not workflow.patched(TURN_DURABILITY_PATCH):
+            await self._record(turn, "failed", user.id, None, manifest, ModelUsage())
+            self._start_ingestion(turn, message, user.id, None, outcome="failed", tools_used=[])
+            raise ApplicationError(f"turn {turn} failed: {why}{err.cause or err}", type="TurnFailed") from err
+        try:
+            await self._record(turn, "failed", user.id, assistant_id, manifest, ModelUsage(), error=text)
+        except ActivityError as record_err:
+            # Likely the same store that failed the turn, still down: the caller learns what
+            # failed the turn all the same, and that it went unrecorded.
+            text += f"; recording the failure did not succeed either: {_reason(record_err)}"
+        self._start_ingestion(turn, message, user.id, assistant_id, outcome="failed", tools_used=[], turn_failed=True)
+        raise ApplicationError(text, type="TurnFailed") from err
 
     def _start_ingestion(
         self,
@@ -396,6 +461,7 @@ class ConversationWorkflow:
         *,
         outcome: str,
         tools_used: list[str],
+        turn_failed: bool = False,
     ) -> None:
         """Start the turn's knowledge ingestion without waiting for it: the reply goes first."""
         if not workflow.patched(KNOWLEDGE_GRAPH_PATCH):
@@ -406,7 +472,7 @@ class ConversationWorkflow:
             user_message_id=user_id,
             assistant_message_id=assistant_id,
             message_chars=len(message.text),
-            turn_failed=assistant_id is None,
+            turn_failed=turn_failed or assistant_id is None,
             delegated=message.delegated,
             outcome=outcome,
             tools_used=tools_used,
@@ -454,6 +520,9 @@ class ConversationWorkflow:
         assistant_id: int | None,
         manifest: list[ContextItem],
         usage: ModelUsage,
+        *,
+        result: TurnResult | None = None,
+        error: str | None = None,
     ) -> None:
         await workflow.execute_activity_method(
             TurnActivities.record,
@@ -465,10 +534,26 @@ class ConversationWorkflow:
                 assistant_message_id=assistant_id,
                 manifest=manifest,
                 usage=usage,
+                request_id=self._request_id,
+                result=result.model_dump(mode="json") if result else None,
+                error=error,
             ),
             summary=f"turns: record manifest of turn {turn} ({status})",
             **MEMORY_IO,
         )
+
+
+def _answer_again(earlier: EarlierTurn) -> TurnResult:
+    """What a resent request gets: its first turn's answer, or that turn's failure."""
+    if earlier.status == "completed" and earlier.result is not None:
+        return TurnResult.model_validate(earlier.result)
+    if earlier.status == "failed" and earlier.error:
+        raise ApplicationError(earlier.error, type="TurnFailed")
+    raise ApplicationError(
+        f"this request started turn {earlier.turn}, which did not finish; send the message again "
+        "with a new request id to start a new turn",
+        type="TurnFailed",
+    )
 
 
 def _details(turn: int, manifest: list[ContextItem], reply: GenerateOutput) -> str:

@@ -30,6 +30,14 @@ MODEL_CALL = ActivityConfig(
     ),
 )
 
+# A dead worker is noticed when its heartbeats stop, not when a whole attempt times out
+# (two minutes for a model call). The turn's longer calls heartbeat while they wait
+# (activities/heartbeat.py); a caller is waiting on them. Store reads and writes are kept
+# short by MEMORY_IO's attempt timeout instead.
+TURN_HEARTBEAT_TIMEOUT = timedelta(seconds=20)
+TURN_MODEL_CALL = ActivityConfig(**MODEL_CALL, heartbeat_timeout=TURN_HEARTBEAT_TIMEOUT)
+TURN_EMBEDDING_CALL = ActivityConfig(**EMBEDDING_CALL, heartbeat_timeout=TURN_HEARTBEAT_TIMEOUT)
+
 # Graph ingestion: graphiti makes several model calls per episode, and the graph database
 # may be down for a while. Retry with backoff for up to a day; the reply never waits on it.
 GRAPH_INGEST = ActivityConfig(

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, TimeoutError
+from temporalio.exceptions import ActivityError, TimeoutError, TimeoutType
 
 with workflow.unsafe.imports_passed_through():
     from activities.learning import LearningActivities
@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from memory.tool_arguments import argument_problem
     from memory.tool_log import ToolStatus
     from memory.tools import TOOLS_BY_NAME
-    from workflows.options import EMBEDDING_CALL, MEMORY_IO
+    from workflows.options import MEMORY_IO, TURN_EMBEDDING_CALL, TURN_HEARTBEAT_TIMEOUT
 
 # Threads started before tools beyond the notebook existed replay without their commands.
 LEARNING_PATCH = "learning-from-work"
@@ -88,7 +88,7 @@ class ToolRunner:
             method,
             self._input(call),
             summary=f"tool {call.name}: turn {self._turn}",
-            **(EMBEDDING_CALL if call.name == "recall_search" else MEMORY_IO),
+            **(TURN_EMBEDDING_CALL if call.name == "recall_search" else MEMORY_IO),
         )
         return self._result(call, output)
 
@@ -100,13 +100,21 @@ class ToolRunner:
                 self._input(call),
                 summary=f"tool run_command: {command[:80]}",
                 start_to_close_timeout=self._command_timeout,
+                # A long command whose worker died is given up on when its heartbeats stop.
+                heartbeat_timeout=TURN_HEARTBEAT_TIMEOUT,
                 # A command is not repeated behind the model's back: a failure is its answer.
                 retry_policy=RetryPolicy(maximum_attempts=1),
             )
         except ActivityError as err:
-            timed_out = isinstance(err.cause, TimeoutError)
+            lost = isinstance(err.cause, TimeoutError) and err.cause.type == TimeoutType.HEARTBEAT
+            timed_out = isinstance(err.cause, TimeoutError) and not lost
             status = ToolStatus.TIMED_OUT if timed_out else ToolStatus.FAILED
-            why = f"cut off after {self._command_timeout.total_seconds():g} s" if timed_out else str(err.cause or err)
+            if lost:
+                why = "the worker running it stopped responding"
+            elif timed_out:
+                why = f"cut off after {self._command_timeout.total_seconds():g} s"
+            else:
+                why = str(err.cause or err)
             await self._record_failure(call, status, why)
             self._failed_commands.append(command)
             return self._error(call, f"failed: {why}")

@@ -1,8 +1,10 @@
 """Run the real worker (`worker.py`) with a kill point: the process kills itself with
-SIGKILL right before or right after the N-th execution of a named activity.
+SIGKILL right before, during (at its first heartbeat) or right after the N-th execution
+of a named activity.
 
     KILL_AT=after:recall_write python -m tests.faults.killpoint
     KILL_AT=after:conversation_append_message#2 python -m tests.faults.killpoint
+    KILL_AT=during:model_generate KEEP_ATTEMPT_TIMEOUTS=1 python -m tests.faults.killpoint
     python -m tests.faults.killpoint              # no KILL_AT: an ordinary worker
 
 Everything else is worker.py's own start-up (settings from the environment, service
@@ -13,7 +15,8 @@ checks, schema upgrade, the worker); the additions are:
 - a cap of 4 s on each activity attempt's start-to-close timeout. A server cannot tell
   a dead worker from a slow one: it retries an attempt only when that timeout passes,
   30 s to 2 min with the product's options. The cap makes these tests wait seconds for
-  that instead of minutes; retry policies are untouched;
+  that instead of minutes; retry policies are untouched. KEEP_ATTEMPT_TIMEOUTS=1 leaves
+  the product's timeouts as they are, for a test of how soon a dead worker is noticed;
 - for the same reason, a thread's workflow tasks go to another worker after 1 s instead
   of 10 s (the sticky queue timeout) when the worker that ran it last is gone;
 - the build id is named instead of computed: the SDK's default hashes the source of
@@ -39,6 +42,7 @@ from pathlib import Path
 from temporalio import activity
 from temporalio.worker import (
     ActivityInboundInterceptor,
+    ActivityOutboundInterceptor,
     ExecuteActivityInput,
     Interceptor,
     StartActivityInput,
@@ -58,7 +62,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @dataclass(frozen=True)
 class KillAt:
-    when: str  # "before" or "after"
+    when: str  # "before", "during" or "after"
     activity: str
     nth: int = 1
 
@@ -66,8 +70,8 @@ class KillAt:
     def parse(cls, spec: str) -> "KillAt":
         when, _, rest = spec.partition(":")
         name, _, nth = rest.partition("#")
-        if when not in ("before", "after") or not name:
-            raise ValueError(f"KILL_AT={spec!r}: expected before|after:<activity>[#<n>]")
+        if when not in ("before", "during", "after") or not name:
+            raise ValueError(f"KILL_AT={spec!r}: expected before|during|after:<activity>[#<n>]")
         return cls(when, name, int(nth or 1))
 
     def __str__(self) -> str:
@@ -91,6 +95,10 @@ class _Kill(ActivityInboundInterceptor):
     def __init__(self, next: ActivityInboundInterceptor, owner: KillPoint):
         super().__init__(next)
         self._owner = owner
+        self.die_at_heartbeat = False
+
+    def init(self, outbound: ActivityOutboundInterceptor) -> None:
+        super().init(_KillAtHeartbeat(outbound, self))
 
     async def execute_activity(self, input: ExecuteActivityInput):
         at = self._owner.at
@@ -100,10 +108,23 @@ class _Kill(ActivityInboundInterceptor):
             hit = self._owner.seen == at.nth
         if hit and at.when == "before":
             self._owner.die()
+        # The activity is under way (its first heartbeat says so) when the worker dies.
+        self.die_at_heartbeat = hit and at.when == "during"
         result = await super().execute_activity(input)
         if hit and at.when == "after":
             self._owner.die()  # the write is committed; its acknowledgement never leaves
         return result
+
+
+class _KillAtHeartbeat(ActivityOutboundInterceptor):
+    def __init__(self, next: ActivityOutboundInterceptor, inbound: _Kill):
+        super().__init__(next)
+        self._inbound = inbound
+
+    def heartbeat(self, *details) -> None:
+        if self._inbound.die_at_heartbeat:
+            self._inbound._owner.die()
+        super().heartbeat(*details)
 
 
 class CapAttemptTimeout(Interceptor):
@@ -128,7 +149,7 @@ def run_worker() -> None:
     """worker.py's main, with the interceptors and options above."""
     import worker
 
-    interceptors: list[Interceptor] = [CapAttemptTimeout()]
+    interceptors: list[Interceptor] = [] if os.environ.get("KEEP_ATTEMPT_TIMEOUTS") else [CapAttemptTimeout()]
     if spec := os.environ.get("KILL_AT"):
         interceptors.append(KillPoint(KillAt.parse(spec)))
     build_worker = worker.build_worker

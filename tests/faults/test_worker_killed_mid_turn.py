@@ -14,11 +14,12 @@ how long the server waits before it gives up on a dead worker's activity (see th
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
 import pytest
 from sqlalchemy import func, select
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, TimeoutType
 
 from clients.conversation import send_message
 from memory.knowledge import group_of
@@ -79,6 +80,19 @@ async def last_attempt(client, workflow_id: str, activity_type: str) -> int:
         handle = client.get_workflow_handle(workflow_id, run_id=previous)
 
 
+def worker_settings(dev_env, database_url, graph_url, redis_url, tmp_path) -> dict[str, str]:
+    return {
+        "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+        "DATABASE_URL": database_url,
+        "GRAPH_URL": graph_url,
+        "REDIS_URL": redis_url,
+        "TOOL_SCRATCH_ROOT": str(tmp_path / "scratch"),
+        "RETENTION_SCHEDULE_HOURS": "0",
+        "METRICS_PORT": "0",
+        "TASK_QUEUE": f"killed-{uuid.uuid4().hex[:8]}",
+    }
+
+
 @pytest.mark.parametrize(
     "kill_at, before_the_reply",
     [
@@ -93,16 +107,7 @@ async def last_attempt(client, workflow_id: str, activity_type: str) -> int:
 async def test_a_turn_survives_its_worker_being_killed(
     dev_env, workers, runtime, thread, database_url, graph_url, redis_url, tmp_path, kill_at, before_the_reply
 ):
-    settings = {
-        "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
-        "DATABASE_URL": database_url,
-        "GRAPH_URL": graph_url,
-        "REDIS_URL": redis_url,
-        "TOOL_SCRATCH_ROOT": str(tmp_path / "scratch"),
-        "RETENTION_SCHEDULE_HOURS": "0",
-        "METRICS_PORT": "0",
-        "TASK_QUEUE": f"killed-{uuid.uuid4().hex[:8]}",
-    }
+    settings = worker_settings(dev_env, database_url, graph_url, redis_url, tmp_path)
     client = dev_env.client
     first = await workers.start({**settings, "KILL_AT": kill_at})
     second = None
@@ -152,3 +157,64 @@ async def test_a_turn_survives_its_worker_being_killed(
     assert await count(runtime, graph_episodes, tenant) == 1
     facts = await runtime.knowledge.graph.facts(group_of(tenant))
     assert [f.fact for f in facts] == ["Dana Smith works at Acme Corp."]
+
+
+async def model_call_attempts(client, workflow_id: str) -> list[tuple[int, int]]:
+    """(attempt, timeout type that ended the attempt before it) of each completed model call,
+    in whichever run of the workflow made it (a conversation continues as new)."""
+    attempts: list[tuple[int, int]] = []
+    handle = client.get_workflow_handle(workflow_id)
+    while True:
+        events = (await handle.fetch_history()).events
+        scheduled = {
+            e.event_id
+            for e in events
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+            and e.activity_task_scheduled_event_attributes.activity_type.name == "model_generate"
+        }
+        attempts += [
+            (
+                e.activity_task_started_event_attributes.attempt,
+                e.activity_task_started_event_attributes.last_failure.timeout_failure_info.timeout_type,
+            )
+            for e in events
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+            and e.activity_task_started_event_attributes.scheduled_event_id in scheduled
+        ]
+        previous = events[0].workflow_execution_started_event_attributes.continued_execution_run_id
+        if not previous:
+            return attempts
+        handle = client.get_workflow_handle(workflow_id, run_id=previous)
+
+
+async def test_a_worker_that_dies_mid_model_call_is_given_up_on_when_its_heartbeats_stop(
+    dev_env, workers, runtime, thread, database_url, graph_url, redis_url, tmp_path
+):
+    """With the product's own timeouts (no cap): the model call's attempt may run for two
+    minutes, but the second worker takes the turn over once the dead one's heartbeats stop."""
+    settings = {**worker_settings(dev_env, database_url, graph_url, redis_url, tmp_path), "KEEP_ATTEMPT_TIMEOUTS": "1"}
+    client = dev_env.client
+    first = await workers.start({**settings, "KILL_AT": "during:model_generate"})
+    second = None
+    reply = asyncio.create_task(send_message(client, thread, UserMessage(text="hello"), task_queue=settings["TASK_QUEUE"]))
+    try:
+        killed = await first.killed(timeout=60)
+        died = time.monotonic()
+        second = await workers.start(settings)
+        result = await asyncio.wait_for(asyncio.shield(reply), 110)
+        waited = time.monotonic() - died
+        await finished(client, exchange_ingestion_id(thread, result.turn))
+    finally:
+        reply.cancel()  # only if the test failed before the reply came
+        for process in (first, second):
+            if process:
+                await process.stop()
+
+    assert killed == f"{KILLED} during:model_generate#1"
+    assert result.turn == 1 and result.reply.startswith("[offline model")
+    assert await model_call_attempts(client, conversation_workflow_id(thread)) == [
+        (2, TimeoutType.TIMEOUT_TYPE_HEARTBEAT)
+    ]
+    assert waited < 80, f"the reply took {waited:.0f} s after the worker died"
+    assert await count(runtime, turns, thread.tenant_id, turns.c.status == "completed") == 1
+    assert await count(runtime, usage_ledger, thread.tenant_id, usage_ledger.c.action == "agent_turn") == 1

@@ -5,7 +5,8 @@
 Runs real conversations (a plain turn, a notebook tool call, a refused model call, a
 context overflow that summarises, continue-as-new, turns whose knowledge ingestion is
 gated or reaches the graph; a command that fails and is recovered, an operator's
-correction, reflection on the corrected episode), an operator's notebook edit, a
+correction, reflection on the corrected episode; a message resent after the thread
+continued as new, a turn failed by a store that stays down), an operator's notebook edit, a
 document ingestion, a migration and rollback, a codify and a retention run on a local
 dev server against an embedded Postgres and FalkorDB, with the offline model, and
 writes each run's history as JSON here. Keep old files: a history must replay under
@@ -40,7 +41,7 @@ from memory.runtime import MemoryRuntime
 from activities.knowledge_models import DocumentUpload
 from stack.falkordb_server import falkordb_server
 from stack.search_attributes import cli_pairs
-from tests.support import ScriptedFailures
+from tests.support import ScriptedFailures, StoreDown
 from worker import build_worker
 from workflows.documents import DocumentIngestionWorkflow
 from workflows.fence import EmbeddingFenceWorkflow, FenceChange
@@ -93,7 +94,8 @@ async def record(database_url: str, graph_url: str, redis_url: str, scratch: str
     limits = ConversationLimits(summary_trigger_tokens=150, summary_keep_tail_messages=2)
     thread = ThreadRef(tenant_id=tenant, agent_id="support", thread_id="main")
     try:
-        async with build_worker(env.client, runtime, task_queue="replay"):
+        store_down = StoreDown(set())
+        async with build_worker(env.client, runtime, task_queue="replay", interceptors=[store_down]):
             say = lambda text: send_message(env.client, thread, UserMessage(text=text), task_queue="replay", limits=limits)  # noqa: E731
             await say("Our warehouse in Rotterdam ships on Tuesdays.")
             await say("remember: the customer prefers email")
@@ -147,6 +149,19 @@ async def record(database_url: str, graph_url: str, redis_url: str, scratch: str
             await env.client.execute_workflow(
                 RetentionWorkflow.run, RetentionPolicy(), id=f"retention/{tenant}", task_queue="replay"
             )
+            resender = ThreadRef(tenant_id=tenant, agent_id="support", thread_id="resend")
+            resend = lambda text, request_id: send_message(  # noqa: E731
+                env.client, resender, UserMessage(text=text), task_queue="replay", request_id=request_id,
+                limits=ConversationLimits(max_turns_per_run=1),
+            )
+            await resend("where do invoices go?", "replay-resend-1")
+            await resend("where do invoices go?", "replay-resend-1")  # a later run: the first answer
+            store_down.activity_names.add("recall_write")
+            try:
+                await resend("and receipts?", "replay-resend-2")
+            except Exception:
+                pass
+            store_down.activity_names.clear()
             recordings = {
                 "conversation": f'WorkflowId = "{conversation_workflow_id(thread)}"',
                 "ingestion-gated": f'WorkflowId = "{exchange_ingestion_id(thread, 1)}"',
@@ -160,6 +175,7 @@ async def record(database_url: str, graph_url: str, redis_url: str, scratch: str
                 "reflection": f'WorkflowId = "{reflection_id(learner, 2)}"',
                 "codify": f'WorkflowId = "{codify_id(codify)}"',
                 "retention": f'WorkflowId = "retention/{tenant}"',
+                "conversation-resend": f'WorkflowId = "{conversation_workflow_id(resender)}"',
             }
             for prefix, query in recordings.items():
                 if not only or prefix in only:
