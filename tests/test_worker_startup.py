@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from memory.config import Settings
+from memory.config import Settings, SettingsError
 from stack.checks import ServiceUnavailable, check_database, check_graph, check_redis_url
 from worker import connect
 
@@ -24,13 +24,18 @@ def test_worker_without_database_url_exits_naming_the_variable():
     assert "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("hours", ["inf", "nan", "100000", "-1"])
-def test_worker_with_an_unusable_retention_interval_exits_naming_the_variable(hours):
-    env = {**os.environ, "DATABASE_URL": "postgresql+psycopg://u@127.0.0.1:1/x", "RETENTION_SCHEDULE_HOURS": hours}
+def test_worker_with_an_unusable_setting_exits_naming_the_variable():
+    env = {**os.environ, "DATABASE_URL": "postgresql+psycopg://u@127.0.0.1:1/x", "RETENTION_SCHEDULE_HOURS": "inf"}
     done = subprocess.run([sys.executable, "worker.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
-    assert f"RETENTION_SCHEDULE_HOURS='{hours}'" in done.stderr
+    assert "RETENTION_SCHEDULE_HOURS='inf': Input should be a finite number" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("hours", ["inf", "nan", "100000", "-1"])
+def test_a_retention_interval_the_schedule_cannot_use_is_refused(hours):
+    with pytest.raises(SettingsError, match=f"RETENTION_SCHEDULE_HOURS='{hours}'"):
+        Settings.from_env({"DATABASE_URL": "postgresql+psycopg://u@h/x", "RETENTION_SCHEDULE_HOURS": hours})
 
 
 async def test_unreachable_postgres_is_named():
