@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import select  # noqa: E402
 from temporalio.api.enums.v1 import EventType  # noqa: E402
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle  # noqa: E402
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle  # noqa: E402
 from temporalio.exceptions import WorkflowAlreadyStartedError  # noqa: E402
 from temporalio.service import RPCError, RPCStatusCode  # noqa: E402
 
@@ -155,6 +155,15 @@ async def steer(client: Client, tenant_id: str, action: str) -> int:
 
 
 async def change_fence(client: Client, change: FenceChange, task_queue: str) -> int:
+    if await migration_running(client, change.tenant_id):
+        # The migration's switch would move the graph and the fence after this change, to
+        # its own target: the tenant's stores would end up on different models.
+        print(
+            f"error: tenant {change.tenant_id} has a migration running: workflow {migration_id(change.tenant_id)}; "
+            f"cancel it (`migrate.py cancel --tenant {change.tenant_id}`) or let it finish before a {change.action}",
+            file=sys.stderr,
+        )
+        return 1
     try:
         print(
             await client.execute_workflow(
@@ -169,6 +178,15 @@ async def change_fence(client: Client, change: FenceChange, task_queue: str) -> 
         return 1
     return 0
 
+
+async def migration_running(client: Client, tenant_id: str) -> bool:
+    try:
+        described = await client.get_workflow_handle(migration_id(tenant_id)).describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return described.status == WorkflowExecutionStatus.RUNNING
 
 
 async def all_tenants() -> list[str]:

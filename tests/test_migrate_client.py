@@ -7,6 +7,7 @@ import asyncio
 from clients import migrate
 from tests.conftest import running_worker
 from tests.test_migration_workflow import NEW, OLD, seed, vectors_per_item
+from workflows.fence import FenceChange
 from workflows.migration import EmbeddingMigrationWorkflow
 from workflows.migration_models import MigrationRequest, MigrationStart, migration_id
 
@@ -60,6 +61,28 @@ async def test_a_second_migration_is_refused_pointing_at_the_running_one(time_sk
         # Finished before the worker stops: a workflow task left behind would stall the clock.
         assert (await handle.result()).outcome == "cancelled"
     assert f"already has a migration running: workflow {migration_id(thread.tenant_id)}" in capsys.readouterr().err
+
+
+async def test_a_rollback_or_cleanup_while_a_migration_runs_is_refused(time_skipping_env, runtime, thread, capsys):
+    await seed(runtime, thread, 3)
+    client = time_skipping_env.client
+    async with running_worker(client, runtime) as tq:
+        handle = await client.start_workflow(
+            EmbeddingMigrationWorkflow.run,
+            MigrationStart(request=MigrationRequest(tenant_id=thread.tenant_id, to_model=NEW)),
+            id=migration_id(thread.tenant_id),
+            task_queue=tq,
+            start_signal="pause",
+        )
+        fence = FenceChange(action="rollback", tenant_id=thread.tenant_id, model=OLD)
+        assert await migrate.change_fence(client, fence, tq) == 1
+        refused_rollback = capsys.readouterr().err
+        assert await migrate.change_fence(client, fence.model_copy(update={"action": "cleanup", "model": NEW}), tq) == 1
+        await handle.signal(EmbeddingMigrationWorkflow.cancel)
+        assert (await handle.result()).outcome == "cancelled"
+    assert f"has a migration running: workflow {migration_id(thread.tenant_id)}" in refused_rollback
+    assert "before a rollback" in refused_rollback
+    assert await runtime.tenants.current_embedding_model(thread.tenant_id) == OLD
 
 
 async def test_bad_model_ids_are_refused_before_anything_starts(capsys):
