@@ -6,10 +6,10 @@ import asyncio
 
 from clients import migrate
 from tests.conftest import running_worker
-from tests.test_migration_workflow import NEW, OLD, seed, vectors_per_item
+from tests.test_migration_workflow import NEW, OLD, seed, start_migration, vectors_per_item
 from workflows.fence import FenceChange
 from workflows.migration import EmbeddingMigrationWorkflow
-from workflows.migration_models import MigrationRequest, MigrationStart, migration_id
+from workflows.migration_models import migration_id
 
 
 async def test_an_operator_migrates_rolls_back_and_cleans_up(dev_env, runtime, thread, monkeypatch, capsys):
@@ -49,13 +49,7 @@ async def test_a_second_migration_is_refused_pointing_at_the_running_one(time_sk
     client = time_skipping_env.client
     async with running_worker(client, runtime) as tq:
         # Paused from its start, so it is still running when the second request comes.
-        handle = await client.start_workflow(
-            EmbeddingMigrationWorkflow.run,
-            MigrationStart(request=MigrationRequest(tenant_id=thread.tenant_id, to_model=NEW)),
-            id=migration_id(thread.tenant_id),
-            task_queue=tq,
-            start_signal="pause",
-        )
+        handle = await start_migration(client, thread.tenant_id, tq, paused=True)
         assert await migrate.start(client, thread.tenant_id, NEW, "bob", tq) == 1
         await handle.signal(EmbeddingMigrationWorkflow.cancel)
         # Finished before the worker stops: a workflow task left behind would stall the clock.
@@ -67,13 +61,7 @@ async def test_a_rollback_or_cleanup_while_a_migration_runs_is_refused(time_skip
     await seed(runtime, thread, 3)
     client = time_skipping_env.client
     async with running_worker(client, runtime) as tq:
-        handle = await client.start_workflow(
-            EmbeddingMigrationWorkflow.run,
-            MigrationStart(request=MigrationRequest(tenant_id=thread.tenant_id, to_model=NEW)),
-            id=migration_id(thread.tenant_id),
-            task_queue=tq,
-            start_signal="pause",
-        )
+        handle = await start_migration(client, thread.tenant_id, tq, paused=True)
         fence = FenceChange(action="rollback", tenant_id=thread.tenant_id, model=OLD)
         assert await migrate.change_fence(client, fence, tq) == 1
         refused_rollback = capsys.readouterr().err

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from falkordb import FalkorDB
 from sqlalchemy import func, select
-from temporalio.client import WorkflowFailureError
+from temporalio.client import WorkflowFailureError, WorkflowHandle
 
 from clients import migrate
 from clients.conversation import send_message
@@ -50,28 +50,24 @@ async def vectors_per_item(runtime: MemoryRuntime, tenant_id: str, model: str) -
         return [count for (count,) in rows]
 
 
-async def migrate_to(client, tenant_id: str, tq: str, **request) -> object:
-    return await client.execute_workflow(
+async def start_migration(client, tenant_id: str, tq: str, *, paused: bool = False, **request) -> WorkflowHandle:
+    """The tenant's migration to NEW; paused from its first step, it is still running when the test acts."""
+    return await client.start_workflow(
         EmbeddingMigrationWorkflow.run,
         MigrationStart(request=MigrationRequest(tenant_id=tenant_id, to_model=NEW, **request)),
         id=migration_id(tenant_id),
         task_queue=tq,
+        start_signal="pause" if paused else None,
     )
+
+
+async def migrate_to(client, tenant_id: str, tq: str, **request) -> object:
+    return await (await start_migration(client, tenant_id, tq, **request)).result()
 
 
 async def test_a_migration_re_embeds_everything_then_switches_the_fence_once(time_skipping_env, runtime, thread):
     await seed(runtime, thread, 25)
-    await runtime.knowledge.graph.ingest(
-        GraphEpisode(
-            uuid=episode_uuid(f"{thread.tenant_id}/seed"),
-            group_id=group_of(thread.tenant_id),
-            name="seed",
-            body="Dana Smith works at Acme Corp.",
-            source="conversation",
-            source_description="seed",
-            reference_time=datetime.now(timezone.utc),
-        )
-    )
+    await seed_graph(runtime, thread)
     client = time_skipping_env.client
     async with running_worker(client, runtime) as tq:
         result = await migrate_to(client, thread.tenant_id, tq, batch_size=7, batches_per_run=2)
@@ -112,13 +108,7 @@ async def test_bad_migration_requests_are_refused_clearly(time_skipping_env, run
                 task_queue=tq,
             )
         # Paused from its start, so it is still running when the second request comes.
-        await client.start_workflow(
-            EmbeddingMigrationWorkflow.run,
-            MigrationStart(request=MigrationRequest(tenant_id=thread.tenant_id, to_model=NEW)),
-            id=migration_id(thread.tenant_id),
-            task_queue=tq,
-            start_signal="pause",
-        )
+        await start_migration(client, thread.tenant_id, tq, paused=True)
         second = await migrate.start(client, thread.tenant_id, NEW, "bob", tq)
         await client.get_workflow_handle(migration_id(thread.tenant_id)).signal(EmbeddingMigrationWorkflow.cancel)
         cancelled = await client.get_workflow_handle_for(EmbeddingMigrationWorkflow.run, migration_id(thread.tenant_id)).result()
@@ -161,12 +151,7 @@ async def test_a_provider_outage_pauses_the_migration_with_its_reason(time_skipp
     client = time_skipping_env.client
     try:
         async with running_worker(client, runtime) as tq:
-            handle = await client.start_workflow(
-                EmbeddingMigrationWorkflow.run,
-                MigrationStart(request=MigrationRequest(tenant_id=thread.tenant_id, to_model=NEW)),
-                id=migration_id(thread.tenant_id),
-                task_queue=tq,
-            )
+            handle = await start_migration(client, thread.tenant_id, tq)
             while not (progress := await handle.query(EmbeddingMigrationWorkflow.progress)).paused:
                 await time_skipping_env.sleep(timedelta(seconds=30))
             provider.down = False
@@ -185,12 +170,7 @@ async def test_turns_during_a_migration_see_only_current_model_rows(time_skippin
     other = thread.model_copy(update={"thread_id": "later"})
     client = time_skipping_env.client
     async with running_worker(client, runtime) as tq:
-        handle = await client.start_workflow(
-            EmbeddingMigrationWorkflow.run,
-            MigrationStart(request=MigrationRequest(tenant_id=thread.tenant_id, to_model=NEW, batch_size=3)),
-            id=migration_id(thread.tenant_id),
-            task_queue=tq,
-        )
+        handle = await start_migration(client, thread.tenant_id, tq, batch_size=3)
         await handle.signal(EmbeddingMigrationWorkflow.pause)
         during = await send_message(client, other, UserMessage(text="What about the Rotterdam warehouse?"), task_queue=tq)
         await handle.signal(EmbeddingMigrationWorkflow.resume)
