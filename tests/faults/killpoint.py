@@ -35,6 +35,7 @@ import signal
 import subprocess
 import sys
 import traceback
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -222,6 +223,21 @@ def serve_requests(children: list[int]) -> None:
                 os._exit(code)
         children.append(pid)
         print(pid, flush=True)
+
+
+def worker_settings(temporal_address: str, database_url: str, graph_url: str, redis_url: str, scratch: Path) -> dict[str, str]:
+    """The environment of a test's worker process: the test's services, its own task queue,
+    no retention schedule and no metrics port."""
+    return {
+        "TEMPORAL_ADDRESS": temporal_address,
+        "DATABASE_URL": database_url,
+        "GRAPH_URL": graph_url,
+        "REDIS_URL": redis_url,
+        "TOOL_SCRATCH_ROOT": str(scratch),
+        "RETENTION_SCHEDULE_HOURS": "0",
+        "METRICS_PORT": "0",
+        "TASK_QUEUE": f"killed-{uuid.uuid4().hex[:8]}",
+    }
 
 
 class Worker:

@@ -8,11 +8,11 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
 
+from tests.faults.killpoint import worker_settings
 from tests.test_migration_workflow import NEW, seed, vectors_per_item
 from workflows.migration import EmbeddingMigrationWorkflow
 from workflows.migration_models import MigrationRequest, MigrationStart, migration_id
@@ -30,20 +30,15 @@ async def test_a_killed_worker_resumes_the_migration_without_gaps_or_duplicates(
     dev_env, runtime, thread, database_url, graph_url, redis_url, tmp_path
 ):
     await seed(runtime, thread, 60)
-    task_queue = f"fault-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
-        "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
-        "DATABASE_URL": database_url,
-        "GRAPH_URL": graph_url,
-        "REDIS_URL": redis_url,
-        "TOOL_SCRATCH_ROOT": str(tmp_path / "scratch"),
-        "RETENTION_SCHEDULE_HOURS": "0",
-        "METRICS_PORT": "0",
-        "TASK_QUEUE": task_queue,
+        **worker_settings(
+            dev_env.client.service_client.config.target_host, database_url, graph_url, redis_url, tmp_path / "scratch"
+        ),
         # Slow enough that the kill lands mid-migration.
         "MIGRATION_REQUESTS_PER_SECOND": "4",
     }
+    task_queue = env["TASK_QUEUE"]
     env.pop("ANTHROPIC_API_KEY", None)
     log = tmp_path / "worker.log"
     client = dev_env.client

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 
 import pytest
 from sqlalchemy import func, select
@@ -34,7 +33,7 @@ from memory.schema import (
     usage_ledger,
 )
 from tests.conftest import finished
-from tests.faults.killpoint import KILLED, KillAt, Workers
+from tests.faults.killpoint import KILLED, KillAt, Workers, worker_settings
 from workflows.ingestion import KnowledgeIngestionWorkflow
 from workflows.ingestion_models import exchange_ingestion_id
 from workflows.models import UserMessage, conversation_workflow_id
@@ -55,10 +54,10 @@ async def count(runtime, table, tenant_id: str, *where) -> int:
         return await conn.scalar(select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id, *where))
 
 
-async def last_attempt(client, workflow_id: str, activity_type: str) -> int:
-    """The attempt that completed the activity, as the workflow's history shows it, in
-    whichever run of the workflow ran it (a conversation continues as new)."""
-    attempts = [0]
+async def activity_starts(client, workflow_id: str, activity_type: str) -> list:
+    """The started events of every attempt of an activity, oldest run first, as the
+    workflow's history shows them in whichever run ran it (a conversation continues as new)."""
+    starts: list = []
     handle = client.get_workflow_handle(workflow_id)
     while True:
         events = (await handle.fetch_history()).events
@@ -68,29 +67,21 @@ async def last_attempt(client, workflow_id: str, activity_type: str) -> int:
             if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
             and e.activity_task_scheduled_event_attributes.activity_type.name == activity_type
         }
-        attempts += [
-            e.activity_task_started_event_attributes.attempt
+        starts[:0] = [
+            e.activity_task_started_event_attributes
             for e in events
             if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
             and e.activity_task_started_event_attributes.scheduled_event_id in scheduled
         ]
         previous = events[0].workflow_execution_started_event_attributes.continued_execution_run_id
         if not previous:
-            return max(attempts)
+            return starts
         handle = client.get_workflow_handle(workflow_id, run_id=previous)
 
 
-def worker_settings(dev_env, database_url, graph_url, redis_url, tmp_path) -> dict[str, str]:
-    return {
-        "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
-        "DATABASE_URL": database_url,
-        "GRAPH_URL": graph_url,
-        "REDIS_URL": redis_url,
-        "TOOL_SCRATCH_ROOT": str(tmp_path / "scratch"),
-        "RETENTION_SCHEDULE_HOURS": "0",
-        "METRICS_PORT": "0",
-        "TASK_QUEUE": f"killed-{uuid.uuid4().hex[:8]}",
-    }
+async def last_attempt(client, workflow_id: str, activity_type: str) -> int:
+    """The attempt that completed the activity."""
+    return max((s.attempt for s in await activity_starts(client, workflow_id, activity_type)), default=0)
 
 
 @pytest.mark.parametrize(
@@ -107,7 +98,7 @@ def worker_settings(dev_env, database_url, graph_url, redis_url, tmp_path) -> di
 async def test_a_turn_survives_its_worker_being_killed(
     dev_env, workers, runtime, thread, database_url, graph_url, redis_url, tmp_path, kill_at, before_the_reply
 ):
-    settings = worker_settings(dev_env, database_url, graph_url, redis_url, tmp_path)
+    settings = worker_settings(dev_env.client.service_client.config.target_host, database_url, graph_url, redis_url, tmp_path / "scratch")
     client = dev_env.client
     first = await workers.start({**settings, "KILL_AT": kill_at})
     second = None
@@ -160,31 +151,11 @@ async def test_a_turn_survives_its_worker_being_killed(
 
 
 async def model_call_attempts(client, workflow_id: str) -> list[tuple[int, int]]:
-    """(attempt, timeout type that ended the attempt before it) of each completed model call,
-    in whichever run of the workflow made it (a conversation continues as new)."""
-    attempts: list[tuple[int, int]] = []
-    handle = client.get_workflow_handle(workflow_id)
-    while True:
-        events = (await handle.fetch_history()).events
-        scheduled = {
-            e.event_id
-            for e in events
-            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-            and e.activity_task_scheduled_event_attributes.activity_type.name == "model_generate"
-        }
-        attempts += [
-            (
-                e.activity_task_started_event_attributes.attempt,
-                e.activity_task_started_event_attributes.last_failure.timeout_failure_info.timeout_type,
-            )
-            for e in events
-            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
-            and e.activity_task_started_event_attributes.scheduled_event_id in scheduled
-        ]
-        previous = events[0].workflow_execution_started_event_attributes.continued_execution_run_id
-        if not previous:
-            return attempts
-        handle = client.get_workflow_handle(workflow_id, run_id=previous)
+    """(attempt, timeout type that ended the attempt before it) of each completed model call."""
+    return [
+        (s.attempt, s.last_failure.timeout_failure_info.timeout_type)
+        for s in await activity_starts(client, workflow_id, "model_generate")
+    ]
 
 
 async def test_a_worker_that_dies_mid_model_call_is_given_up_on_when_its_heartbeats_stop(
@@ -192,7 +163,7 @@ async def test_a_worker_that_dies_mid_model_call_is_given_up_on_when_its_heartbe
 ):
     """With the product's own timeouts (no cap): the model call's attempt may run for two
     minutes, but the second worker takes the turn over once the dead one's heartbeats stop."""
-    settings = {**worker_settings(dev_env, database_url, graph_url, redis_url, tmp_path), "KEEP_ATTEMPT_TIMEOUTS": "1"}
+    settings = {**worker_settings(dev_env.client.service_client.config.target_host, database_url, graph_url, redis_url, tmp_path / "scratch"), "KEEP_ATTEMPT_TIMEOUTS": "1"}
     client = dev_env.client
     first = await workers.start({**settings, "KILL_AT": "during:model_generate"})
     second = None
