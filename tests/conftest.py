@@ -164,6 +164,17 @@ async def finished(client: Client, workflow_id: str) -> None:
             await asyncio.sleep(0.02)  # asked for, not started yet: the reply goes first
 
 
+async def settled(client: Client, workflow_id: str) -> None:
+    """Until the workflow has no workflow task or activity in flight: a test whose worker stops
+    sooner leaves work without a worker, and the time-skipping clock stands still for good."""
+    async with asyncio.timeout(60):
+        while True:
+            described = (await client.get_workflow_handle(workflow_id).describe()).raw_description
+            if not described.HasField("pending_workflow_task") and not described.pending_activities:
+                return
+            await asyncio.sleep(0.02)
+
+
 @asynccontextmanager
 async def running_worker(client: Client, runtime: MemoryRuntime, **options):
     """A worker on a task queue of its own. On exit it first lets the child workflows its

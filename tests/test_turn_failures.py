@@ -10,11 +10,11 @@ from clients.conversation import send_message
 from memory.llm.base import ContextWindowExceeded, ModelRequestRejected, ModelUnavailable
 from memory.runtime import MemoryRuntime
 from memory.schema import conversation_summaries, messages, recall_embeddings, recall_items, turns, usage_ledger
-from tests.conftest import running_worker
+from tests.conftest import running_worker, settled
 from tests.support import LoseFirstAcknowledgement, ScriptedFailures, StoreDown
 from workflows.ingestion import KnowledgeIngestionWorkflow
 from workflows.ingestion_models import exchange_ingestion_id
-from workflows.models import ConversationLimits, UserMessage
+from workflows.models import ConversationLimits, UserMessage, conversation_workflow_id
 
 
 async def rows(runtime, table, tenant_id) -> int:
@@ -48,6 +48,8 @@ async def test_workflow_refuses_a_bad_message_and_nothing_is_written(time_skippi
             await send_message(
                 client, thread, UserMessage(text=text), task_queue=tq, limits=ConversationLimits(max_message_chars=500), check=False
             )
+        # The refused update started the thread, whose first activity may still be running.
+        await settled(client, conversation_workflow_id(thread))
     assert reason in str(raised.value.cause)
     assert await rows(runtime, messages, thread.tenant_id) == 0
     assert await rows(runtime, recall_items, thread.tenant_id) == 0
