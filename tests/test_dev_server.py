@@ -55,12 +55,22 @@ async def test_turn_is_readable_in_the_ui(dev_env, runtime, thread):
 
     history = await handle.fetch_history()
     scheduled = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED]
-    names = {e.activity_task_scheduled_event_attributes.activity_type.name for e in scheduled}
-    assert {"conversation_append_message", "recall_search", "notebook_read", "model_generate", "recall_write"} <= names
+    # The turn's short writes run as local activities: the UI shows them as markers.
+    local = [
+        e for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+    ]
+    names = {e.activity_task_scheduled_event_attributes.activity_type.name for e in scheduled} | {
+        json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)["activity_type"] for e in local
+    }
+    assert {"conversation_append_message", "recall_search", "notebook_read", "model_generate", "recall_write",
+            "turn_record"} <= names
     converter = client.data_converter.payload_converter
-    summaries = [converter.from_payload(e.user_metadata.summary, str) for e in scheduled]
+    summaries = [converter.from_payload(e.user_metadata.summary, str) for e in [*scheduled, *local]]
     assert "conversation: append user message, turn 1" in summaries
     assert "recall: search past threads, turn 1" in summaries
+    assert "turns: record manifest of turn 1 (completed)" in summaries
 
 
 async def test_thread_continues_as_new_and_keeps_counting(dev_env, runtime, thread):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import NoReturn
+from typing import Any, Awaitable, Callable, NoReturn, TypeVar
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
@@ -57,7 +57,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.ingestion import KnowledgeIngestionWorkflow
     from workflows.ingestion_models import ExchangeIngestion, exchange_ingestion_id
     from workflows.models import ConversationStart, TurnResult, UserMessage
-    from workflows.options import MEMORY_IO, TURN_EMBEDDING_CALL, TURN_MODEL_CALL
+    from workflows.options import LOCAL_STORE_WRITE, MEMORY_IO, TURN_EMBEDDING_CALL, TURN_MODEL_CALL
     from workflows.tools import LEARNING_PATCH, ToolRunner
 
 
@@ -67,6 +67,13 @@ KNOWLEDGE_GRAPH_PATCH = "knowledge-graph"
 # outcome, and nothing runs again), and a turn that fails at any step after its user message
 # is stored is recorded as failed; before, only model failures were.
 TURN_DURABILITY_PATCH = "turn-request-ids-and-failure-audit"
+# From here on the turn's short Postgres writes (the two messages, the turn record) run as
+# local activities, inside the workflow task: no server round trip for each.
+LOCAL_WRITES_PATCH = "turn-local-store-writes"
+TURN_LOCAL_WRITES = ("conversation_append_message", "turn_record")
+
+Request = TypeVar("Request")
+Result = TypeVar("Result")
 
 
 def _is_context_overflow(err: ActivityError) -> bool:
@@ -118,6 +125,7 @@ class ConversationWorkflow:
         self._task_type = "general"
         # The update id of the running turn: its request id.
         self._request_id: str | None = None
+        self._local_writes = False
 
     @workflow.run
     async def run(self, start: ConversationStart) -> int:
@@ -223,11 +231,12 @@ class ConversationWorkflow:
         thread = self._thread
         durable = workflow.patched(TURN_DURABILITY_PATCH)
         self._request_id = workflow.current_update_info().id if durable else None
-        user = await workflow.execute_activity_method(
+        self._local_writes = workflow.patched(LOCAL_WRITES_PATCH)
+        user = await self._write(
             ConversationActivities.append_message,
             AppendMessageInput(thread=thread, turn=turn, role="user", content=message.text, request_id=self._request_id),
+            name="conversation_append_message",
             summary=f"conversation: append user message, turn {turn}",
-            **MEMORY_IO,
         )
         if user.earlier is not None:
             # A resend of a request an earlier run took: nothing was stored under this turn's
@@ -267,11 +276,11 @@ class ConversationWorkflow:
             except ActivityError as retry_err:
                 await self._fail(turn, message, user, manifest, retry_err, "the context does not fit even after summarising: ")
 
-        assistant = await workflow.execute_activity_method(
+        assistant = await self._write(
             ConversationActivities.append_message,
             AppendMessageInput(thread=thread, turn=turn, role="assistant", content=reply.text),
+            name="conversation_append_message",
             summary=f"conversation: append assistant reply, turn {turn}",
-            **MEMORY_IO,
         )
         progress.assistant_id = assistant.id
         await workflow.execute_activity_method(
@@ -524,7 +533,7 @@ class ConversationWorkflow:
         result: TurnResult | None = None,
         error: str | None = None,
     ) -> None:
-        await workflow.execute_activity_method(
+        await self._write(
             TurnActivities.record,
             TurnRecordInput(
                 thread=self._thread,
@@ -538,9 +547,32 @@ class ConversationWorkflow:
                 result=result.model_dump(mode="json") if result else None,
                 error=error,
             ),
+            name="turn_record",
             summary=f"turns: record manifest of turn {turn} ({status})",
-            **MEMORY_IO,
         )
+
+    async def _write(
+        self, activity: Callable[[Any, Request], Awaitable[Result]], request: Request, *, name: str, summary: str
+    ) -> Result:
+        """One of the turn's short store writes. A local activity's result is recorded with
+        the next workflow task; a worker that dies first leaves it to be written again, and
+        every write is idempotent by key."""
+        if not self._local_writes:
+            return await workflow.execute_activity_method(activity, request, summary=summary, **MEMORY_IO)
+        try:
+            return await workflow.execute_local_activity_method(activity, request, summary=summary, **LOCAL_STORE_WRITE)
+        except (ApplicationError, TimeoutError) as err:
+            # A local activity's failure arrives as its cause alone: give it a remote one's
+            # shape, so the turn's failure handling (and its message) is the same for both.
+            raise ActivityError(
+                f"{name} failed",
+                scheduled_event_id=0,
+                started_event_id=0,
+                identity="",
+                activity_type=name,
+                activity_id="",
+                retry_state=None,
+            ) from err
 
 
 def _answer_again(earlier: EarlierTurn) -> TurnResult:

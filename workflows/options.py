@@ -3,13 +3,23 @@
 from datetime import timedelta
 
 from temporalio.common import RetryPolicy
-from temporalio.workflow import ActivityConfig
+from temporalio.workflow import ActivityConfig, LocalActivityConfig
 
 # Store reads and writes: fast, and transient failures (a restarting database) heal.
 MEMORY_IO = ActivityConfig(
     start_to_close_timeout=timedelta(seconds=30),
     schedule_to_close_timeout=timedelta(minutes=10),
     retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=20)),
+)
+
+# The turn's short writes, run inside the workflow task (local activities): a caller is
+# waiting, and a server round trip each would cost more than the write. An attempt that
+# outlives the workflow task's timeout would stall the task, hence the shorter limit;
+# retries keep MEMORY_IO's backoff and total.
+LOCAL_STORE_WRITE = LocalActivityConfig(
+    start_to_close_timeout=timedelta(seconds=5),
+    schedule_to_close_timeout=MEMORY_IO["schedule_to_close_timeout"],
+    retry_policy=MEMORY_IO["retry_policy"],
 )
 
 # Calls that embed text: bounded by the provider, retried with backoff on rate limits.
