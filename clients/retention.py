@@ -26,8 +26,8 @@ from pydantic import ValidationError  # noqa: E402
 from temporalio.client import WorkflowFailureError  # noqa: E402
 
 from clients.connect import connect, failure_reason  # noqa: E402
-from clients.usage import database_engine  # noqa: E402
 from clients.refused import report_refused  # noqa: E402
+from clients.usage import database_engine  # noqa: E402
 from memory.config import Settings  # noqa: E402
 from memory.tenants import TenantRegistry  # noqa: E402
 from memory.validation import InvalidInput  # noqa: E402
