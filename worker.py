@@ -21,11 +21,11 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.registry import all_activities
-from memory.config import Settings, SettingsError
-from memory.db import upgrade_schema
-from memory.metrics import observe_layer_latency
+from memory.core.config import Settings, SettingsError
+from memory.core.db import upgrade_schema
+from memory.core.metrics import observe_layer_latency
 from memory.runtime import MemoryRuntime
-from memory.telemetry import configure_tracing, install_log_context, set_latency_observer, shutdown_tracing
+from memory.core.telemetry import configure_tracing, install_log_context, set_latency_observer, shutdown_tracing
 from stack.checks import ServiceUnavailable, check_database, check_graph, check_redis_url
 from stack.metrics_endpoint import free_loopback_port, sdk_metrics_url, serve_metrics, temporal_runtime
 from stack.schedules import ensure_retention_schedule

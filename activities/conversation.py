@@ -6,7 +6,7 @@ from temporalio import activity
 
 from activities.errors import classified
 from activities.heartbeat import heartbeats
-from activities.models import (
+from activities.turn_models import (
     AppendMessageInput,
     ConversationLoaded,
     LoadConversationInput,
@@ -15,12 +15,12 @@ from activities.models import (
     SummariseResult,
 )
 from activities.tracing import traced
-from memory.manifest import ContextItem, Layer
-from memory.refs import ThreadRef
+from memory.prompt.manifest import ContextItem, Layer
+from memory.core.refs import ThreadRef
 from memory.runtime import MemoryRuntime
-from memory.summariser import summarise_thread
-from memory.switches import SwitchableLayer
-from memory.validation import MAX_STORED_MESSAGE_CHARS, check_message
+from memory.conversation.summariser import summarise_thread
+from memory.core.switches import SwitchableLayer
+from memory.core.validation import MAX_STORED_MESSAGE_CHARS, check_message
 
 
 class ConversationActivities:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.errors import classified
-from activities.knowledge_models import DocumentChunksInput, DocumentChunksStored, DocumentPrepared, DocumentUpload, EpisodeTicket
+from activities.graph_models import DocumentChunksInput, DocumentChunksStored, DocumentPrepared, DocumentUpload, EpisodeTicket
 from memory.runtime import MemoryRuntime
-from memory.switches import SwitchableLayer
-from memory.validation import InvalidInput, check_id
+from memory.core.switches import SwitchableLayer
+from memory.core.validation import InvalidInput, check_id
 
 
 class DocumentActivities:

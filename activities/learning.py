@@ -26,18 +26,18 @@ from activities.learning_models import (
 )
 from activities.tools import session_context
 from activities.tracing import traced
-from memory.codify import Codifier
-from memory.context import LearnedEntry
-from memory.episodes import summarise_exchange
-from memory.episodic import EpisodeRecord, outcome_filter
-from memory.manifest import ContextItem
-from memory.reflection import reflect, reflection_prompt
-from memory.retention import RetentionReport, cutoff
+from memory.learning.codify import Codifier
+from memory.prompt.assembly import LearnedEntry
+from memory.graph.episode_sources import summarise_exchange
+from memory.learning.episodic import EpisodeRecord, outcome_filter
+from memory.prompt.manifest import ContextItem
+from memory.learning.reflection import reflect, reflection_prompt
+from memory.learning.retention import RetentionReport, cutoff
 from memory.runtime import MemoryRuntime
-from memory.session_cache import CacheEntryNotFound, SessionContext
-from memory.skills import SkillProtected
-from memory.switches import SwitchableLayer
-from memory.usage import Action
+from memory.learning.session_cache import CacheEntryNotFound, SessionContext
+from memory.documents.skills import SkillProtected
+from memory.core.switches import SwitchableLayer
+from memory.core.usage import Action
 
 CACHE_ENTRY_EXPIRED = "CacheEntryExpired"
 

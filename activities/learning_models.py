@@ -7,11 +7,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from memory.context import LearnedEntry
-from memory.corrections import Correction
-from memory.manifest import ContextItem
-from memory.refs import AgentRef, ThreadRef
-from memory.tool_log import ToolStatus
+from memory.prompt.assembly import LearnedEntry
+from memory.learning.corrections import Correction
+from memory.prompt.manifest import ContextItem
+from memory.core.refs import AgentRef, ThreadRef
+from memory.tools.log import ToolStatus
 
 Outcome = Literal["succeeded", "failed", "corrected"]
 

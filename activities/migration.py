@@ -15,8 +15,8 @@ from activities.migration_models import (
     PlanInput,
     SwitchInput,
 )
-from memory.metrics import MIGRATION_ROWS_DONE, MIGRATION_ROWS_TOTAL
-from memory.migration import BatchBounds, BatchResult, MigrationPlan, VerifyReport
+from memory.core.metrics import MIGRATION_ROWS_DONE, MIGRATION_ROWS_TOTAL
+from memory.embedding.migration import BatchBounds, BatchResult, MigrationPlan, VerifyReport
 from memory.runtime import MemoryRuntime
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.errors import classified
-from activities.knowledge_models import NotebookWriteInput, NotebookWritten
-from activities.models import NotebookEditInput, NotebookEditResult, NotebookReadInput
+from activities.graph_models import NotebookWriteInput, NotebookWritten
+from activities.turn_models import NotebookEditInput, NotebookEditResult, NotebookReadInput
 from activities.tracing import traced
-from memory.manifest import ContextItem, Layer
+from memory.prompt.manifest import ContextItem, Layer
 from memory.runtime import MemoryRuntime
-from memory.switches import SwitchableLayer
-from memory.tokens import estimate_tokens
+from memory.core.switches import SwitchableLayer
+from memory.core.tokens import estimate_tokens
 
 
 class NotebookActivities:

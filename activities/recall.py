@@ -6,12 +6,12 @@ from temporalio import activity
 
 from activities.errors import classified
 from activities.heartbeat import heartbeats
-from activities.models import RecallSearchInput, RecallWriteInput
+from activities.turn_models import RecallSearchInput, RecallWriteInput
 from activities.tracing import traced
-from memory.manifest import ContextItem, Layer
+from memory.prompt.manifest import ContextItem, Layer
 from memory.runtime import MemoryRuntime
-from memory.switches import SwitchableLayer
-from memory.tokens import estimate_tokens
+from memory.core.switches import SwitchableLayer
+from memory.core.tokens import estimate_tokens
 
 
 class RecallActivities:

@@ -14,10 +14,10 @@ from activities.learning_models import (
     ToolOutput,
 )
 from activities.tracing import traced
-from memory.command_runner import CommandRejected
+from memory.tools.command_runner import CommandRejected
 from memory.runtime import MemoryRuntime
-from memory.session_cache import SessionContext
-from memory.tool_log import ToolStatus
+from memory.learning.session_cache import SessionContext
+from memory.tools.log import ToolStatus
 
 
 def session_context(session: SessionRef) -> SessionContext:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.errors import classified
-from activities.models import TurnRecordInput
+from activities.turn_models import TurnRecordInput
 from memory.runtime import MemoryRuntime
 
 

@@ -7,7 +7,7 @@ import os
 
 from temporalio.client import Client
 
-from memory.telemetry import configure_tracing
+from memory.core.telemetry import configure_tracing
 from stack.temporal_client import ClientConfigError, client_options
 
 

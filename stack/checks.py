@@ -6,8 +6,8 @@ import asyncio
 
 from sqlalchemy import text
 
-from memory.config import Settings
-from memory.db import create_engine
+from memory.core.config import Settings
+from memory.core.db import create_engine
 
 
 class ServiceUnavailable(RuntimeError):

@@ -7,7 +7,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSe
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from stack.search_attributes import SEARCH_ATTRIBUTES
+from contract.search_attributes import SEARCH_ATTRIBUTES
 
 
 async def ensure_search_attributes(client: Client) -> list[str]:

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from clients import cache_review
-from memory.cache_audit import AuditEntry, CacheAudit
-from memory.db import create_engine
-from memory.session_cache import SessionContext, Substitution
+from memory.learning.cache_audit import AuditEntry, CacheAudit
+from memory.core.db import create_engine
+from memory.learning.session_cache import SessionContext, Substitution
 
 
 def sampled(database_url: str, ctx: SessionContext, *pairs: tuple[str, str]) -> list[AuditEntry]:

@@ -1,11 +1,11 @@
-"""memory/command_form.py: which spellings of a command share a session-cache key."""
+"""memory/learning/command_form.py: which spellings of a command share a session-cache key."""
 
 from __future__ import annotations
 
 import pytest
 
-from memory.command_form import MODES, CommandNormalizer
-from memory.validation import InvalidInput
+from memory.learning.command_form import MODES, CommandNormalizer
+from memory.core.validation import InvalidInput
 
 
 def keys(mode: str, *commands: str) -> set[str]:

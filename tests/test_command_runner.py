@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from memory.command_runner import CommandPolicy, CommandRejected, CommandRunner
-from memory.config import Settings
+from memory.tools.command_runner import CommandPolicy, CommandRejected, CommandRunner
+from memory.core.config import Settings
 
 KEY = "tenant-a/support/thread-1"
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from memory.config import Settings
-from stack.search_attributes import SEARCH_ATTRIBUTES
+from memory.core.config import Settings
+from contract.search_attributes import SEARCH_ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -50,7 +50,7 @@ DATA_DIRS = {
     "grafana": "/var/lib/grafana",
 }
 
-# The metrics the code exports (memory/metrics.py); dashboards and alerts may also use the
+# The metrics the code exports (memory/core/metrics.py); dashboards and alerts may also use the
 # Temporal SDK's `temporal_*` metrics.
 OUR_METRICS = {
     "agent_session_cache_lookups_total",

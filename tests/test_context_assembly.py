@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from memory.context import ContextSources, NotebookEntry, RecalledEntry, SummaryEntry, TailMessage, assemble
+from memory.prompt.assembly import ContextSources, NotebookEntry, RecalledEntry, SummaryEntry, TailMessage, assemble
 
 T = datetime(2026, 3, 4, 9, 30, tzinfo=timezone.utc)
 
@@ -57,7 +57,7 @@ def test_every_item_names_its_source_and_time():
 
 
 def test_what_the_session_learned_is_cached_only_while_the_set_is_unchanged():
-    from memory.context import CorrectionEntry, LearnedEntry
+    from memory.prompt.assembly import CorrectionEntry, LearnedEntry
 
     learned = [LearnedEntry(tried="ls -z", instead="ls -a", source="tool_recovery")]
     base = dict(recalled=recalled(3), summary=SummaryEntry(id=1, content="s", created_at=T), user_message="hi")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from clients.conversation import send_message
-from memory.manifest import Layer
-from memory.schema import messages, recall_items
+from memory.prompt.manifest import Layer
+from memory.core.schema import messages, recall_items
 from tests.conftest import running_worker
-from workflows.models import UserMessage
+from contract.conversation import UserMessage
 
 
 async def count(runtime, table, tenant_id: str) -> int:
@@ -103,7 +103,7 @@ async def test_idle_thread_closes_and_its_next_message_continues_the_count(time_
 
     from temporalio.client import WorkflowExecutionStatus
 
-    from workflows.models import ConversationLimits
+    from contract.conversation import ConversationLimits
 
     client = time_skipping_env.client
     limits = ConversationLimits(idle_timeout_hours=1)

@@ -10,13 +10,13 @@ from sqlalchemy import func, select
 
 from clients import ingest_document
 from clients.conversation import send_message
-from memory.chunking import DocumentRejected
-from memory.manifest import Layer
+from memory.documents.chunking import DocumentRejected
+from memory.prompt.manifest import Layer
 from memory.runtime import MemoryRuntime
-from memory.schema import ingested_documents, recall_items
-from memory.validation import InvalidInput
+from memory.core.schema import ingested_documents, recall_items
+from memory.core.validation import InvalidInput
 from tests.conftest import running_worker
-from workflows.models import UserMessage
+from contract.conversation import UserMessage
 
 HANDBOOK = """# Account handbook
 

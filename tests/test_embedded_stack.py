@@ -18,7 +18,7 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
 from stack.embedded import EmbeddedStack, StackError
-from stack.search_attributes import SEARCH_ATTRIBUTES
+from contract.search_attributes import SEARCH_ATTRIBUTES
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -12,13 +12,13 @@ from typing import Any, Callable
 import httpx
 import pytest
 
-from memory.config import Settings
+from memory.core.config import Settings
 from memory.embedding.base import EmbeddingModelId, EmbeddingRejected, EmbeddingUnavailable
 from memory.embedding.offline import OfflineEmbedder
 from memory.embedding.openai_embedder import OpenAIEmbedder
 from memory.embedding.registry import build_embedder
 from memory.embedding.voyage import VoyageEmbedder
-from memory.recall_memory import EmbedderPool
+from memory.recall.service import EmbedderPool
 from memory.runtime import MemoryRuntime
 
 KEY = "pa-secret-key-42"

@@ -20,8 +20,8 @@ from memory.llm.offline import OfflineModel
 from memory.runtime import MemoryRuntime
 from tests.conftest import finished, running_worker
 from worker import WORKFLOWS
-from workflows.ingestion_models import exchange_ingestion_id
-from workflows.models import UserMessage
+from contract.ingestion import exchange_ingestion_id
+from contract.conversation import UserMessage
 
 SECRET = "the vault code is ORCHID-4471"
 API_KEY = "sk-ant-api03-NEVER-IN-HISTORY-0000"

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from memory.episodic import EpisodeRecord, EpisodicMemory, Outcome, outcome_filter
-from memory.manifest import Layer
-from memory.refs import ThreadRef
-from memory.schema import episodes
+from memory.learning.episodic import EpisodeRecord, EpisodicMemory, Outcome, outcome_filter
+from memory.prompt.manifest import Layer
+from memory.core.refs import ThreadRef
+from memory.core.schema import episodes
 
 NOW = datetime.now(UTC)
 

@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from memory.gates import Gate, IngestionFacts, decide
-from memory.switches import (
+from memory.graph.gates import Gate, IngestionFacts, decide
+from memory.core.switches import (
     GRAPH_EXTRACTION,
     EffectiveSwitches,
     SwitchBoard,

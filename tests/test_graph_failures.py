@@ -11,16 +11,16 @@ from clients.conversation import send_message
 from memory.graph import GraphClientsFactory, GraphMemory
 from memory.graph.offline_llm import OfflineGraphLLM
 from memory.embedding.offline import OfflineEmbedder
-from memory.knowledge import group_of
-from memory.manifest import Layer
+from memory.graph.service import group_of
+from memory.prompt.manifest import Layer
 from memory.runtime import MemoryRuntime
-from memory.schema import episodes, graph_episodes, ingestion_decisions, messages, usage_ledger
+from memory.core.schema import episodes, graph_episodes, ingestion_decisions, messages, usage_ledger
 from temporalio.client import WorkflowExecutionStatus
 from tests.conftest import running_worker
 from tests.support import LoseFirstAcknowledgement
 from tests.test_knowledge_ingestion import PAD, ingestion_of, turn
-from workflows.ingestion_models import exchange_ingestion_id
-from workflows.models import UserMessage
+from contract.ingestion import exchange_ingestion_id
+from contract.conversation import UserMessage
 
 
 async def rows(runtime: MemoryRuntime, table, tenant_id: str, *where) -> int:

@@ -17,7 +17,7 @@ from graphiti_core.prompts.dedupe_edges import EdgeDuplicate
 from graphiti_core.prompts.extract_nodes import ExtractedEntities, SummarizedEntities
 from graphiti_core.prompts.models import Message
 
-from memory.config import Settings
+from memory.core.config import Settings
 from memory.embedding.offline import OfflineEmbedder
 from memory.graph import (
     GraphClientsFactory,

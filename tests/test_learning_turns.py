@@ -11,17 +11,17 @@ from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from clients.conversation import NoRunningConversation, correct, send_message
-from memory.corrections import Correction
-from memory.episodic import Outcome
-from memory.manifest import Layer
-from memory.refs import ThreadRef
+from memory.learning.corrections import Correction
+from memory.learning.episodic import Outcome
+from memory.prompt.manifest import Layer
+from memory.core.refs import ThreadRef
 from memory.runtime import MemoryRuntime
-from memory.schema import corrections, tool_calls
-from memory.session_cache import SessionContext
+from memory.core.schema import corrections, tool_calls
+from memory.learning.session_cache import SessionContext
 from tests.conftest import finished, running_worker
 from workflows.codify import CodifyWorkflow, codify_id
-from workflows.ingestion_models import exchange_ingestion_id
-from workflows.models import ConversationLimits, UserMessage
+from contract.ingestion import exchange_ingestion_id
+from contract.conversation import ConversationLimits, UserMessage
 from activities.learning_models import CodifyInput
 
 

@@ -12,13 +12,13 @@ from sqlalchemy import func, select
 from temporalio.client import WorkflowExecutionStatus
 
 from clients.conversation import send_message
-from memory.manifest import Layer
-from memory.schema import episodes, graph_episodes, usage_ledger
+from memory.prompt.manifest import Layer
+from memory.core.schema import episodes, graph_episodes, usage_ledger
 from stack.schedules import ensure_retention_schedule
 from tests.conftest import finished, running_worker
 from tests.test_retention import old_episode, recall_row, remaining
-from workflows.ingestion_models import exchange_ingestion_id
-from workflows.models import UserMessage
+from contract.ingestion import exchange_ingestion_id
+from contract.conversation import UserMessage
 from workflows.retention import RETENTION_SCHEDULE_ID, RetentionPolicy, RetentionWorkflow
 
 LONG = "Dana Smith works at Acme Corp and leads the data platform team there since last spring."

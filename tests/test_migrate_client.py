@@ -9,7 +9,7 @@ from tests.conftest import running_worker
 from tests.test_migration_workflow import NEW, OLD, seed, start_migration, vectors_per_item
 from workflows.fence import FenceChange
 from workflows.migration import EmbeddingMigrationWorkflow
-from workflows.migration_models import migration_id
+from contract.migration import migration_id
 
 
 async def test_an_operator_migrates_rolls_back_and_cleans_up(dev_env, runtime, thread, monkeypatch, capsys):

@@ -16,17 +16,17 @@ from clients.conversation import send_message
 from memory.embedding.base import EmbeddingUnavailable
 from memory.embedding.offline import OfflineEmbedder
 from memory.graph import GraphEpisode, episode_uuid
-from memory.knowledge import group_of
-from memory.manifest import Layer
-from memory.recall_memory import EmbedderPool
-from memory.refs import ThreadRef
+from memory.graph.service import group_of
+from memory.prompt.manifest import Layer
+from memory.recall.service import EmbedderPool
+from memory.core.refs import ThreadRef
 from memory.runtime import MemoryRuntime
-from memory.schema import recall_embeddings, recall_items, usage_ledger
+from memory.core.schema import recall_embeddings, recall_items, usage_ledger
 from tests.conftest import running_worker
 from workflows.fence import EmbeddingFenceWorkflow, FenceChange
 from workflows.migration import EmbeddingMigrationWorkflow
-from workflows.migration_models import MigrationRequest, MigrationStart, migration_id
-from workflows.models import UserMessage
+from contract.migration import MigrationRequest, MigrationStart, migration_id
+from contract.conversation import UserMessage
 
 OLD, NEW = "offline/hashed-ngrams/256", "offline/hashed-ngrams/384"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 from memory.embedding.offline import OfflineEmbedder
-from memory.recall import RecallStore
-from memory.refs import ThreadRef
+from memory.recall.store import RecallStore
+from memory.core.refs import ThreadRef
 
 
 def owner(tenant: str, thread: str = "t1") -> ThreadRef:
@@ -58,7 +58,7 @@ async def test_write_is_idempotent_per_key(runtime, thread):
 
 async def test_a_tenant_keeps_its_model_when_the_default_changes(runtime, settings, thread):
     assert await runtime.tenants.current_embedding_model(thread.tenant_id) == settings.embedding_model
-    from memory.tenants import TenantRegistry
+    from memory.core.tenants import TenantRegistry
 
     later = TenantRegistry(runtime.engine, "offline/hashed-ngrams/512")
     assert await later.current_embedding_model(thread.tenant_id) == settings.embedding_model
@@ -69,7 +69,7 @@ async def test_concurrent_first_writes_build_a_models_index_once_without_deadloc
 
     from sqlalchemy import text
 
-    from memory.recall import ensure_index
+    from memory.recall.store import ensure_index
 
     model = "offline/hashed-ngrams/200"
     names = await asyncio.gather(*(ensure_index(runtime.engine, model) for _ in range(4)))

@@ -17,7 +17,7 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from workflows.conversation import ConversationWorkflow
-from workflows.models import ConversationStart, TurnResult, UserMessage
+from contract.conversation import ConversationStart, TurnResult, UserMessage
 from worker import WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))

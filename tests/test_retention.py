@@ -11,11 +11,11 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from clients import retention as retention_client
-from memory.episodic import EpisodeRecord, EpisodicMemory, Outcome
-from memory.refs import ThreadRef
-from memory.retention import MAX_RETENTION_DAYS, Retention, TenantRetention, cutoff
-from memory.schema import recall_embeddings, recall_items
-from memory.validation import InvalidInput
+from memory.learning.episodic import EpisodeRecord, EpisodicMemory, Outcome
+from memory.core.refs import ThreadRef
+from memory.learning.retention import MAX_RETENTION_DAYS, Retention, TenantRetention, cutoff
+from memory.core.schema import recall_embeddings, recall_items
+from memory.core.validation import InvalidInput
 from workflows.retention import RetentionPolicy
 
 NOW = datetime.now(UTC)

@@ -1,4 +1,4 @@
-"""memory/session_cache.py on a real Redis, with its audit sample in a real Postgres."""
+"""memory/learning/session_cache.py on a real Redis, with its audit sample in a real Postgres."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import random
 import pytest
 from prometheus_client import REGISTRY
 
-from memory.cache_audit import CacheAudit
-from memory.command_form import CommandNormalizer
-from memory.db import create_engine
-from memory.session_cache import CacheEntryNotFound, SessionCache, SessionContext
-from memory.validation import InvalidInput
+from memory.learning.cache_audit import CacheAudit
+from memory.learning.command_form import CommandNormalizer
+from memory.core.db import create_engine
+from memory.learning.session_cache import CacheEntryNotFound, SessionCache, SessionContext
+from memory.core.validation import InvalidInput
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ async def test_lookups_and_hits_are_counted_for_the_tenant(cache, ctx, thread, c
 
     await cache.lookup(ctx)  # nothing learned yet: a lookup, no hit
     await cache.record(ctx, tried="cat a", instead="cat b", source="tool_recovery")
-    with caplog.at_level(logging.DEBUG, logger="memory.session_cache"):
+    with caplog.at_level(logging.DEBUG, logger="memory.learning.session_cache"):
         await cache.lookup(ctx)
     await cache.lookup_command(ctx, "cat  a")
     await cache.lookup_command(ctx, "cat z")
@@ -170,7 +170,7 @@ async def test_a_failing_audit_costs_the_sample_not_the_lookup(redis_url, ctx, c
                          audit=CacheAudit(unreachable), audit_fraction=1.0)
     try:
         await cache.record(ctx, tried="cat a", instead="cat b", source="tool_recovery")
-        with caplog.at_level(logging.WARNING, logger="memory.session_cache"):
+        with caplog.at_level(logging.WARNING, logger="memory.learning.session_cache"):
             assert [s.instead for s in await cache.lookup(ctx)] == ["cat b"]
             await cache.flush()
     finally:

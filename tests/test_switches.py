@@ -15,18 +15,18 @@ import pytest
 
 from clients import switches as switches_client
 from clients import usage as usage_client
-from memory.db import create_engine
+from memory.core.db import create_engine
 from memory.llm.base import ModelUsage
-from memory.switches import (
+from memory.core.switches import (
     GLOBAL,
     GRAPH_EXTRACTION,
     INGEST_MIN_CHARS,
     SwitchBoard,
     layer_switch,
 )
-from memory.tenants import TenantRegistry
-from memory.usage import Action, UsageLedger
-from memory.validation import InvalidInput
+from memory.core.tenants import TenantRegistry
+from memory.core.usage import Action, UsageLedger
+from memory.core.validation import InvalidInput
 
 
 def new_tenant() -> str:

@@ -11,8 +11,8 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import StatusCode
 
-from memory import telemetry
-from memory.telemetry import (
+from memory.core import telemetry
+from memory.core.telemetry import (
     OwnerLogFilter,
     configure_tracing,
     install_log_context,

@@ -12,12 +12,12 @@ from sqlalchemy import select, text
 from clients.conversation import send_message
 from memory.llm.base import ModelRequest, ModelResponse, ToolCall
 from memory.llm.offline import OfflineModel
-from memory.refs import ThreadRef
+from memory.core.refs import ThreadRef
 from memory.runtime import MemoryRuntime
-from memory.schema import episodes, tool_calls
+from memory.core.schema import episodes, tool_calls
 from tests.conftest import finished, running_worker
-from workflows.ingestion_models import exchange_ingestion_id
-from workflows.models import ConversationLimits, UserMessage
+from contract.ingestion import exchange_ingestion_id
+from contract.conversation import ConversationLimits, UserMessage
 
 
 class CallsTools(OfflineModel):
@@ -109,7 +109,7 @@ async def test_a_hanging_command_is_cut_off_by_its_timeout_recorded_and_learned_
 
 
 def runtime_session(thread: ThreadRef):
-    from memory.session_cache import SessionContext
+    from memory.learning.session_cache import SessionContext
 
     return SessionContext(tenant_id=thread.tenant_id, agent_id=thread.agent_id, session_id=thread.thread_id)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from memory.config import Settings, SettingsError
+from memory.core.config import Settings, SettingsError
 from stack.checks import ServiceUnavailable, check_database, check_graph, check_redis_url
 from worker import connect
 

@@ -13,7 +13,7 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from activities.learning import LearningActivities
     from activities.learning_models import RetentionInput
-    from memory.retention import MAX_RETENTION_DAYS, RetentionReport
+    from memory.learning.retention import MAX_RETENTION_DAYS, RetentionReport
 
 RETENTION_SCHEDULE_ID = "retention"
 
