@@ -26,10 +26,10 @@ from memory.core.db import upgrade_schema
 from memory.core.metrics import observe_layer_latency
 from memory.runtime import MemoryRuntime
 from memory.core.telemetry import configure_tracing, install_log_context, set_latency_observer, shutdown_tracing
-from stack.checks import ServiceUnavailable, check_database, check_graph, check_redis_url
-from stack.metrics_endpoint import free_loopback_port, sdk_metrics_url, serve_metrics, temporal_runtime
-from stack.schedules import ensure_retention_schedule
-from stack.temporal_client import ClientConfigError, client_options
+from wiring.checks import ServiceUnavailable, check_database, check_graph, check_redis_url
+from wiring.metrics_endpoint import free_loopback_port, sdk_metrics_url, serve_metrics, temporal_runtime
+from wiring.schedules import ensure_retention_schedule
+from wiring.temporal_client import ClientConfigError, client_options
 from workflows.codify import CodifyWorkflow
 from workflows.conversation import ConversationWorkflow
 from workflows.documents import DocumentIngestionWorkflow

@@ -18,7 +18,7 @@ from memory.core.config import Settings
 from memory.core.db import upgrade_schema
 from stack.embedded import temporal_binary
 from stack.falkordb_server import falkordb_server
-from stack.register import ensure_search_attributes
+from wiring.register import ensure_search_attributes
 from contract.search_attributes import cli_pairs
 
 

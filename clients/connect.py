@@ -8,7 +8,7 @@ import os
 from temporalio.client import Client
 
 from memory.core.telemetry import configure_tracing
-from stack.temporal_client import ClientConfigError, client_options
+from wiring.temporal_client import ClientConfigError, client_options
 
 
 async def connect() -> Client:

@@ -31,8 +31,8 @@ from clients.usage import database_engine  # noqa: E402
 from memory.core.config import Settings  # noqa: E402
 from memory.core.tenants import TenantRegistry  # noqa: E402
 from memory.core.validation import InvalidInput  # noqa: E402
-from stack.checks import ServiceUnavailable  # noqa: E402
-from stack.schedules import ensure_retention_schedule  # noqa: E402
+from wiring.checks import ServiceUnavailable  # noqa: E402
+from wiring.schedules import ensure_retention_schedule  # noqa: E402
 from contract.conversation import TASK_QUEUE  # noqa: E402
 from workflows.retention import RETENTION_SCHEDULE_ID, RetentionPolicy, RetentionWorkflow, describe  # noqa: E402
 

@@ -40,7 +40,7 @@ from memory.core.switches import (  # noqa: E402
 )
 from memory.core.tenants import Plan, TenantRegistry  # noqa: E402
 from memory.core.validation import InvalidInput, check_id  # noqa: E402
-from stack.checks import ServiceUnavailable  # noqa: E402
+from wiring.checks import ServiceUnavailable  # noqa: E402
 
 # The value word that clears a level instead of setting it.
 CLEAR = "default"

@@ -30,7 +30,7 @@ from memory.graph import GraphClientsFactory, GraphMemory
 from memory.core.refs import ThreadRef
 from memory.runtime import MemoryRuntime
 from stack.falkordb_server import falkordb_server
-from stack.register import ensure_search_attributes
+from wiring.register import ensure_search_attributes
 from contract.search_attributes import SEARCH_ATTRIBUTES
 from tests.support import ChildWorkflowRecorder
 from worker import build_worker

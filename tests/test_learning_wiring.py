@@ -14,7 +14,7 @@ from temporalio.client import WorkflowExecutionStatus
 from clients.conversation import send_message
 from memory.prompt.manifest import Layer
 from memory.core.schema import episodes, graph_episodes, usage_ledger
-from stack.schedules import ensure_retention_schedule
+from wiring.schedules import ensure_retention_schedule
 from tests.conftest import finished, running_worker
 from tests.test_retention import old_episode, recall_row, remaining
 from contract.ingestion import exchange_ingestion_id

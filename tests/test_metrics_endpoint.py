@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from memory.core.metrics import SESSION_CACHE_LOOKUPS
-from stack.metrics_endpoint import CONTENT_TYPE, sdk_metrics_url, serve_metrics, temporal_runtime
+from wiring.metrics_endpoint import CONTENT_TYPE, sdk_metrics_url, serve_metrics, temporal_runtime
 from tests.conftest import _binary
 
 @activity.defn

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import urllib.request
 
-from stack.metrics_endpoint import free_loopback_port
+from wiring.metrics_endpoint import free_loopback_port
 from worker import serve
 
 
