@@ -18,51 +18,35 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.registry import all_activities
+from contract.learning import RETENTION_SCHEDULE_ID, RetentionPolicy
 from memory.core.config import Settings, SettingsError
 from memory.core.db import upgrade_schema
 from memory.core.metrics import observe_layer_latency
+from memory.core.telemetry import (
+    configure_tracing,
+    install_log_context,
+    set_latency_observer,
+    shutdown_tracing,
+)
 from memory.runtime import MemoryRuntime
-from memory.core.telemetry import configure_tracing, install_log_context, set_latency_observer, shutdown_tracing
-from wiring.checks import ServiceUnavailable, check_database, check_graph, check_redis_url
-from wiring.metrics_endpoint import free_loopback_port, sdk_metrics_url, serve_metrics, temporal_runtime
+from wiring.checks import (
+    ServiceUnavailable,
+    check_database,
+    check_graph,
+    check_redis_url,
+)
+from wiring.metrics_endpoint import (
+    free_loopback_port,
+    sdk_metrics_url,
+    serve_metrics,
+    temporal_runtime,
+)
+from wiring.plugin import MemoryWorkerPlugin
 from wiring.schedules import ensure_retention_schedule
 from wiring.temporal_client import ClientConfigError, client_options
-from workflows.codify import CodifyWorkflow
-from workflows.conversation import ConversationWorkflow
-from workflows.documents import DocumentIngestionWorkflow
-from workflows.fence import EmbeddingFenceWorkflow
-from workflows.ingestion import KnowledgeIngestionWorkflow
-from workflows.migration import EmbeddingMigrationWorkflow
-from workflows.notebook_edit import NotebookEditWorkflow
-from workflows.reflection import SkillReflectionWorkflow
-from workflows.retention import RETENTION_SCHEDULE_ID, RetentionPolicy, RetentionWorkflow
 
 log = logging.getLogger("worker")
-
-# Workflows reach the activity modules (for typed activity references), and through them
-# the store clients. Those are never used inside a workflow; passing them through keeps
-# the sandbox from re-importing them per workflow run.
-SANDBOX = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules(
-        "anthropic", "falkordb", "graphiti_core", "httpx", "neo4j", "pgvector", "psycopg", "redis", "sqlalchemy"
-    )
-)
-
-WORKFLOWS = [
-    ConversationWorkflow,
-    KnowledgeIngestionWorkflow,
-    NotebookEditWorkflow,
-    DocumentIngestionWorkflow,
-    EmbeddingMigrationWorkflow,
-    EmbeddingFenceWorkflow,
-    SkillReflectionWorkflow,
-    CodifyWorkflow,
-    RetentionWorkflow,
-]
-
 
 def build_worker(client: Client, runtime: MemoryRuntime, *, task_queue: str, **options) -> Worker:
     # Retrieval latencies measured by the layer spans feed the per-layer histogram.
@@ -70,14 +54,8 @@ def build_worker(client: Client, runtime: MemoryRuntime, *, task_queue: str, **o
     # On shutdown, let running activities (a graph ingestion, a model call) finish and
     # report, rather than leave the server waiting out their timeouts before a retry.
     options.setdefault("graceful_shutdown_timeout", timedelta(seconds=15))
-    options.setdefault("workflow_runner", SANDBOX)
-    return Worker(
-        client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=all_activities(runtime),
-        **options,
-    )
+    plugins = [MemoryWorkerPlugin(runtime), *options.pop("plugins", [])]
+    return Worker(client, task_queue=task_queue, plugins=plugins, **options)
 
 
 async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities.errors import classified
-from activities.heartbeat import heartbeating, heartbeats
 from activities.graph_models import (
     DecideIngestionInput,
     EpisodeTicket,
@@ -15,13 +13,14 @@ from activities.graph_models import (
     GraphSearchInput,
     NotebookEpisodeInput,
 )
+from activities.heartbeat import heartbeating, heartbeats
 from activities.tracing import traced
+from memory.core.metrics import INGESTION_DECISIONS
+from memory.core.tokens import estimate_tokens
 from memory.graph.episode_queue import QueuedEpisode
 from memory.graph.gates import GateDecision, IngestionFacts
 from memory.prompt.manifest import ContextItem, Layer
-from memory.core.metrics import INGESTION_DECISIONS
 from memory.runtime import MemoryRuntime
-from memory.core.tokens import estimate_tokens
 
 
 def _ticket(queued: QueuedEpisode) -> EpisodeTicket:
@@ -33,7 +32,6 @@ class KnowledgeActivities:
         self._rt = runtime
 
     @activity.defn(name="ingestion_decide")
-    @classified
     async def decide(self, request: DecideIngestionInput) -> GateDecision:
         decision = await self._rt.knowledge.decide(
             IngestionFacts(
@@ -53,7 +51,6 @@ class KnowledgeActivities:
         return decision
 
     @activity.defn(name="graph_queue_exchange")
-    @classified
     async def queue_exchange(self, request: ExchangeEpisodeInput) -> EpisodeTicket:
         summary = None
         if request.episode_id is not None:
@@ -65,7 +62,6 @@ class KnowledgeActivities:
         return _ticket(queued)
 
     @activity.defn(name="graph_queue_notebook")
-    @classified
     async def queue_notebook(self, request: NotebookEpisodeInput) -> EpisodeTicket:
         version = await self._rt.documents.version_by_id(request.agent, request.version_id)
         if version is None:
@@ -76,7 +72,6 @@ class KnowledgeActivities:
         return _ticket(queued)
 
     @activity.defn(name="graph_ingest")
-    @classified
     @traced("graph", "ingest")
     async def ingest(self, request: GraphIngestInput) -> GraphIngestReport:
         queued = await self._rt.knowledge.queue.get(request.episode_id)
@@ -95,7 +90,6 @@ class KnowledgeActivities:
 
     @activity.defn(name="graph_search")
     @heartbeats
-    @classified
     @traced("graph", "search")
     async def search(self, request: GraphSearchInput) -> list[ContextItem]:
         result = await self._rt.knowledge.search(request.thread, request.turn, request.query)

@@ -81,15 +81,6 @@ class NotebookWritten(BaseModel):
     created_at: datetime
 
 
-class DocumentUpload(BaseModel):
-    """A document already decoded to text by the client; the workflow re-checks and chunks it."""
-
-    tenant_id: str
-    name: str = Field(min_length=1, max_length=200)
-    text: str
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-
-
 class DocumentChunksInput(BaseModel):
     tenant_id: str
     name: str

@@ -7,11 +7,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from memory.core.refs import ThreadRef
+from memory.learning.models import Correction
 from memory.prompt.assembly import LearnedEntry
-from memory.learning.corrections import Correction
 from memory.prompt.manifest import ContextItem
-from memory.core.refs import AgentRef, ThreadRef
-from memory.tools.log import ToolStatus
+from memory.tools.models import ToolStatus
 
 Outcome = Literal["succeeded", "failed", "corrected"]
 
@@ -63,13 +63,6 @@ class CorrectionInput(BaseModel):
     request_id: str
 
 
-class CorrectionReceipt(BaseModel):
-    correction_id: int
-    applies_to_turn: int
-    turn_running: bool
-    learned_key: str
-
-
 class SkillsLoadInput(BaseModel):
     thread: ThreadRef
     message: str
@@ -119,25 +112,6 @@ class ReflectionResult(BaseModel):
     path: str
     lesson: str
     version: int | None = None
-
-
-class CodifyInput(BaseModel):
-    agent: AgentRef
-    project: str = "default"
-    session_id: str
-    command: str = Field(min_length=1, max_length=2_000)
-    target: Literal["skill", "notebook"]
-    task_type: str | None = None
-    operator: str
-    request_id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")
-
-
-class CodifyResult(BaseModel):
-    target: str
-    path: str
-    version: int
-    tried: str
-    instead: str
 
 
 class RetentionInput(BaseModel):

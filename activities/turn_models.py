@@ -7,11 +7,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from memory.prompt.assembly import CorrectionEntry, LearnedEntry
-from memory.llm.base import ModelUsage, ToolCall, ToolResult
-from memory.prompt.manifest import ContextItem
+from memory.conversation.models import EarlierTurn
 from memory.core.refs import AgentRef, ThreadRef
-from memory.conversation.turn_requests import EarlierTurn
+from memory.llm.base import ModelUsage, ToolCall, ToolResult
+from memory.prompt.assembly import CorrectionEntry, LearnedEntry
+from memory.prompt.manifest import ContextItem
 
 
 class AppendMessageInput(BaseModel):

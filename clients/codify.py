@@ -25,17 +25,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pydantic import ValidationError  # noqa: E402
 from temporalio.client import WorkflowFailureError  # noqa: E402
 
-from activities.learning_models import CodifyInput  # noqa: E402
 from clients.connect import connect, failure_reason  # noqa: E402
 from clients.refused import report_refused  # noqa: E402
-from memory.learning.command_form import CommandNormalizer  # noqa: E402
+from contract.learning import (  # noqa: E402
+    CodifyInput,  # noqa: E402
+    CodifyResult,
+    codify_id,
+)
+from contract.names import (
+    CODIFY_WORKFLOW,  # noqa: E402
+    TASK_QUEUE,  # noqa: E402
+)
 from memory.core.config import Settings  # noqa: E402
 from memory.core.refs import AgentRef  # noqa: E402
-from memory.learning.session_cache import SessionCache, SessionContext  # noqa: E402
-from memory.documents.skills import check_task_type  # noqa: E402
 from memory.core.validation import InvalidInput  # noqa: E402
-from workflows.codify import CodifyWorkflow, codify_id  # noqa: E402
-from contract.conversation import TASK_QUEUE  # noqa: E402
+from memory.documents.skills import check_task_type  # noqa: E402
+from memory.learning.command_form import CommandNormalizer  # noqa: E402
+from memory.learning.session_cache import SessionCache, SessionContext  # noqa: E402
 
 
 async def list_entries(ctx: SessionContext) -> int:
@@ -67,8 +73,9 @@ async def promote(request: CodifyInput, task_queue: str) -> int:
     client = await connect()
     try:
         result = await client.execute_workflow(
-            CodifyWorkflow.run,
+            CODIFY_WORKFLOW,
             request,
+            result_type=CodifyResult,
             id=codify_id(request),
             task_queue=task_queue,
             static_summary=f"Codify by {request.operator}: {request.command[:60]}",

@@ -3,24 +3,36 @@ or correct the agent in a running one."""
 
 from __future__ import annotations
 
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowExecutionStatus
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.learning_models import CorrectionReceipt
-from memory.learning.corrections import Correction
-from memory.core.refs import ThreadRef
-from memory.core.validation import check_message
-from contract.search_attributes import AGENT_ID, TENANT_ID, THREAD_ID
-from workflows.conversation import ConversationWorkflow
 from contract.conversation import (
-    TASK_QUEUE,
     ConversationLimits,
     ConversationStart,
     TurnResult,
     UserMessage,
     conversation_workflow_id,
 )
+from contract.learning import CorrectionReceipt
+from contract.names import (
+    CONVERSATION_WORKFLOW,
+    CORRECT_UPDATE,
+    SEND_MESSAGE_UPDATE,
+    TASK_QUEUE,
+)
+from contract.search_attributes import AGENT_ID, TENANT_ID, THREAD_ID
+from memory.core.refs import ThreadRef
+from memory.core.validation import check_message
+from memory.learning.models import Correction
 
 
 async def send_message(
@@ -44,7 +56,7 @@ async def send_message(
     if check:
         check_message(message.text, max_chars=limits.max_message_chars)
     start = WithStartWorkflowOperation(
-        ConversationWorkflow.run,
+        CONVERSATION_WORKFLOW,
         ConversationStart(thread=thread, limits=limits, project=project),
         id=conversation_workflow_id(thread),
         task_queue=task_queue,
@@ -59,7 +71,7 @@ async def send_message(
         static_summary=f"Conversation: tenant {thread.tenant_id}, agent {thread.agent_id}, thread {thread.thread_id}",
     )
     return await client.execute_update_with_start_workflow(
-        ConversationWorkflow.send_message, message, start_workflow_operation=start, id=request_id
+        SEND_MESSAGE_UPDATE, message, start_workflow_operation=start, id=request_id, result_type=TurnResult
     )
 
 
@@ -84,7 +96,9 @@ async def correct(client: Client, thread: ThreadRef, correction: Correction, *, 
             "a correction applies to a running conversation; nothing was recorded"
         )
     try:
-        return await handle.execute_update(ConversationWorkflow.correct, correction, id=request_id)
+        return await handle.execute_update(
+            CORRECT_UPDATE, correction, id=request_id, result_type=CorrectionReceipt
+        )
     except RPCError as err:
         # Finished between the check and the update.
         if err.status == RPCStatusCode.NOT_FOUND:

@@ -23,13 +23,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from temporalio.client import Client, WorkflowFailureError  # noqa: E402
 from temporalio.common import WorkflowIDConflictPolicy  # noqa: E402
 
-from activities.graph_models import DocumentUpload  # noqa: E402
 from clients.connect import connect, failure_reason  # noqa: E402
-from memory.documents.chunking import decode_document  # noqa: E402
+from contract.ingestion import (  # noqa: E402
+    DocumentProgress,
+    DocumentUpload,  # noqa: E402
+    document_ingestion_id,
+)
+from contract.names import (  # noqa: E402
+    DOCUMENT_INGESTION_WORKFLOW,
+    PROGRESS_QUERY,
+    TASK_QUEUE,  # noqa: E402
+)
 from memory.core.validation import InvalidInput, check_id  # noqa: E402
-from workflows.documents import DocumentIngestionWorkflow  # noqa: E402
-from contract.ingestion import DocumentProgress, document_ingestion_id  # noqa: E402
-from contract.conversation import TASK_QUEUE  # noqa: E402
+from memory.documents.chunking import decode_document  # noqa: E402
 
 # One upload travels as one workflow input; Temporal's payload limit is 2 MB.
 MAX_DOCUMENT_CHARS = 1_000_000
@@ -54,18 +60,19 @@ def read_upload(tenant_id: str, path: Path) -> DocumentUpload:
 
 async def ingest(client: Client, upload: DocumentUpload, task_queue: str, *, show_progress: bool = True) -> DocumentProgress:
     handle = await client.start_workflow(
-        DocumentIngestionWorkflow.run,
+        DOCUMENT_INGESTION_WORKFLOW,
         upload,
         id=document_ingestion_id(upload.tenant_id, upload.sha256),
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         static_summary=f"Document ingestion: {upload.name} for tenant {upload.tenant_id}",
+        result_type=DocumentProgress,
     )
     result = asyncio.ensure_future(handle.result())
     while show_progress and not result.done():
         await asyncio.wait([result], timeout=0.5)
         try:
-            _show(await handle.query(DocumentIngestionWorkflow.progress))
+            _show(await handle.query(PROGRESS_QUERY, result_type=DocumentProgress))
         except Exception:
             pass  # a query can miss while the workflow is between tasks; the next one lands
     progress = await result

@@ -27,21 +27,38 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import select  # noqa: E402
 from temporalio.api.enums.v1 import EventType  # noqa: E402
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle  # noqa: E402
+from temporalio.client import (  # noqa: E402
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError  # noqa: E402
 from temporalio.service import RPCError, RPCStatusCode  # noqa: E402
 
 from clients.connect import connect, failure_reason  # noqa: E402
+from contract.migration import (  # noqa: E402
+    FenceChange,
+    MigrationProgress,
+    MigrationRequest,
+    MigrationResult,
+    MigrationStart,
+    migration_id,
+)
+from contract.names import (  # noqa: E402
+    CANCEL_SIGNAL,
+    EMBEDDING_FENCE_WORKFLOW,
+    EMBEDDING_MIGRATION_WORKFLOW,
+    PAUSE_SIGNAL,
+    PROGRESS_QUERY,
+    RESUME_SIGNAL,
+    TASK_QUEUE,  # noqa: E402
+)
 from memory.core.config import Settings  # noqa: E402
 from memory.core.db import create_engine  # noqa: E402
-from memory.embedding.base import EmbeddingModelId  # noqa: E402
 from memory.core.schema import tenants  # noqa: E402
 from memory.core.validation import InvalidInput, check_id  # noqa: E402
-from workflows.fence import EmbeddingFenceWorkflow, FenceChange  # noqa: E402
-from workflows.migration import EmbeddingMigrationWorkflow  # noqa: E402
-from contract.migration import MigrationProgress, MigrationRequest, MigrationStart, migration_id  # noqa: E402
-from contract.conversation import TASK_QUEUE  # noqa: E402
-
+from memory.embedding.base import EmbeddingModelId  # noqa: E402
 
 # How long `start` waits for the migration's own checks (its plan) before it leaves it running.
 PLAN_PATIENCE = timedelta(seconds=30)
@@ -51,11 +68,12 @@ async def start(client: Client, tenant_id: str, to_model: str, operator: str, ta
     request = MigrationRequest(tenant_id=tenant_id, to_model=to_model, requested_by=operator)
     try:
         handle = await client.start_workflow(
-            EmbeddingMigrationWorkflow.run,
+            EMBEDDING_MIGRATION_WORKFLOW,
             MigrationStart(request=request),
             id=migration_id(tenant_id),
             task_queue=task_queue,
             static_summary=f"Embedding migration: tenant {tenant_id} to {to_model}, by {operator}",
+            result_type=MigrationResult,
         )
     except WorkflowAlreadyStartedError:
         print(
@@ -115,7 +133,7 @@ def _bar(p: MigrationProgress) -> str:
 
 
 async def status(client: Client, tenant_id: str, watch: bool) -> int:
-    handle = client.get_workflow_handle_for(EmbeddingMigrationWorkflow.run, migration_id(tenant_id))
+    handle = client.get_workflow_handle(migration_id(tenant_id), result_type=MigrationResult)
     while True:
         try:
             description = await handle.describe()
@@ -132,7 +150,7 @@ async def status(client: Client, tenant_id: str, watch: bool) -> int:
             except WorkflowFailureError as err:
                 print(f"\rmigration failed: {failure_reason(err)}", file=sys.stderr)
                 return 1
-        progress = await handle.query(EmbeddingMigrationWorkflow.progress)
+        progress = await handle.query(PROGRESS_QUERY, result_type=MigrationProgress)
         print(("\r" if watch else "") + _bar(progress), end="" if watch else "\n", flush=True)
         if not watch:
             return 0
@@ -140,9 +158,8 @@ async def status(client: Client, tenant_id: str, watch: bool) -> int:
 
 
 async def steer(client: Client, tenant_id: str, action: str) -> int:
-    handle = client.get_workflow_handle_for(EmbeddingMigrationWorkflow.run, migration_id(tenant_id))
-    signal = {"pause": EmbeddingMigrationWorkflow.pause, "resume": EmbeddingMigrationWorkflow.resume,
-              "cancel": EmbeddingMigrationWorkflow.cancel}[action]
+    handle = client.get_workflow_handle(migration_id(tenant_id))
+    signal = {"pause": PAUSE_SIGNAL, "resume": RESUME_SIGNAL, "cancel": CANCEL_SIGNAL}[action]
     try:
         await handle.signal(signal)
     except RPCError as err:
@@ -167,7 +184,7 @@ async def change_fence(client: Client, change: FenceChange, task_queue: str) -> 
     try:
         print(
             await client.execute_workflow(
-                EmbeddingFenceWorkflow.run,
+                EMBEDDING_FENCE_WORKFLOW,
                 change,
                 id=f"fence/{change.tenant_id}/{change.action}/{int(time.time())}",
                 task_queue=task_queue,

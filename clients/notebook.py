@@ -27,15 +27,17 @@ from temporalio.client import WorkflowFailureError  # noqa: E402
 
 from clients.connect import connect, failure_reason  # noqa: E402
 from clients.refused import report_refused  # noqa: E402
+from contract.ingestion import NotebookEdit, NotebookEditResult, notebook_edit_id  # noqa: E402
+from contract.names import (
+    NOTEBOOK_EDIT_WORKFLOW,  # noqa: E402
+    TASK_QUEUE,  # noqa: E402
+)
 from memory.core.config import Settings  # noqa: E402
 from memory.core.db import create_engine  # noqa: E402
-from memory.documents.path_store import DocumentStore  # noqa: E402
-from memory.documents.notebook import NOTEBOOK_PATH, check_notebook_text  # noqa: E402
 from memory.core.refs import AgentRef  # noqa: E402
 from memory.core.validation import InvalidInput, check_storable  # noqa: E402
-from contract.ingestion import NotebookEdit, NotebookEditResult, notebook_edit_id  # noqa: E402
-from contract.conversation import TASK_QUEUE  # noqa: E402
-from workflows.notebook_edit import NotebookEditWorkflow  # noqa: E402
+from memory.documents.notebook import NOTEBOOK_PATH, check_notebook_text  # noqa: E402
+from memory.documents.path_store import DocumentStore  # noqa: E402
 
 
 async def _with_store(action):
@@ -85,11 +87,12 @@ async def edit(agent: AgentRef, content: str, operator: str, reason: str, reques
     client = await connect()
     try:
         result: NotebookEditResult = await client.execute_workflow(
-            NotebookEditWorkflow.run,
+            NOTEBOOK_EDIT_WORKFLOW,
             edit_request,
             id=notebook_edit_id(agent, request_id),
             task_queue=task_queue,
             static_summary=f"Notebook edit by operator {operator} for agent {agent.agent_id}",
+            result_type=NotebookEditResult,
         )
     except WorkflowFailureError as err:
         print(f"error: {failure_reason(err)}", file=sys.stderr)

@@ -28,13 +28,17 @@ from temporalio.client import WorkflowFailureError  # noqa: E402
 from clients.connect import connect, failure_reason  # noqa: E402
 from clients.refused import report_refused  # noqa: E402
 from clients.usage import database_engine  # noqa: E402
+from contract.learning import RETENTION_SCHEDULE_ID, RetentionPolicy, describe  # noqa: E402
+from contract.names import (
+    RETENTION_WORKFLOW,  # noqa: E402
+    TASK_QUEUE,  # noqa: E402
+)
 from memory.core.config import Settings  # noqa: E402
 from memory.core.tenants import TenantRegistry  # noqa: E402
 from memory.core.validation import InvalidInput  # noqa: E402
+from memory.learning.models import RetentionReport  # noqa: E402
 from wiring.checks import ServiceUnavailable  # noqa: E402
 from wiring.schedules import ensure_retention_schedule  # noqa: E402
-from contract.conversation import TASK_QUEUE  # noqa: E402
-from workflows.retention import RETENTION_SCHEDULE_ID, RetentionPolicy, RetentionWorkflow, describe  # noqa: E402
 
 # A schedule that fires less than once a year is no schedule; past this, a typo is likelier.
 MAX_EVERY_HOURS = 24 * 366
@@ -44,11 +48,12 @@ async def run_now(policy: RetentionPolicy, task_queue: str) -> int:
     client = await connect()
     try:
         report = await client.execute_workflow(
-            RetentionWorkflow.run,
+            RETENTION_WORKFLOW,
             policy,
             id=f"retention/manual-{uuid.uuid4().hex[:12]}",
             task_queue=task_queue,
             static_summary="Retention, started by hand",
+            result_type=RetentionReport,
         )
     except WorkflowFailureError as err:
         print(f"error: {failure_reason(err)}", file=sys.stderr)

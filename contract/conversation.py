@@ -7,13 +7,11 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, Field
 
-from memory.prompt.assembly import CorrectionEntry
-from memory.llm.base import ModelUsage
-from memory.prompt.manifest import ContextItem
-from memory.core.refs import ThreadRef
 from contract.ingestion import ExchangeIngestion
-
-TASK_QUEUE = "agent-memory"
+from memory.core.refs import ThreadRef
+from memory.llm.base import ModelUsage
+from memory.prompt.assembly import CorrectionEntry
+from memory.prompt.manifest import ContextItem
 
 
 def conversation_workflow_id(thread: ThreadRef) -> str:

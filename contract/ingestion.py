@@ -63,3 +63,12 @@ class DocumentProgress(BaseModel):
     episodes_failed: int = 0
     graph_outcome: str = "pending"
     done: bool = False
+
+
+class DocumentUpload(BaseModel):
+    """A document already decoded to text by the client; the workflow re-checks and chunks it."""
+
+    tenant_id: str
+    name: str = Field(min_length=1, max_length=200)
+    text: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")

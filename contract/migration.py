@@ -64,3 +64,9 @@ class MigrationResult(BaseModel):
     rows: int
     graph_items: int
     detail: str
+
+
+class FenceChange(BaseModel):
+    action: Literal["rollback", "cleanup"]
+    tenant_id: str
+    model: str

@@ -1,4 +1,5 @@
-"""activities/errors.py: which failures an activity retries and which it reports at once."""
+"""activities/errors.py: which failures an activity retries and which it reports at once (the
+worker plugin's interceptor runs every activity through it)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,17 @@ import pytest
 from sqlalchemy import text
 from temporalio.exceptions import ApplicationError
 
-from activities.errors import classified
+from activities.errors import run_classified
 
 
 class Probe:
     def __init__(self, engine):
         self.engine = engine
 
-    @classified
     async def store(self, request: tuple[str, dict]):
+        return await run_classified(lambda: self._store(request), request)
+
+    async def _store(self, request: tuple[str, dict]):
         statement, values = request
         async with self.engine.connect() as conn:
             return await conn.scalar(text(statement), values)

@@ -58,7 +58,7 @@ from clients.connect import failure_reason
 from clients.conversation import correct as send_correction
 from clients.conversation import send_message
 from memory.core.config import Settings
-from memory.learning.corrections import Correction
+from memory.learning.models import Correction
 from memory.core.refs import ThreadRef
 from memory.runtime import MemoryRuntime
 from tests.conftest import _start_time_skipping, finished, running_worker

@@ -19,7 +19,7 @@ from codec.server import serve
 from memory.llm.offline import OfflineModel
 from memory.runtime import MemoryRuntime
 from tests.conftest import finished, running_worker
-from worker import WORKFLOWS
+from wiring.plugin import MemoryWorkerPlugin
 from contract.ingestion import exchange_ingestion_id
 from contract.conversation import UserMessage
 
@@ -66,7 +66,7 @@ async def test_histories_hold_no_plaintext_and_still_replay_and_decode_for_the_u
     payloads = encrypted_payloads(raw)
     assert payloads, "the turn's payloads are encrypted"
 
-    await Replayer(workflows=WORKFLOWS, data_converter=data_converter(ring)).replay_workflow(history)
+    await Replayer(workflows=[], plugins=[MemoryWorkerPlugin(keyring=ring)]).replay_workflow(history)
 
     server = serve(ring, port=0, token="operator-token")
     threading.Thread(target=server.serve_forever, daemon=True).start()

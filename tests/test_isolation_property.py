@@ -55,11 +55,11 @@ from sqlalchemy import text
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
-from activities.graph_models import DocumentUpload
-from activities.learning_models import CodifyInput
+from contract.ingestion import DocumentUpload
+from contract.learning import CodifyInput
 from clients.conversation import NoRunningConversation, correct, send_message
 from memory.core.config import Settings
-from memory.learning.corrections import Correction
+from memory.learning.models import Correction
 from memory.learning.episodic import Outcome
 from memory.graph.service import group_of
 from memory.prompt.manifest import ContextItem, Layer
@@ -68,7 +68,8 @@ from memory.runtime import MemoryRuntime
 from memory.learning.session_cache import SessionContext
 from tests.conftest import _start_time_skipping, finished, running_worker
 from tests.store_counts import ChildWorkflows
-from workflows.codify import CodifyWorkflow, codify_id
+from workflows.codify import CodifyWorkflow
+from contract.learning import codify_id
 from workflows.documents import DocumentIngestionWorkflow
 from contract.ingestion import NotebookEdit, document_ingestion_id, exchange_ingestion_id, notebook_edit_id
 from workflows.migration import EmbeddingMigrationWorkflow

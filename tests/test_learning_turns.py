@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from clients.conversation import NoRunningConversation, correct, send_message
-from memory.learning.corrections import Correction
+from memory.learning.models import Correction
 from memory.learning.episodic import Outcome
 from memory.prompt.manifest import Layer
 from memory.core.refs import ThreadRef
@@ -19,10 +19,11 @@ from memory.runtime import MemoryRuntime
 from memory.core.schema import corrections, tool_calls
 from memory.learning.session_cache import SessionContext
 from tests.conftest import finished, running_worker
-from workflows.codify import CodifyWorkflow, codify_id
+from workflows.codify import CodifyWorkflow
+from contract.learning import codify_id
 from contract.ingestion import exchange_ingestion_id
 from contract.conversation import ConversationLimits, UserMessage
-from activities.learning_models import CodifyInput
+from contract.learning import CodifyInput
 
 
 def session(thread: ThreadRef, project: str = "default") -> SessionContext:

@@ -19,7 +19,8 @@ from tests.conftest import finished, running_worker
 from tests.test_retention import old_episode, recall_row, remaining
 from contract.ingestion import exchange_ingestion_id
 from contract.conversation import UserMessage
-from workflows.retention import RETENTION_SCHEDULE_ID, RetentionPolicy, RetentionWorkflow
+from workflows.retention import RetentionWorkflow
+from contract.learning import RETENTION_SCHEDULE_ID, RetentionPolicy
 
 LONG = "Dana Smith works at Acme Corp and leads the data platform team there since last spring."
 

@@ -7,7 +7,7 @@ import asyncio
 from clients import migrate
 from tests.conftest import running_worker
 from tests.test_migration_workflow import NEW, OLD, seed, start_migration, vectors_per_item
-from workflows.fence import FenceChange
+from contract.migration import FenceChange
 from workflows.migration import EmbeddingMigrationWorkflow
 from contract.migration import migration_id
 

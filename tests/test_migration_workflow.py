@@ -23,7 +23,8 @@ from memory.core.refs import ThreadRef
 from memory.runtime import MemoryRuntime
 from memory.core.schema import recall_embeddings, recall_items, usage_ledger
 from tests.conftest import running_worker
-from workflows.fence import EmbeddingFenceWorkflow, FenceChange
+from workflows.fence import EmbeddingFenceWorkflow
+from contract.migration import FenceChange
 from workflows.migration import EmbeddingMigrationWorkflow
 from contract.migration import MigrationRequest, MigrationStart, migration_id
 from contract.conversation import UserMessage

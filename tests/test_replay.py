@@ -18,7 +18,7 @@ from temporalio.workflow import NondeterminismError
 
 from workflows.conversation import ConversationWorkflow
 from contract.conversation import ConversationStart, TurnResult, UserMessage
-from worker import WORKFLOWS
+from wiring.plugin import MemoryWorkerPlugin
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -29,7 +29,8 @@ def test_there_are_recorded_histories():
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays(path: Path):
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    # The worker's own plugin: the same workflows, sandbox, converter and interceptors.
+    replayer = Replayer(workflows=[], plugins=[MemoryWorkerPlugin()])
     await replayer.replay_workflow(WorkflowHistory.from_json(path.stem, path.read_text()))
 
 

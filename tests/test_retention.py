@@ -13,10 +13,11 @@ from sqlalchemy import select
 from clients import retention as retention_client
 from memory.learning.episodic import EpisodeRecord, EpisodicMemory, Outcome
 from memory.core.refs import ThreadRef
-from memory.learning.retention import MAX_RETENTION_DAYS, Retention, TenantRetention, cutoff
+from memory.learning.retention import Retention, cutoff
+from memory.learning.models import MAX_RETENTION_DAYS, TenantRetention
 from memory.core.schema import recall_embeddings, recall_items
 from memory.core.validation import InvalidInput
-from workflows.retention import RetentionPolicy
+from contract.learning import RetentionPolicy
 
 NOW = datetime.now(UTC)
 EPISODE_CUTOFF = NOW - timedelta(days=90)

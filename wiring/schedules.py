@@ -16,7 +16,8 @@ from temporalio.client import (
     ScheduleSpec,
 )
 
-from workflows.retention import RETENTION_SCHEDULE_ID, RetentionPolicy, RetentionWorkflow
+from contract.learning import RETENTION_SCHEDULE_ID, RetentionPolicy
+from contract.names import RETENTION_WORKFLOW
 
 
 async def ensure_retention_schedule(
@@ -33,7 +34,7 @@ async def ensure_retention_schedule(
             schedule_id,
             Schedule(
                 action=ScheduleActionStartWorkflow(
-                    RetentionWorkflow.run,
+                    RETENTION_WORKFLOW,
                     policy,
                     id=f"{schedule_id}/run",
                     task_queue=task_queue,

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 from temporalio import workflow
 
+from contract.names import CODIFY_WORKFLOW
+
 with workflow.unsafe.imports_passed_through():
     from activities.learning import LearningActivities
-    from activities.learning_models import CodifyInput, CodifyResult
+    from contract.learning import CodifyInput, CodifyResult
     from workflows.options import MEMORY_IO
 
 
-def codify_id(request: CodifyInput) -> str:
-    return f"codify/{request.agent.tenant_id}/{request.agent.agent_id}/{request.request_id}"
-
-
-@workflow.defn
+@workflow.defn(name=CODIFY_WORKFLOW)
 class CodifyWorkflow:
     @workflow.run
     async def run(self, request: CodifyInput) -> CodifyResult:

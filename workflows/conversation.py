@@ -13,18 +13,32 @@ from datetime import timedelta
 from typing import Any, Awaitable, Callable, NoReturn, TypeVar
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
-from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError, WorkflowAlreadyStartedError
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    TimeoutError,
+    WorkflowAlreadyStartedError,
+)
+
+from contract.names import (
+    CONVERSATION_WORKFLOW,
+    CORRECT_UPDATE,
+    LAST_TURN_QUERY,
+    SEND_MESSAGE_UPDATE,
+)
 
 with workflow.unsafe.imports_passed_through():
     from activities.conversation import ConversationActivities
-    from activities.errors import CONTEXT_WINDOW_EXCEEDED
     from activities.graph import KnowledgeActivities
     from activities.graph_models import GraphSearchInput
     from activities.learning import LearningActivities
     from activities.learning_models import (
         CorrectionInput,
-        CorrectionReceipt,
         EpisodicSearchInput,
         Learned,
         SessionRef,
@@ -32,6 +46,8 @@ with workflow.unsafe.imports_passed_through():
         SkillsLoadInput,
     )
     from activities.model_call import ModelActivities
+    from activities.notebook import NotebookActivities
+    from activities.recall import RecallActivities
     from activities.turn_models import (
         AppendMessageInput,
         GenerateInput,
@@ -44,20 +60,25 @@ with workflow.unsafe.imports_passed_through():
         SummariseInput,
         TurnRecordInput,
     )
-    from activities.notebook import NotebookActivities
-    from activities.recall import RecallActivities
     from activities.turns import TurnActivities
-    from memory.prompt.assembly import CorrectionEntry, LearnedEntry
-    from memory.learning.corrections import Correction
-    from memory.llm.base import ModelUsage
-    from memory.prompt.manifest import ContextItem
-    from memory.conversation.turn_requests import EarlierTurn
-    from memory.core.validation import InvalidInput, check_message
-    from contract.search_attributes import AGENT_ID, TENANT_ID, THREAD_ID
-    from workflows.ingestion import KnowledgeIngestionWorkflow
-    from contract.ingestion import ExchangeIngestion, exchange_ingestion_id
     from contract.conversation import ConversationStart, TurnResult, UserMessage
-    from workflows.options import LOCAL_STORE_WRITE, MEMORY_IO, TURN_EMBEDDING_CALL, TURN_MODEL_CALL
+    from contract.errors import CONTEXT_WINDOW_EXCEEDED
+    from contract.ingestion import ExchangeIngestion, exchange_ingestion_id
+    from contract.learning import CorrectionReceipt
+    from contract.search_attributes import AGENT_ID, TENANT_ID, THREAD_ID
+    from memory.conversation.models import EarlierTurn
+    from memory.core.validation import InvalidInput, check_message
+    from memory.learning.models import Correction
+    from memory.llm.base import ModelUsage
+    from memory.prompt.assembly import CorrectionEntry, LearnedEntry
+    from memory.prompt.manifest import ContextItem
+    from workflows.ingestion import KnowledgeIngestionWorkflow
+    from workflows.options import (
+        LOCAL_STORE_WRITE,
+        MEMORY_IO,
+        TURN_EMBEDDING_CALL,
+        TURN_MODEL_CALL,
+    )
     from workflows.tools import LEARNING_PATCH, ToolRunner
 
 
@@ -100,7 +121,7 @@ class _Progress:
     assistant_id: int | None = None
 
 
-@workflow.defn
+@workflow.defn(name=CONVERSATION_WORKFLOW)
 class ConversationWorkflow:
     @workflow.init
     def __init__(self, start: ConversationStart) -> None:
@@ -179,11 +200,14 @@ class ConversationWorkflow:
             or self._turns_this_run >= self._start.limits.max_turns_per_run
         )
 
-    @workflow.query(description="The last turn number of this thread.")
+    @workflow.query(name=LAST_TURN_QUERY, description="The last turn number of this thread.")
     def last_turn(self) -> int:
         return self._last_turn or 0
 
-    @workflow.update(description="Send one user message; returns the agent's reply and its context manifest.")
+    @workflow.update(
+        name=SEND_MESSAGE_UPDATE,
+        description="Send one user message; returns the agent's reply and its context manifest.",
+    )
     async def send_message(self, message: UserMessage) -> TurnResult:
         await workflow.wait_condition(lambda: self._last_turn is not None)
         async with self._turn_lock:
@@ -200,9 +224,9 @@ class ConversationWorkflow:
             raise ApplicationError(str(err), type="InvalidInput", non_retryable=True) from None
 
     @workflow.update(
+        name=CORRECT_UPDATE,
         description="Correct the agent: 'you tried X, do Y instead'. Applied to the running task "
-        "(or the next turn), recorded, and learned for the rest of this session."
-    )
+        "(or the next turn), recorded, and learned for the rest of this session.")
     async def correct(self, correction: Correction) -> CorrectionReceipt:
         await workflow.wait_condition(lambda: self._last_turn is not None)
         running = self._turn_lock.locked()

@@ -5,22 +5,24 @@ from __future__ import annotations
 
 from temporalio import workflow
 
+from contract.names import DOCUMENT_INGESTION_WORKFLOW, PROGRESS_QUERY
+
 with workflow.unsafe.imports_passed_through():
     from activities.documents import DocumentActivities
-    from activities.graph_models import DecideIngestionInput, DocumentChunksInput, DocumentUpload
+    from activities.graph_models import DecideIngestionInput, DocumentChunksInput
+    from contract.ingestion import DocumentProgress, DocumentUpload
     from workflows import graph_steps
-    from contract.ingestion import DocumentProgress
     from workflows.options import EMBEDDING_CALL, MEMORY_IO
 
 BATCH_CHUNKS = 16
 
 
-@workflow.defn
+@workflow.defn(name=DOCUMENT_INGESTION_WORKFLOW)
 class DocumentIngestionWorkflow:
     def __init__(self) -> None:
         self._progress = DocumentProgress(name="")
 
-    @workflow.query(description="Chunks stored and episodes ingested so far.")
+    @workflow.query(name=PROGRESS_QUERY, description="Chunks stored and episodes ingested so far.")
     def progress(self) -> DocumentProgress:
         return self._progress
 

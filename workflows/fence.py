@@ -3,10 +3,10 @@ model (its vectors are still there), or clean up a model's vectors for good."""
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import BaseModel
 from temporalio import workflow
+
+from contract.migration import FenceChange
+from contract.names import EMBEDDING_FENCE_WORKFLOW
 
 with workflow.unsafe.imports_passed_through():
     from activities.migration import MigrationActivities
@@ -14,13 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.options import MEMORY_IO
 
 
-class FenceChange(BaseModel):
-    action: Literal["rollback", "cleanup"]
-    tenant_id: str
-    model: str
-
-
-@workflow.defn
+@workflow.defn(name=EMBEDDING_FENCE_WORKFLOW)
 class EmbeddingFenceWorkflow:
     @workflow.run
     async def run(self, change: FenceChange) -> str:

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from temporalio import workflow
 
+from contract.names import KNOWLEDGE_INGESTION_WORKFLOW
+
 with workflow.unsafe.imports_passed_through():
     from activities.graph import KnowledgeActivities
     from activities.graph_models import DecideIngestionInput, ExchangeEpisodeInput
     from activities.learning import LearningActivities
     from activities.learning_models import EpisodeInput, ReflectInput
-    from workflows import graph_steps
     from contract.ingestion import ExchangeIngestion, IngestionResult
+    from workflows import graph_steps
     from workflows.options import MODEL_CALL
     from workflows.reflection import SkillReflectionWorkflow, reflection_id
 
@@ -26,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
 EPISODIC_PATCH = "episodic-memory"
 
 
-@workflow.defn
+@workflow.defn(name=KNOWLEDGE_INGESTION_WORKFLOW)
 class KnowledgeIngestionWorkflow:
     @workflow.run
     async def run(self, request: ExchangeIngestion) -> IngestionResult:

@@ -19,6 +19,14 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from contract.names import (
+    CANCEL_SIGNAL,
+    EMBEDDING_MIGRATION_WORKFLOW,
+    PAUSE_SIGNAL,
+    PROGRESS_QUERY,
+    RESUME_SIGNAL,
+)
+
 with workflow.unsafe.imports_passed_through():
     from activities.migration import MigrationActivities
     from activities.migration_models import (
@@ -28,7 +36,6 @@ with workflow.unsafe.imports_passed_through():
         PlanInput,
         SwitchInput,
     )
-    from contract.search_attributes import MIGRATION_STATE
     from contract.migration import (
         MigrationProgress,
         MigrationRequest,
@@ -36,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         MigrationStart,
         MigrationState,
     )
+    from contract.search_attributes import MIGRATION_STATE
     from workflows.options import MEMORY_IO
 
 # Embedding batches: a few retries with backoff, then the workflow pauses itself.
@@ -56,7 +64,7 @@ class _Cancelled(Exception):
     pass
 
 
-@workflow.defn
+@workflow.defn(name=EMBEDDING_MIGRATION_WORKFLOW)
 class EmbeddingMigrationWorkflow:
     @workflow.init
     def __init__(self, start: MigrationStart) -> None:
@@ -67,19 +75,19 @@ class EmbeddingMigrationWorkflow:
         self._cancel_requested = False
         self._batches_this_run = 0
 
-    @workflow.signal(description="Pause after the batch in progress.")
+    @workflow.signal(name=PAUSE_SIGNAL, description="Pause after the batch in progress.")
     def pause(self, reason: str = "paused by an operator") -> None:
         self._paused, self._pause_reason = True, reason
 
-    @workflow.signal(description="Resume a paused migration.")
+    @workflow.signal(name=RESUME_SIGNAL, description="Resume a paused migration.")
     def resume(self) -> None:
         self._paused, self._pause_reason = False, ""
 
-    @workflow.signal(description="Stop without switching; vectors written so far stay until cleanup.")
+    @workflow.signal(name=CANCEL_SIGNAL, description="Stop without switching; vectors written so far stay until cleanup.")
     def cancel(self) -> None:
         self._cancel_requested = True
 
-    @workflow.query(description="Rows done and total, rate, ETA, and whether it is paused.")
+    @workflow.query(name=PROGRESS_QUERY, description="Rows done and total, rate, ETA, and whether it is paused.")
     def progress(self) -> MigrationProgress:
         s, elapsed = self._state, self._elapsed()
         rate = s.rows_done / elapsed if elapsed > 0 and s.rows_done else 0.0

@@ -9,16 +9,22 @@ from __future__ import annotations
 
 from temporalio import workflow
 
+from contract.names import NOTEBOOK_EDIT_WORKFLOW
+
 with workflow.unsafe.imports_passed_through():
     from activities.graph import KnowledgeActivities
-    from activities.graph_models import DecideIngestionInput, NotebookEpisodeInput, NotebookWriteInput
+    from activities.graph_models import (
+        DecideIngestionInput,
+        NotebookEpisodeInput,
+        NotebookWriteInput,
+    )
     from activities.notebook import NotebookActivities
-    from workflows import graph_steps
     from contract.ingestion import IngestionResult, NotebookEdit, NotebookEditResult
+    from workflows import graph_steps
     from workflows.options import MEMORY_IO
 
 
-@workflow.defn
+@workflow.defn(name=NOTEBOOK_EDIT_WORKFLOW)
 class NotebookEditWorkflow:
     @workflow.run
     async def run(self, edit: NotebookEdit) -> NotebookEditResult:

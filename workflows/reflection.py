@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from temporalio import workflow
 
+from contract.names import SKILL_REFLECTION_WORKFLOW
+
 with workflow.unsafe.imports_passed_through():
     from activities.learning import LearningActivities
     from activities.learning_models import ReflectInput, ReflectionResult
@@ -17,7 +19,7 @@ def reflection_id(thread: ThreadRef, turn: int) -> str:
     return f"reflect/{thread.tenant_id}/{thread.agent_id}/{thread.thread_id}/turn-{turn}"
 
 
-@workflow.defn
+@workflow.defn(name=SKILL_REFLECTION_WORKFLOW)
 class SkillReflectionWorkflow:
     @workflow.run
     async def run(self, request: ReflectInput) -> ReflectionResult:

@@ -6,24 +6,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+
+from contract.learning import RetentionPolicy, describe
+from contract.names import RETENTION_WORKFLOW
 
 with workflow.unsafe.imports_passed_through():
     from activities.learning import LearningActivities
     from activities.learning_models import RetentionInput
-    from memory.learning.retention import MAX_RETENTION_DAYS, RetentionReport
-
-RETENTION_SCHEDULE_ID = "retention"
+    from memory.learning.models import RetentionReport
 
 
-class RetentionPolicy(BaseModel):
-    episode_retention_days: int = Field(default=90, ge=1, le=MAX_RETENTION_DAYS)
-    recall_retention_days: int = Field(default=180, ge=1, le=MAX_RETENTION_DAYS)
-
-
-@workflow.defn
+@workflow.defn(name=RETENTION_WORKFLOW)
 class RetentionWorkflow:
     @workflow.run
     async def run(self, policy: RetentionPolicy) -> RetentionReport:
@@ -47,13 +42,3 @@ class RetentionWorkflow:
         return report
 
 
-def describe(report: RetentionReport) -> str:
-    lines = [f"**Retention {report.run_key}**"]
-    for row in report.tenants:
-        if row.skipped_active:
-            lines.append(f"- {row.tenant_id}: active, recall kept; {row.episodes_truncated} transcripts truncated")
-        else:
-            lines.append(
-                f"- {row.tenant_id}: {row.episodes_truncated} transcripts truncated, {row.recall_items_pruned} recall rows pruned"
-            )
-    return "\n".join(lines) if report.tenants else lines[0] + "\n\nNothing to remove."

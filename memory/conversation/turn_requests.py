@@ -8,27 +8,15 @@ turn record, each in that write's own transaction.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from memory.conversation.models import EarlierTurn, Status
 from memory.core.refs import ThreadRef
 from memory.core.schema import turn_requests
-
-Status = Literal["running", "completed", "failed"]
-
-
-class EarlierTurn(BaseModel):
-    """The turn a request id was first sent with. "running" means it never finished: its
-    run ended mid-turn, or its failure could not be recorded."""
-
-    turn: int
-    status: Status
-    result: dict[str, Any] | None = None
-    error: str | None = None
 
 
 def _request(thread: ThreadRef, request_id: str) -> list:

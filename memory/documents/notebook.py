@@ -5,9 +5,9 @@ Edits are deliberate (a tool call by the agent or an operator's edit), never aut
 
 from __future__ import annotations
 
-from memory.documents.path_store import DocumentStore, DocumentVersion
 from memory.core.refs import AgentRef
 from memory.core.validation import InvalidInput, check_storable
+from memory.documents.path_store import DocumentStore, DocumentVersion
 
 NOTEBOOK_PATH = "/notebook.md"
 MAX_NOTE_CHARS = 4_000

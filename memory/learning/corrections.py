@@ -8,50 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from memory.core.refs import ThreadRef
 from memory.core.schema import corrections
-from memory.core.validation import InvalidInput, check_id
-
-MAX_CORRECTION_CHARS = 2_000
-
-
-def _text(kind: str, value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise InvalidInput(f"a correction needs what was {kind}: it is empty")
-    if len(value) > MAX_CORRECTION_CHARS:
-        raise InvalidInput(f"the correction's '{kind}' is {len(value)} characters; the limit is {MAX_CORRECTION_CHARS}")
-    if "\x00" in value:
-        raise InvalidInput(f"the correction's '{kind}' contains a NUL byte")
-    return value
-
-
-class Correction(BaseModel):
-    """What the agent tried, what to do instead, and who said so."""
-
-    tried: str
-    instead: str
-    operator: str = Field(description="who corrects: an operator id")
-
-    @field_validator("tried")
-    @classmethod
-    def _tried(cls, value: str) -> str:
-        return _text("tried", value)
-
-    @field_validator("instead")
-    @classmethod
-    def _instead(cls, value: str) -> str:
-        return _text("instead", value)
-
-    @field_validator("operator")
-    @classmethod
-    def _operator(cls, value: str) -> str:
-        return check_id("operator", value)
+from memory.learning.models import Correction
 
 
 class StoredCorrection(BaseModel):

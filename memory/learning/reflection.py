@@ -6,10 +6,17 @@ the caller decides whether that skill may be written (operator skills may not).
 
 from __future__ import annotations
 
-from memory.prompt.assembly import learned_line
 from memory.learning.corrections import StoredCorrection
-from memory.llm.base import ChatMessage, LLMClient, ModelRequest, ModelResponse, TextBlock
-from memory.tools.log import LoggedToolCall, ToolStatus
+from memory.llm.base import (
+    ChatMessage,
+    LLMClient,
+    ModelRequest,
+    ModelResponse,
+    TextBlock,
+)
+from memory.prompt.assembly import learned_line
+from memory.tools.log import LoggedToolCall
+from memory.tools.models import ToolStatus
 
 REFLECTION_INSTRUCTIONS = """You review one episode of your own work that failed or that a human
 corrected. Write one or two short imperative sentences for your skill document on this

@@ -15,20 +15,17 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, computed_field
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from memory.learning.episodic import truncate_batch
 from memory.core.schema import recall_embeddings, recall_items, retention_runs, tenants
 from memory.core.validation import InvalidInput
+from memory.learning.episodic import truncate_batch
+from memory.learning.models import MAX_RETENTION_DAYS, RetentionReport, TenantRetention
 
 # The tenant_id of the row that marks a run finished; check_id never admits it for a tenant.
 FINISHED = "*"
-# A horizon of a century keeps everything; a longer one is a typo, and its cutoff would fall
-# before the first representable date.
-MAX_RETENTION_DAYS = 36_500
 
 
 def cutoff(as_of: datetime, days: int, *, what: str) -> datetime:
@@ -36,36 +33,6 @@ def cutoff(as_of: datetime, days: int, *, what: str) -> datetime:
     if not 1 <= days <= MAX_RETENTION_DAYS:
         raise InvalidInput(f"{what} retention days must be between 1 and {MAX_RETENTION_DAYS}, got {days}")
     return as_of - timedelta(days=days)
-
-
-class TenantRetention(BaseModel):
-    tenant_id: str
-    episodes_truncated: int = 0
-    recall_items_pruned: int = 0
-    # The tenant is active and had recall rows past the cutoff, which were kept.
-    skipped_active: bool = False
-
-
-class RetentionReport(BaseModel):
-    run_key: str
-    episode_cutoff: datetime
-    recall_cutoff: datetime
-    tenants: list[TenantRetention]
-
-    @computed_field
-    @property
-    def episodes_truncated(self) -> int:
-        return sum(t.episodes_truncated for t in self.tenants)
-
-    @computed_field
-    @property
-    def recall_items_pruned(self) -> int:
-        return sum(t.recall_items_pruned for t in self.tenants)
-
-    @computed_field
-    @property
-    def tenants_skipped_active(self) -> int:
-        return sum(t.skipped_active for t in self.tenants)
 
 
 def _tenant_is_active():

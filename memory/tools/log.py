@@ -6,7 +6,6 @@ Scratch notes are working memory and never reach this log (nor any other store).
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
@@ -16,15 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from memory.core.refs import ThreadRef
 from memory.core.schema import tool_calls
+from memory.tools.models import ToolStatus
 
 MAX_LOGGED_OUTPUT_CHARS = 4_000
-
-
-class ToolStatus(StrEnum):
-    OK = "ok"
-    FAILED = "failed"
-    REJECTED = "rejected"
-    TIMED_OUT = "timed_out"
 
 
 class LoggedToolCall(BaseModel):

@@ -1,0 +1,66 @@
+"""The worker as one Temporal plugin: workflows, activities, the sandbox, the data converter with
+its codec, tracing and the classification of activity errors. The worker, the tests and the
+Replayer all build from it, so a replayed history meets the worker's exact configuration."""
+
+from __future__ import annotations
+
+from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.plugin import SimplePlugin
+from temporalio.worker import WorkerConfig
+from temporalio.worker.workflow_sandbox import (
+    SandboxedWorkflowRunner,
+    SandboxRestrictions,
+)
+
+from activities.errors import ActivityErrorInterceptor
+from activities.registry import all_activities
+from codec.aes_gcm import data_converter
+from codec.keys import KeyRing
+from memory.runtime import MemoryRuntime
+from workflows.registry import WORKFLOWS
+
+# Workflows reach the activity modules (for typed activity references), and through them
+# the store clients. Those are never used inside a workflow; passing them through keeps
+# the sandbox from re-importing them per workflow run.
+SANDBOX_PASSTHROUGH = (
+    "anthropic",
+    "falkordb",
+    "graphiti_core",
+    "httpx",
+    "neo4j",
+    "pgvector",
+    "psycopg",
+    "redis",
+    "sqlalchemy",
+)
+
+SANDBOX = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(*SANDBOX_PASSTHROUGH)
+)
+
+
+class MemoryWorkerPlugin(SimplePlugin):
+    """runtime=None registers the workflows only: what a Replayer needs."""
+
+    def __init__(self, runtime: MemoryRuntime | None = None, *, keyring: KeyRing | None = None) -> None:
+        super().__init__(
+            "agent-memory.worker",
+            data_converter=data_converter(keyring),
+            interceptors=[TracingInterceptor(), ActivityErrorInterceptor()],
+            workflows=WORKFLOWS,
+            activities=all_activities(runtime) if runtime is not None else None,
+            workflow_runner=SANDBOX,
+        )
+
+    def configure_worker(self, config: WorkerConfig) -> WorkerConfig:
+        config = super().configure_worker(config)
+        # A client built with the project's options traces already: a second tracing
+        # interceptor on its worker would double every span.
+        client_traces = any(
+            isinstance(i, TracingInterceptor) for i in config["client"].config().get("interceptors", [])
+        )
+        if client_traces:
+            config["interceptors"] = [
+                i for i in config.get("interceptors", []) if not isinstance(i, TracingInterceptor)
+            ]
+        return config
