@@ -147,16 +147,7 @@ class LearningActivities:
 
     async def _summarise(self, thread, key: str, user_text: str, reply: str) -> str:
         summary = await summarise_exchange(self._rt.llm, user_text, reply)
-        await self._rt.ledger.record(
-            idempotency_key=f"{key}/summary",
-            tenant_id=thread.tenant_id,
-            agent_id=thread.agent_id,
-            thread_id=thread.thread_id,
-            action=Action.EPISODE_SUMMARY,
-            provider=summary.provider,
-            model=summary.model,
-            usage=summary.usage,
-        )
+        await self._rt.ledger.record_response(f"{key}/summary", thread, Action.EPISODE_SUMMARY, summary)
         return summary.text
 
     @activity.defn(name="skill_reflect")
@@ -173,16 +164,7 @@ class LearningActivities:
         )
         key = f"{thread.key}/turn/{request.turn}/reflection"
         response = await reflect(self._rt.llm, prompt)
-        await self._rt.ledger.record(
-            idempotency_key=key,
-            tenant_id=thread.tenant_id,
-            agent_id=thread.agent_id,
-            thread_id=thread.thread_id,
-            action=Action.SKILL_REFLECTION,
-            provider=response.provider,
-            model=response.model,
-            usage=response.usage,
-        )
+        await self._rt.ledger.record_response(key, thread, Action.SKILL_REFLECTION, response)
         lesson = " ".join(response.text.split())
         path = f"/skills/{episode.task_type}.md"
         try:

@@ -54,16 +54,8 @@ class ModelActivities:
         PROMPT_CACHE_READ_TOKENS.labels(tenant=thread.tenant_id).inc(usage.cache_read_input_tokens)
         PROMPT_CACHE_WRITE_TOKENS.labels(tenant=thread.tenant_id).inc(usage.cache_creation_input_tokens)
         PROMPT_CACHE_READ_PER_TURN.observe(usage.cache_read_input_tokens)
-        await self._rt.ledger.record(
-            idempotency_key=f"{thread.key}/turn/{request.turn}/model/{request.attempt_label}/{request.iteration}",
-            tenant_id=thread.tenant_id,
-            agent_id=thread.agent_id,
-            thread_id=thread.thread_id,
-            action=Action.AGENT_TURN,
-            provider=response.provider,
-            model=response.model,
-            usage=response.usage,
-        )
+        key = f"{thread.key}/turn/{request.turn}/model/{request.attempt_label}/{request.iteration}"
+        await self._rt.ledger.record_response(key, thread, Action.AGENT_TURN, response)
         return GenerateOutput(
             text=response.text,
             tool_calls=response.tool_calls,

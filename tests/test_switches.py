@@ -295,9 +295,9 @@ def test_clients_name_a_missing_or_unreachable_database(monkeypatch, capsys):
 
 async def record(ledger: UsageLedger, tenant: str, action: Action, model: str, **tokens) -> None:
     await ledger.record(
-        idempotency_key=f"{tenant}/{uuid.uuid4().hex}",
-        tenant_id=tenant,
-        action=action,
+        f"{tenant}/{uuid.uuid4().hex}",
+        tenant,
+        action,
         provider=model.split("/")[0],
         model=model.split("/", 1)[1],
         usage=ModelUsage(**tokens),

@@ -61,15 +61,7 @@ async def summarise_thread(
         )
     )
     covers_through = to_fold[-1].id
-    await ledger.record(
-        idempotency_key=f"{thread.key}/summary/through/{covers_through}",
-        tenant_id=thread.tenant_id,
-        agent_id=thread.agent_id,
-        thread_id=thread.thread_id,
-        action=Action.CONVERSATION_SUMMARY,
-        provider=response.provider,
-        model=response.model,
-        usage=response.usage,
-    )
+    key = f"{thread.key}/summary/through/{covers_through}"
+    await ledger.record_response(key, thread, Action.CONVERSATION_SUMMARY, response)
     summary = await store.add_summary(thread, covers_through, response.text)
     return SummaryOutcome(summary_id=summary.id, folded_messages=len(to_fold), tail_tokens_before=tokens)

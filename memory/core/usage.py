@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from pydantic import BaseModel
 from sqlalchemy import case, distinct, func, select
@@ -11,7 +13,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from memory.core.metrics import MEMORY_MODEL_CALLS, MEMORY_MODEL_TOKENS
+from memory.core.refs import AgentRef, ThreadRef
 from memory.core.schema import usage_ledger
+from memory.core.tokens import estimate_tokens
 from memory.llm.base import ModelUsage
 
 
@@ -46,34 +50,37 @@ class UsageRow(BaseModel):
     models: list[str]
 
 
+# Who a call is billed to: a thread, an agent, or a whole tenant (by id).
+Owner = ThreadRef | AgentRef | str
+
+
+class BilledResponse(Protocol):
+    provider: str
+    model: str
+    usage: ModelUsage
+
+
+def _owner_columns(owner: Owner) -> dict[str, str | None]:
+    if isinstance(owner, str):
+        return {"tenant_id": owner, "agent_id": None, "thread_id": None}
+    return {"tenant_id": owner.tenant_id, "agent_id": owner.agent_id, "thread_id": getattr(owner, "thread_id", None)}
+
+
 class UsageLedger:
     def __init__(self, engine: AsyncEngine):
         self._engine = engine
 
-    async def record(
-        self,
-        *,
-        idempotency_key: str,
-        tenant_id: str,
-        action: Action,
-        provider: str,
-        model: str,
-        usage: ModelUsage,
-        agent_id: str | None = None,
-        thread_id: str | None = None,
-    ) -> None:
+    async def record(self, key: str, owner: Owner, action: Action, *, provider: str, model: str, usage: ModelUsage) -> None:
         """Record once per key: a retried call that already succeeded is not billed twice."""
         async with self._engine.begin() as conn:
             inserted = await conn.execute(
                 insert(usage_ledger)
                 .values(
-                    tenant_id=tenant_id,
-                    agent_id=agent_id,
-                    thread_id=thread_id,
+                    **_owner_columns(owner),
                     action=action.value,
                     provider=provider,
                     model=model,
-                    idempotency_key=idempotency_key,
+                    idempotency_key=key,
                     **usage.model_dump(),
                 )
                 .on_conflict_do_nothing(index_elements=["idempotency_key"])
@@ -82,6 +89,17 @@ class UsageLedger:
             MEMORY_MODEL_CALLS.labels(action=action.value).inc()
             MEMORY_MODEL_TOKENS.labels(action=action.value, direction="input").inc(usage.input_tokens)
             MEMORY_MODEL_TOKENS.labels(action=action.value, direction="output").inc(usage.output_tokens)
+
+    async def record_response(self, key: str, owner: Owner, action: Action, response: BilledResponse) -> None:
+        """A model response, billed with the provider, model and usage it reports."""
+        await self.record(key, owner, action, provider=response.provider, model=response.model, usage=response.usage)
+
+    async def record_embedding(
+        self, key: str, owner: Owner, action: Action, *, provider: str, model: str, texts: Sequence[str]
+    ) -> None:
+        """An embedding call: providers bill input tokens only, estimated from the texts sent."""
+        usage = ModelUsage(input_tokens=sum(estimate_tokens(text) for text in texts))
+        await self.record(key, owner, action, provider=provider, model=model, usage=usage)
 
     async def totals_by_action(self, tenant_id: str) -> dict[str, int]:
         """Number of recorded calls per action for a tenant."""

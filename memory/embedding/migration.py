@@ -20,11 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from memory.core.rate_limit import RateLimiter
 from memory.core.schema import recall_embeddings, recall_items, tenants
 from memory.core.tenants import TenantRegistry
-from memory.core.tokens import estimate_tokens
 from memory.core.usage import Action, UsageLedger
 from memory.core.validation import InvalidInput, check_id
 from memory.embedding.base import Embedder, EmbeddingModelId, EmbeddingRejected
-from memory.llm.base import ModelUsage
 from memory.recall.service import EmbedderPool
 from memory.recall.store import ensure_index
 
@@ -102,6 +100,16 @@ class EmbeddingMigration:
         except (ValueError, EmbeddingRejected) as err:
             raise InvalidInput(f"unknown model {model[:200]!r}: {err}") from None
 
+    async def _bill(self, key: str, tenant_id: str, embedder: Embedder, rows) -> None:
+        await self._ledger.record_embedding(
+            key,
+            tenant_id,
+            Action.RECALL_EMBED_MIGRATION,
+            provider=embedder.model_id.provider,
+            model=str(embedder.model_id),
+            texts=[row.text for row in rows],
+        )
+
     async def _embed(self, embedder: Embedder, texts: list[str]) -> list[list[float]]:
         await self._limiter.acquire(embedder.model_id.provider)
         return await embedder.embed(texts, purpose="document")
@@ -164,14 +172,7 @@ class EmbeddingMigration:
         vectors = await self._embed(embedder, [row.text for row in missing])
         # Billed before the vectors are stored: a retry after a crash in between embeds
         # again but is not billed twice (one ledger row per batch, whatever happens).
-        await self._ledger.record(
-            idempotency_key=f"{tenant_id}/migration/{to_model}/{first_id}-{last_id}",
-            tenant_id=tenant_id,
-            action=Action.RECALL_EMBED_MIGRATION,
-            provider=embedder.model_id.provider,
-            model=to_model,
-            usage=ModelUsage(input_tokens=sum(estimate_tokens(row.text) for row in missing)),
-        )
+        await self._bill(f"{tenant_id}/migration/{to_model}/{first_id}-{last_id}", tenant_id, embedder, missing)
         async with self._engine.begin() as conn:
             inserted = await conn.execute(
                 insert(recall_embeddings)
@@ -233,14 +234,7 @@ class EmbeddingMigration:
             fresh = await self._embed(embedder, [row.text for row in rows])
             sampled_ids = ",".join(str(row.id) for row in sorted(rows, key=lambda r: r.id))
             digest = hashlib.blake2b(sampled_ids.encode(), digest_size=8).hexdigest()
-            await self._ledger.record(
-                idempotency_key=f"{tenant_id}/migration/{to_model}/verify/{digest}",
-                tenant_id=tenant_id,
-                action=Action.RECALL_EMBED_MIGRATION,
-                provider=embedder.model_id.provider,
-                model=to_model,
-                usage=ModelUsage(input_tokens=sum(estimate_tokens(row.text) for row in rows)),
-            )
+            await self._bill(f"{tenant_id}/migration/{to_model}/verify/{digest}", tenant_id, embedder, rows)
             max_distance = max(
                 _cosine_distance([float(x) for x in row.embedding], vector)
                 for row, vector in zip(rows, fresh, strict=True)

@@ -13,7 +13,7 @@ from typing import Awaitable, Callable
 from memory.conversation.store import ConversationStore
 from memory.core.refs import AgentRef, ThreadRef
 from memory.core.switches import SwitchableLayer, SwitchBoard
-from memory.core.usage import Action, UsageLedger
+from memory.core.usage import Action, Owner, UsageLedger
 from memory.graph import (
     GraphCall,
     GraphFact,
@@ -114,16 +114,7 @@ class KnowledgeGraph:
             raise LookupError(f"turn {turn} of {thread.key} has no stored user/assistant pair")
         if summary is None:
             response = await summarise_exchange(self._llm, by_role["user"].content, by_role["assistant"].content)
-            await self._ledger.record(
-                idempotency_key=f"{key}/summary",
-                tenant_id=thread.tenant_id,
-                agent_id=thread.agent_id,
-                thread_id=thread.thread_id,
-                action=Action.EPISODE_SUMMARY,
-                provider=response.provider,
-                model=response.model,
-                usage=response.usage,
-            )
+            await self._ledger.record_response(f"{key}/summary", thread, Action.EPISODE_SUMMARY, response)
             summary = response.text
         return await self.queue.enqueue(
             tenant_id=thread.tenant_id,
@@ -169,7 +160,7 @@ class KnowledgeGraph:
             outcome = await self.graph.ingest(
                 queued.as_graph_episode(), embedding_model=await self._model_of(queued.tenant_id)
             )
-            await self._bill(queued.tenant_id, f"{queued.idempotency_key}/ingest", outcome.calls)
+            await self._bill(f"{queued.idempotency_key}/ingest", queued.tenant_id, outcome.calls)
             return outcome
 
         return await self.queue.drain_through(episode.group_id, episode.id, ingest)
@@ -188,13 +179,7 @@ class KnowledgeGraph:
             # The reply must not wait on the graph: answer without its facts this turn.
             _log.warning("graph search skipped for %s turn %d: %s", thread.key, turn, err)
             return GraphSearchResult(facts=[], anchors=[], short_circuited=True, calls=[])
-        await self._bill(
-            thread.tenant_id,
-            f"{thread.key}/turn/{turn}/graph_search",
-            result.calls,
-            agent_id=thread.agent_id,
-            thread_id=thread.thread_id,
-        )
+        await self._bill(f"{thread.key}/turn/{turn}/graph_search", thread, result.calls)
         return result
 
     async def reembed_graph_batch(
@@ -203,7 +188,7 @@ class KnowledgeGraph:
         """Embed a batch of the tenant's entities and facts with to_model, beside the live vectors."""
         batch = await self.graph.reembed_batch(group_of(tenant_id), to_model, after=after, limit=limit)
         key = f"{tenant_id}/migration/{to_model}/graph/{sweep}/{after or 'start'}"
-        await self._bill(tenant_id, key, batch.calls)
+        await self._bill(key, tenant_id, batch.calls)
         return batch
 
     async def promote_graph(self, tenant_id: str, to_model: str) -> int:
@@ -231,23 +216,8 @@ class KnowledgeGraph:
     async def _model_of(self, tenant_id: str) -> str | None:
         return await self._current_model(tenant_id) if self._current_model is not None else None
 
-    async def _bill(
-        self,
-        tenant_id: str,
-        key: str,
-        calls: list[GraphCall],
-        *,
-        agent_id: str | None = None,
-        thread_id: str | None = None,
-    ) -> None:
+    async def _bill(self, key: str, owner: Owner, calls: list[GraphCall]) -> None:
         for index, call in enumerate(calls):
-            await self._ledger.record(
-                idempotency_key=f"{key}/call/{index}",
-                tenant_id=tenant_id,
-                agent_id=agent_id,
-                thread_id=thread_id,
-                action=_ACTION_BY_KIND[call.kind],
-                provider=call.provider,
-                model=call.model,
-                usage=ModelUsage(input_tokens=call.input_tokens, output_tokens=call.output_tokens),
-            )
+            usage = ModelUsage(input_tokens=call.input_tokens, output_tokens=call.output_tokens)
+            action = _ACTION_BY_KIND[call.kind]
+            await self._ledger.record(f"{key}/call/{index}", owner, action, provider=call.provider, model=call.model, usage=usage)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from memory.core.refs import ThreadRef
 from memory.core.tenants import TenantRegistry
-from memory.core.tokens import estimate_tokens
 from memory.core.usage import Action, UsageLedger
 from memory.embedding.base import Embedder
-from memory.llm.base import ModelUsage
 from memory.recall.store import RecallHit, RecallStore
 
 
@@ -65,13 +63,9 @@ class RecallMemory:
         model = await self._tenants.current_embedding_model(tenant_id)
         embedder = self._embedders.get(model)
         vectors = await embedder.embed([text for _, text in chunks], purpose="document")
-        await self._ledger.record(
-            idempotency_key=key,
-            tenant_id=tenant_id,
-            action=Action.DOCUMENT_EMBED,
-            provider=embedder.model_id.provider,
-            model=model,
-            usage=ModelUsage(input_tokens=sum(estimate_tokens(text) for _, text in chunks)),
+        texts = [text for _, text in chunks]
+        await self._ledger.record_embedding(
+            key, tenant_id, Action.DOCUMENT_EMBED, provider=embedder.model_id.provider, model=model, texts=texts
         )
         return [
             await self.store.write_document_chunk(
@@ -104,14 +98,5 @@ class RecallMemory:
         model = await self._tenants.current_embedding_model(thread.tenant_id)
         embedder = self._embedders.get(model)
         [vector] = await embedder.embed([text], purpose=purpose)
-        await self._ledger.record(
-            idempotency_key=key,
-            tenant_id=thread.tenant_id,
-            agent_id=thread.agent_id,
-            thread_id=thread.thread_id,
-            action=action,
-            provider=embedder.model_id.provider,
-            model=model,
-            usage=ModelUsage(input_tokens=estimate_tokens(text)),
-        )
+        await self._ledger.record_embedding(key, thread, action, provider=embedder.model_id.provider, model=model, texts=[text])
         return model, vector
