@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from temporalio import activity
 
 from activities.graph_models import (
@@ -20,7 +22,11 @@ from memory.core.tokens import estimate_tokens
 from memory.graph.episode_queue import QueuedEpisode
 from memory.graph.gates import GateDecision, IngestionFacts
 from memory.prompt.manifest import ContextItem, Layer
-from memory.runtime import MemoryRuntime
+
+if TYPE_CHECKING:  # services are handed in; importing them is the worker's business
+    from memory.documents.path_store import DocumentStore
+    from memory.graph.service import KnowledgeGraph
+    from memory.learning.episodic import EpisodicMemory
 
 
 def _ticket(queued: QueuedEpisode) -> EpisodeTicket:
@@ -28,12 +34,14 @@ def _ticket(queued: QueuedEpisode) -> EpisodeTicket:
 
 
 class KnowledgeActivities:
-    def __init__(self, runtime: MemoryRuntime):
-        self._rt = runtime
+    def __init__(self, *, documents: DocumentStore, episodic: EpisodicMemory, knowledge: KnowledgeGraph) -> None:
+        self._documents = documents
+        self._episodic = episodic
+        self._knowledge = knowledge
 
     @activity.defn(name="ingestion_decide")
     async def decide(self, request: DecideIngestionInput) -> GateDecision:
-        decision = await self._rt.knowledge.decide(
+        decision = await self._knowledge.decide(
             IngestionFacts(
                 message_chars=request.message_chars,
                 turn_failed=request.turn_failed,
@@ -54,29 +62,29 @@ class KnowledgeActivities:
     async def queue_exchange(self, request: ExchangeEpisodeInput) -> EpisodeTicket:
         summary = None
         if request.episode_id is not None:
-            [episode] = await self._rt.episodic.by_id(request.thread.agent, [request.episode_id])
+            [episode] = await self._episodic.by_id(request.thread.agent, [request.episode_id])
             summary = episode.summary
-        queued = await self._rt.knowledge.enqueue_exchange(
+        queued = await self._knowledge.enqueue_exchange(
             request.thread, request.turn, request.user_message_id, request.assistant_message_id, summary=summary
         )
         return _ticket(queued)
 
     @activity.defn(name="graph_queue_notebook")
     async def queue_notebook(self, request: NotebookEpisodeInput) -> EpisodeTicket:
-        version = await self._rt.documents.version_by_id(request.agent, request.version_id)
+        version = await self._documents.version_by_id(request.agent, request.version_id)
         if version is None:
             raise LookupError(
                 f"notebook version {request.version_id} of agent {request.agent.agent_id} is not in the store"
             )
-        queued = await self._rt.knowledge.enqueue_notebook(request.agent, version.version, version.content, version.created_at)
+        queued = await self._knowledge.enqueue_notebook(request.agent, version.version, version.content, version.created_at)
         return _ticket(queued)
 
     @activity.defn(name="graph_ingest")
     @traced("graph", "ingest")
     async def ingest(self, request: GraphIngestInput) -> GraphIngestReport:
-        queued = await self._rt.knowledge.queue.get(request.episode_id)
+        queued = await self._knowledge.queue.get(request.episode_id)
         async with heartbeating(5.0, f"episode {queued.id}"):
-            done = await self._rt.knowledge.ingest_through(queued)
+            done = await self._knowledge.ingest_through(queued)
         result = done.result or {}
         return GraphIngestReport(
             episode_id=done.id,
@@ -92,8 +100,8 @@ class KnowledgeActivities:
     @heartbeats
     @traced("graph", "search")
     async def search(self, request: GraphSearchInput) -> list[ContextItem]:
-        result = await self._rt.knowledge.search(request.thread, request.turn, request.query)
-        origins = await self._rt.knowledge.queue.descriptions(
+        result = await self._knowledge.search(request.thread, request.turn, request.query)
+        origins = await self._knowledge.queue.descriptions(
             request.thread.tenant_id, [u for f in result.facts for u in f.episodes[:1]]
         )
         return [

@@ -4,12 +4,9 @@ codify and retention, as thin activities over memory/."""
 from __future__ import annotations
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from activities.learning_models import (
     CorrectionInput,
-    EpisodeInput,
-    EpisodeStored,
     EpisodicSearchInput,
     Learned,
     LearnInput,
@@ -22,23 +19,17 @@ from activities.learning_models import (
 )
 from activities.tools import session_context
 from activities.tracing import traced
-from contract.errors import INVALID_INPUT
-from contract.learning import CodifyInput, CodifyResult, CorrectionReceipt
+from contract.learning import CorrectionReceipt
 from memory.core.switches import SwitchableLayer
 from memory.core.usage import Action
 from memory.documents.skills import SkillProtected
-from memory.graph.episode_sources import summarise_exchange
-from memory.learning.codify import Codifier
-from memory.learning.episodic import EpisodeRecord, outcome_filter
+from memory.learning.episodic import outcome_filter
 from memory.learning.models import RetentionReport
 from memory.learning.reflection import reflect, reflection_prompt
 from memory.learning.retention import cutoff
-from memory.learning.session_cache import CacheEntryNotFound, SessionContext
 from memory.prompt.assembly import LearnedEntry
 from memory.prompt.manifest import ContextItem
 from memory.runtime import MemoryRuntime
-
-CACHE_ENTRY_EXPIRED = "CacheEntryExpired"
 
 
 def _entries(substitutions) -> list[LearnedEntry]:
@@ -110,46 +101,6 @@ class LearningActivities:
         )
         return [episode.context_item() for episode in found]
 
-    @activity.defn(name="episode_record")
-    @traced("episodic", "write")
-    async def record_episode(self, request: EpisodeInput) -> EpisodeStored:
-        thread = request.thread
-        switches = await self._rt.switches.effective(thread.tenant_id)
-        if not switches.layers.get(SwitchableLayer.EPISODIC.value, True):
-            return EpisodeStored(episode_id=None, outcome=request.outcome, task_type=request.task_type)
-        key = f"{thread.key}/turn/{request.turn}/episode"
-        ids = [request.user_message_id] + ([request.assistant_message_id] if request.assistant_message_id else [])
-        by_role = {m.role: m for m in await self._rt.conversation.messages_by_id(thread, ids)}
-        if "user" not in by_role:
-            raise LookupError(f"turn {request.turn} of {thread.key} has no stored user message")
-        user = by_role["user"]
-        reply = by_role["assistant"].content if "assistant" in by_role else "(no reply: the turn failed)"
-        if len(user.content) < switches.ingest_min_chars:
-            # Below the length gate nothing reaches the graph, and a model-written summary of
-            # "thanks!" would cost more than it tells: the message stands for itself.
-            summary = user.content
-        else:
-            summary = await self._summarise(thread, key, user.content, reply)
-        stored = await self._rt.episodic.record(
-            EpisodeRecord(
-                thread=thread,
-                turn=request.turn,
-                occurred_at=user.created_at,
-                outcome=request.outcome,
-                task_type=request.task_type,
-                tools_used=request.tools_used,
-                transcript=f"user: {user.content}\nassistant: {reply}",
-                summary=summary,
-            ),
-            idempotency_key=key,
-        )
-        return EpisodeStored(episode_id=stored.id, outcome=stored.outcome, task_type=stored.task_type)
-
-    async def _summarise(self, thread, key: str, user_text: str, reply: str) -> str:
-        summary = await summarise_exchange(self._rt.llm, user_text, reply)
-        await self._rt.ledger.record_response(f"{key}/summary", thread, Action.EPISODE_SUMMARY, summary)
-        return summary.text
-
     @activity.defn(name="skill_reflect")
     @traced("skills", "reflect")
     async def reflect(self, request: ReflectInput) -> ReflectionResult:
@@ -172,30 +123,6 @@ class LearningActivities:
         except SkillProtected:
             return ReflectionResult(status="protected", path=path, lesson=lesson)
         return ReflectionResult(status="updated", path=skill.path, lesson=lesson, version=skill.version)
-
-    @activity.defn(name="codify")
-    async def codify(self, request: CodifyInput) -> CodifyResult:
-        rt = self._rt
-        ctx = SessionContext(
-            tenant_id=request.agent.tenant_id,
-            agent_id=request.agent.agent_id,
-            project=request.project,
-            session_id=request.session_id,
-        )
-        try:
-            done = await Codifier(rt.engine, rt.session_cache, rt.skills, rt.notebook).codify(
-                ctx,
-                request.command,
-                target=request.target,
-                task_type=request.task_type,
-                operator=request.operator,
-                idempotency_key=f"{ctx.tenant_id}/{ctx.agent_id}/codify/{request.request_id}",
-            )
-        except CacheEntryNotFound as err:
-            raise ApplicationError(str(err), type=CACHE_ENTRY_EXPIRED, non_retryable=True) from err
-        except SkillProtected as err:
-            raise ApplicationError(str(err), type=INVALID_INPUT, non_retryable=True) from err
-        return CodifyResult(**done.model_dump())
 
     @activity.defn(name="retention_run")
     async def retention(self, request: RetentionInput) -> RetentionReport:

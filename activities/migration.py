@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from temporalio import activity
 
 from activities.heartbeat import heartbeating
@@ -21,16 +23,20 @@ from memory.embedding.migration import (
     MigrationPlan,
     VerifyReport,
 )
-from memory.runtime import MemoryRuntime
+
+if TYPE_CHECKING:  # services are handed in; importing them is the worker's business
+    from memory.embedding.migration import EmbeddingMigration
+    from memory.graph.service import KnowledgeGraph
 
 
 class MigrationActivities:
-    def __init__(self, runtime: MemoryRuntime):
-        self._rt = runtime
+    def __init__(self, *, knowledge: KnowledgeGraph, migration: EmbeddingMigration) -> None:
+        self._knowledge = knowledge
+        self._migration = migration
 
     @activity.defn(name="migration_plan")
     async def plan(self, request: PlanInput) -> MigrationPlan:
-        plan = await self._rt.migration.plan(request.tenant_id, request.to_model)
+        plan = await self._migration.plan(request.tenant_id, request.to_model)
         MIGRATION_ROWS_TOTAL.labels(tenant=plan.tenant_id).set(plan.total_rows)
         MIGRATION_ROWS_DONE.labels(tenant=plan.tenant_id).set(0)
         return plan
@@ -38,16 +44,16 @@ class MigrationActivities:
     @activity.defn(name="migration_ensure_index")
     async def ensure_index(self, model: str) -> str:
         async with heartbeating(5.0, f"index for {model}"):
-            return await self._rt.migration.ensure_index(model)
+            return await self._migration.ensure_index(model)
 
     @activity.defn(name="migration_next_batch")
     async def next_batch(self, request: NextBatchInput) -> BatchBounds | None:
-        return await self._rt.migration.next_batch(request.tenant_id, after_id=request.after_id, size=request.size)
+        return await self._migration.next_batch(request.tenant_id, after_id=request.after_id, size=request.size)
 
     @activity.defn(name="migration_embed_batch")
     async def embed_batch(self, request: EmbedBatchInput) -> BatchResult:
         async with heartbeating(2.0, f"rows {request.first_id}-{request.last_id}"):
-            result = await self._rt.migration.embed_batch(
+            result = await self._migration.embed_batch(
                 request.tenant_id, request.to_model, request.first_id, request.last_id
             )
         # Rows embedded by this attempt only: a retried batch embeds (and counts) nothing.
@@ -57,31 +63,31 @@ class MigrationActivities:
     @activity.defn(name="migration_graph_batch")
     async def graph_batch(self, request: GraphBatchInput) -> GraphBatchResult:
         async with heartbeating(2.0, f"graph after {request.after or 'start'}"):
-            batch = await self._rt.knowledge.reembed_graph_batch(
+            batch = await self._knowledge.reembed_graph_batch(
                 request.tenant_id, request.to_model, after=request.after, limit=request.limit
             )
         return GraphBatchResult(items=batch.entities + batch.facts, last_key=batch.last_key)
 
     @activity.defn(name="migration_verify")
     async def verify(self, request: PlanInput) -> VerifyReport:
-        return await self._rt.migration.verify(request.tenant_id, request.to_model)
+        return await self._migration.verify(request.tenant_id, request.to_model)
 
     @activity.defn(name="migration_switch")
     async def switch(self, request: SwitchInput) -> bool:
         """Promote the graph's new vectors, then flip the tenant's fence; True if this call flipped it."""
-        await self._rt.knowledge.promote_graph(request.tenant_id, request.to_model)
-        return await self._rt.migration.switch(request.tenant_id, request.from_model, request.to_model)
+        await self._knowledge.promote_graph(request.tenant_id, request.to_model)
+        return await self._migration.switch(request.tenant_id, request.from_model, request.to_model)
 
     @activity.defn(name="migration_rollback")
     async def rollback(self, request: FenceChangeInput) -> None:
         """Every check first: the graph is re-embedded and promoted only for a rollback that
         goes ahead, before the fence moves (a retry after a crash in between finds the fence
         still to move, and the graph's promote already done)."""
-        if not await self._rt.migration.check_rollback(request.tenant_id, request.model):
+        if not await self._migration.check_rollback(request.tenant_id, request.model):
             return
-        await self._rt.knowledge.promote_graph(request.tenant_id, request.model)
-        await self._rt.migration.rollback(request.tenant_id, request.model)
+        await self._knowledge.promote_graph(request.tenant_id, request.model)
+        await self._migration.rollback(request.tenant_id, request.model)
 
     @activity.defn(name="migration_cleanup")
     async def cleanup(self, request: FenceChangeInput) -> int:
-        return await self._rt.migration.cleanup(request.tenant_id, request.model)
+        return await self._migration.cleanup(request.tenant_id, request.model)

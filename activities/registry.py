@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Callable
 
+from activities.codify import CodifyActivities
 from activities.conversation import ConversationActivities
 from activities.documents import DocumentActivities
+from activities.episodes import EpisodeActivities
 from activities.graph import KnowledgeActivities
 from activities.learning import LearningActivities
 from activities.migration import MigrationActivities
@@ -23,9 +25,13 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
     notebook = NotebookActivities(runtime)
     model = ModelActivities(runtime)
     turns = TurnActivities(runtime)
-    knowledge = KnowledgeActivities(runtime)
-    documents = DocumentActivities(runtime)
-    migration = MigrationActivities(runtime)
+    knowledge = KnowledgeActivities(documents=runtime.documents, episodic=runtime.episodic, knowledge=runtime.knowledge)
+    documents = DocumentActivities(
+        knowledge=runtime.knowledge, library=runtime.library, recall=runtime.recall, switches=runtime.switches
+    )
+    migration = MigrationActivities(knowledge=runtime.knowledge, migration=runtime.migration)
+    episodes = EpisodeActivities(recorder=runtime.episode_recorder)
+    codify = CodifyActivities(codifier=runtime.codifier)
     tools = ToolActivities(runtime)
     learning = LearningActivities(runtime)
     return [
@@ -66,8 +72,8 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
         learning.record_correction,
         learning.load_skills,
         learning.search_episodes,
-        learning.record_episode,
+        episodes.record_episode,
         learning.reflect,
-        learning.codify,
+        codify.codify,
         learning.retention,
     ]

@@ -25,8 +25,10 @@ from memory.graph.graphiti_store import GraphMemory
 from memory.graph.ingestion_log import IngestionLog
 from memory.graph.service import KnowledgeGraph
 from memory.learning.cache_audit import CacheAudit
+from memory.learning.codify import Codifier
 from memory.learning.command_form import CommandNormalizer
 from memory.learning.corrections import CorrectionLog
+from memory.learning.episode_recording import EpisodeRecorder
 from memory.learning.episodic import EpisodicMemory
 from memory.learning.retention import Retention
 from memory.learning.session_cache import SessionCache
@@ -73,6 +75,8 @@ class MemoryRuntime:
     tool_log: ToolLog
     corrections: CorrectionLog
     retention: Retention
+    episode_recorder: EpisodeRecorder
+    codifier: Codifier
 
     @classmethod
     def create(
@@ -107,13 +111,23 @@ class MemoryRuntime:
         switches = SwitchBoard(engine, default_ingest_min_chars=settings.ingest_min_chars)
         pool = embedders or EmbedderPool(lambda model_id: build_embedder(model_id, settings))
         audit = CacheAudit(engine)
+        episodic = EpisodicMemory(engine, half_life_days=settings.episode_half_life_days)
+        skills = SkillLibrary(documents, engine)
+        notebook = Notebook(documents)
+        session_cache = SessionCache(
+            settings.redis_url,
+            ttl_seconds=settings.session_cache_ttl_seconds,
+            normalizer=CommandNormalizer(settings.session_cache_normalization),
+            audit=audit,
+            audit_fraction=settings.session_cache_audit_fraction,
+        )
         return cls(
             settings=settings,
             engine=engine,
             llm=llm,
             conversation=conversation,
             documents=documents,
-            notebook=Notebook(documents),
+            notebook=notebook,
             recall=RecallMemory(
                 RecallStore(engine),
                 tenants,
@@ -143,20 +157,16 @@ class MemoryRuntime:
                 engine, tenants, pool, ledger, requests_per_second=settings.migration_requests_per_second
             ),
             embedders=pool,
-            session_cache=SessionCache(
-                settings.redis_url,
-                ttl_seconds=settings.session_cache_ttl_seconds,
-                normalizer=CommandNormalizer(settings.session_cache_normalization),
-                audit=audit,
-                audit_fraction=settings.session_cache_audit_fraction,
-            ),
+            session_cache=session_cache,
             cache_audit=audit,
-            episodic=EpisodicMemory(engine, half_life_days=settings.episode_half_life_days),
-            skills=SkillLibrary(documents, engine),
+            episodic=episodic,
+            skills=skills,
             commands=CommandRunner(CommandPolicy.from_settings(settings)),
             tool_log=ToolLog(engine),
             corrections=CorrectionLog(engine),
             retention=Retention(engine),
+            episode_recorder=EpisodeRecorder(conversation, episodic, switches, llm, ledger),
+            codifier=Codifier(engine, session_cache, skills, notebook),
         )
 
     async def close(self) -> None:

@@ -8,7 +8,7 @@ from temporalio import workflow
 from contract.names import CODIFY_WORKFLOW
 
 with workflow.unsafe.imports_passed_through():
-    from activities.learning import LearningActivities
+    from activities.codify import CodifyActivities
     from contract.learning import CodifyInput, CodifyResult
     from workflows.options import MEMORY_IO
 
@@ -19,7 +19,7 @@ class CodifyWorkflow:
     async def run(self, request: CodifyInput) -> CodifyResult:
         where = f"skill {request.task_type}" if request.target == "skill" else "the notebook"
         result = await workflow.execute_activity_method(
-            LearningActivities.codify,
+            CodifyActivities.codify,
             request,
             summary=f"codify: {request.operator} promotes a learned substitution into {where}",
             **MEMORY_IO,

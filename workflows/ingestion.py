@@ -15,9 +15,9 @@ from temporalio import workflow
 from contract.names import KNOWLEDGE_INGESTION_WORKFLOW
 
 with workflow.unsafe.imports_passed_through():
+    from activities.episodes import EpisodeActivities
     from activities.graph import KnowledgeActivities
     from activities.graph_models import DecideIngestionInput, ExchangeEpisodeInput
-    from activities.learning import LearningActivities
     from activities.learning_models import EpisodeInput, ReflectInput
     from contract.ingestion import ExchangeIngestion, IngestionResult
     from workflows import graph_steps
@@ -79,7 +79,7 @@ class KnowledgeIngestionWorkflow:
     async def _store_episode(self, request: ExchangeIngestion) -> int | None:
         thread = request.thread
         stored = await workflow.execute_activity_method(
-            LearningActivities.record_episode,
+            EpisodeActivities.record_episode,
             EpisodeInput(
                 thread=thread,
                 turn=request.turn,
