@@ -24,15 +24,15 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from contract.search_attributes import SEARCH_ATTRIBUTES
 from memory.core.config import Settings
 from memory.core.db import upgrade_schema
-from memory.graph import GraphClientsFactory, GraphMemory
 from memory.core.refs import ThreadRef
+from memory.graph import GraphClientsFactory, GraphMemory
 from memory.runtime import MemoryRuntime
 from stack.falkordb_server import falkordb_server
-from wiring.register import ensure_search_attributes
-from contract.search_attributes import SEARCH_ATTRIBUTES
 from tests.support import ChildWorkflowRecorder
+from wiring.register import ensure_search_attributes
 from worker import build_worker
 
 
@@ -82,20 +82,23 @@ async def _start_time_skipping() -> WorkflowEnvironment:
     return env
 
 
-@pytest.fixture(scope="session")
-async def time_skipping_env():
-    env = await _start_time_skipping()
-    yield env
-    await env.shutdown()
+def time_skipping_server(scope: str):
+    """A fixture for a time-skipping server shared at `scope`. A module or test that leaves work
+    retrying (on purpose, or by a product bug) takes one of its own, so that work cannot hold
+    the shared server's clock for later tests."""
+
+    @pytest.fixture(scope=scope)
+    async def server():
+        env = await _start_time_skipping()
+        yield env
+        await env.shutdown()
+
+    return server
 
 
-@pytest.fixture
-async def own_time_skipping_env():
-    """A time-skipping server for one test that leaves work unfinished on purpose (a
-    workflow still retrying against a dead service), so the shared server's clock stays free."""
-    env = await _start_time_skipping()
-    yield env
-    await env.shutdown()
+time_skipping_env = time_skipping_server("session")
+# For one test that leaves a workflow retrying against a dead service.
+own_time_skipping_env = time_skipping_server("function")
 
 
 # The dev server suggests continue-as-new early, so that path runs in ordinary tests too.

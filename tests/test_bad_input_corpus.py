@@ -39,7 +39,12 @@ from types import ModuleType
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from clients import (
@@ -57,15 +62,15 @@ from clients import (
 from clients.connect import failure_reason
 from clients.conversation import correct as send_correction
 from clients.conversation import send_message
+from contract.conversation import UserMessage, conversation_workflow_id
+from contract.migration import MigrationRequest, MigrationStart, migration_id
 from memory.core.config import Settings
-from memory.learning.models import Correction
 from memory.core.refs import ThreadRef
+from memory.learning.models import Correction
 from memory.runtime import MemoryRuntime
-from tests.conftest import _start_time_skipping, finished, running_worker
+from tests.conftest import finished, running_worker, time_skipping_server
 from tests.store_counts import ChildWorkflows, changes, snapshot
 from workflows.migration import EmbeddingMigrationWorkflow
-from contract.migration import MigrationRequest, MigrationStart, migration_id
-from contract.conversation import UserMessage, conversation_workflow_id
 
 OLD, NEW = "offline/hashed-ngrams/256", "offline/hashed-ngrams/384"
 # How long a workflow that cannot decode its input is watched before it counts as stuck.
@@ -99,13 +104,7 @@ class Stack:
         return await snapshot(self.runtime.engine, self.redis_url)
 
 
-@pytest.fixture(scope="module")
-async def time_skipping_env():
-    """A time-skipping server of this module's own: work this module leaves retrying (on
-    purpose, or by a product bug) must not hold the shared server's clock for later tests."""
-    env = await _start_time_skipping()
-    yield env
-    await env.shutdown()
+time_skipping_env = time_skipping_server("module")
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,1 @@
+"""The conversation workflow and its client: turns, resends, failures."""

@@ -1,0 +1,1 @@
+"""Shared core: switches, plans, the usage report, the model client."""

@@ -1,0 +1,1 @@
+"""Path-routed documents: the versioned store, notebook, skills, uploaded documents."""

@@ -1,0 +1,1 @@
+"""The knowledge graph: graphiti on FalkorDB, gates, ingestion, re-embedding."""

@@ -1,0 +1,1 @@
+"""The recall store, embedders, and embedding-model migrations."""

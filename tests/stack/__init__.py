@@ -1,0 +1,1 @@
+"""The embedded dev stack, the production compose file and the Temporal UI."""

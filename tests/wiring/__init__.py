@@ -1,0 +1,1 @@
+"""How processes meet Temporal: the worker plugin, replay, codec, telemetry, start-up."""
