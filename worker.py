@@ -37,7 +37,8 @@ from workflows.fence import EmbeddingFenceWorkflow
 from workflows.ingestion import KnowledgeIngestionWorkflow
 from workflows.migration import EmbeddingMigrationWorkflow
 from workflows.notebook_edit import NotebookEditWorkflow
-from workflows.reflection import SkillReflectionWorkflow
+from memory.growth_retention import GrowthPolicy
+from workflows.reflection import LessonReviewWorkflow, SkillReflectionWorkflow
 from workflows.retention import RETENTION_SCHEDULE_ID, RetentionPolicy, RetentionWorkflow
 
 log = logging.getLogger("worker")
@@ -59,6 +60,7 @@ WORKFLOWS = [
     EmbeddingMigrationWorkflow,
     EmbeddingFenceWorkflow,
     SkillReflectionWorkflow,
+    LessonReviewWorkflow,
     CodifyWorkflow,
     RetentionWorkflow,
 ]
@@ -121,6 +123,7 @@ async def serve(settings: Settings) -> None:
             policy=RetentionPolicy(
                 episode_retention_days=settings.episode_retention_days,
                 recall_retention_days=settings.recall_retention_days,
+                growth=GrowthPolicy.from_settings(settings),
             ),
         )
         log.info("retention schedule %r %s", RETENTION_SCHEDULE_ID, "created" if created else "already exists")

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from memory.context import LearnedEntry
 from memory.corrections import Correction
+from memory.growth_retention import GrowthPolicy
 from memory.manifest import ContextItem
 from memory.refs import AgentRef, ThreadRef
 from memory.tool_log import ToolStatus
@@ -114,10 +115,29 @@ class ReflectInput(BaseModel):
 
 
 class ReflectionResult(BaseModel):
-    # updated: a lesson was added; protected: the skill is the operator's or locked.
-    status: Literal["updated", "protected"]
+    # pending: the lesson waits for an operator's approval (lesson_id). Recorded histories
+    # also hold updated (a lesson was added) and protected (the skill is the operator's).
+    status: Literal["pending", "updated", "protected"]
     path: str
     lesson: str
+    version: int | None = None
+    lesson_id: int | None = None
+
+
+class LessonReviewInput(BaseModel):
+    agent: AgentRef
+    lesson_id: int = Field(ge=1)
+    verdict: Literal["approve", "reject"]
+    reviewer: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
+    note: str = Field(default="", max_length=2_000)
+
+
+class LessonReviewed(BaseModel):
+    lesson_id: int
+    status: Literal["pending", "approved", "rejected"]
+    path: str
+    lesson: str
+    # The skill version the approved lesson is in.
     version: int | None = None
 
 
@@ -145,4 +165,6 @@ class RetentionInput(BaseModel):
     as_of: datetime
     episode_retention_days: int = Field(ge=1)
     recall_retention_days: int = Field(ge=1)
+    # None (a run scheduled before these horizons existed) leaves the growing tables alone.
+    growth: GrowthPolicy | None = None
 

@@ -69,5 +69,6 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
         learning.record_episode,
         learning.reflect,
         learning.codify,
+        learning.review_lesson,
         learning.retention,
     ]

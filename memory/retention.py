@@ -1,5 +1,6 @@
 """Scheduled retention: transcripts past the horizon are cut to their summaries, and recall
-rows nobody has retrieved for long are pruned, except an active tenant's.
+rows nobody has retrieved for long are pruned, except an active tenant's. The other tables
+that only grow get their own horizons (memory/growth_retention.py).
 
 A run is named by its run_key and may be attempted more than once (a retried activity).
 Every batch commits its deletions together with the per-tenant counts in retention_runs,
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from pydantic import BaseModel, computed_field
 from sqlalchemy import delete, func, select
@@ -21,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from memory.episodic import truncate_batch
+from memory.growth_retention import GrowthHorizons, GrowthRetention
 from memory.schema import recall_embeddings, recall_items, retention_runs, tenants
 from memory.validation import InvalidInput
 
@@ -44,6 +47,9 @@ class TenantRetention(BaseModel):
     recall_items_pruned: int = 0
     # The tenant is active and had recall rows past the cutoff, which were kept.
     skipped_active: bool = False
+    # Rows removed from the other growing tables (and scratch directories removed,
+    # document versions compacted), by name.
+    pruned: dict[str, int] = {}
 
 
 class RetentionReport(BaseModel):
@@ -61,6 +67,14 @@ class RetentionReport(BaseModel):
     @property
     def recall_items_pruned(self) -> int:
         return sum(t.recall_items_pruned for t in self.tenants)
+
+    @computed_field
+    @property
+    def pruned(self) -> dict[str, int]:
+        totals: Counter[str] = Counter()
+        for tenant in self.tenants:
+            totals.update(tenant.pruned)
+        return dict(sorted(totals.items()))
 
     @computed_field
     @property
@@ -82,8 +96,9 @@ def _unretrieved_since(cutoff: datetime):
 
 
 class Retention:
-    def __init__(self, engine: AsyncEngine):
+    def __init__(self, engine: AsyncEngine, *, scratch_root: Path | None = None):
         self._engine = engine
+        self._growth = GrowthRetention(engine, scratch_root=scratch_root)
 
     async def run(
         self,
@@ -93,6 +108,7 @@ class Retention:
         recall_cutoff: datetime,
         batch_size: int = 1000,
         progress: Callable[[str], None] | None = None,
+        growth: GrowthHorizons | None = None,
     ) -> RetentionReport:
         """Run retention once per run_key; a repeat returns the finished run's report.
 
@@ -117,6 +133,8 @@ class Retention:
             await self._truncate_episodes(run_key, episode_cutoff, batch_size, say)
             await self._prune_recall(run_key, recall_cutoff, batch_size, say)
             await self._note_skipped_tenants(run_key, recall_cutoff)
+            if growth is not None:
+                await self._growth.run(run_key, growth, batch_size=batch_size, say=say)
 
         async with self._engine.begin() as conn:
             if finished is None:

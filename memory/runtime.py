@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,9 +23,10 @@ from memory.graph.clients import GraphClientsFactory
 from memory.graph.memory import GraphMemory
 from memory.ingestion_log import IngestionLog
 from memory.knowledge import KnowledgeGraph
+from memory.lesson_review import LessonReview
 from memory.migration import EmbeddingMigration
 from memory.llm.base import LLMClient
-from memory.notebook import Notebook
+from memory.notebook import Notebook, NotebookLimits
 from memory.recall import RecallStore
 from memory.recall_memory import EmbedderPool, RecallMemory
 from memory.retention import Retention
@@ -73,6 +75,7 @@ class MemoryRuntime:
     tool_log: ToolLog
     corrections: CorrectionLog
     retention: Retention
+    lessons: LessonReview
 
     @classmethod
     def create(
@@ -107,13 +110,20 @@ class MemoryRuntime:
         switches = SwitchBoard(engine, default_ingest_min_chars=settings.ingest_min_chars)
         pool = embedders or EmbedderPool(lambda model_id: build_embedder(model_id, settings))
         audit = CacheAudit(engine)
+        skills = SkillLibrary(documents, engine)
         return cls(
             settings=settings,
             engine=engine,
             llm=llm,
             conversation=conversation,
             documents=documents,
-            notebook=Notebook(documents),
+            notebook=Notebook(
+                documents,
+                NotebookLimits(
+                    writes_per_thread_per_hour=settings.notebook_writes_per_thread_per_hour,
+                    writes_per_agent_per_hour=settings.notebook_writes_per_agent_per_hour,
+                ),
+            ),
             recall=RecallMemory(
                 RecallStore(engine),
                 tenants,
@@ -149,14 +159,16 @@ class MemoryRuntime:
                 normalizer=CommandNormalizer(settings.session_cache_normalization),
                 audit=audit,
                 audit_fraction=settings.session_cache_audit_fraction,
+                max_entries=settings.session_cache_max_entries,
             ),
             cache_audit=audit,
             episodic=EpisodicMemory(engine, half_life_days=settings.episode_half_life_days),
-            skills=SkillLibrary(documents, engine),
+            skills=skills,
             commands=CommandRunner(CommandPolicy.from_settings(settings)),
             tool_log=ToolLog(engine),
             corrections=CorrectionLog(engine),
-            retention=Retention(engine),
+            retention=Retention(engine, scratch_root=Path(settings.tool_scratch_root)),
+            lessons=LessonReview(engine, skills),
         )
 
     async def close(self) -> None:

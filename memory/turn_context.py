@@ -27,6 +27,7 @@ from memory.knowledge import KnowledgeGraph
 from memory.manifest import ContextItem, Layer
 from memory.recall import RecallStore
 from memory.refs import ThreadRef
+from memory.skills import lesson_substitutions
 
 
 def _ids(manifest: list[ContextItem], layer: Layer) -> list[int]:
@@ -83,6 +84,7 @@ async def build_working_context(
                     version=version.version,
                     author=version.author,
                     content=version.content,
+                    lessons=lesson_substitutions(version.content),
                 )
             )
     episodes = [

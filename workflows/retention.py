@@ -1,6 +1,7 @@
 """Retention, run by a Temporal Schedule: episode transcripts past the horizon are cut to
-their summaries, and recall rows nobody retrieved for N days are pruned (active tenants
-keep theirs). The report says what was removed, per tenant."""
+their summaries, recall rows nobody retrieved for N days are pruned (active tenants keep
+theirs), and the tables every turn grows lose rows past their own horizons. The report says
+what was removed, per tenant."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from activities.learning import LearningActivities
     from activities.learning_models import RetentionInput
+    from memory.growth_retention import GrowthPolicy
     from memory.retention import MAX_RETENTION_DAYS, RetentionReport
 
 RETENTION_SCHEDULE_ID = "retention"
@@ -21,6 +23,7 @@ RETENTION_SCHEDULE_ID = "retention"
 class RetentionPolicy(BaseModel):
     episode_retention_days: int = Field(default=90, ge=1, le=MAX_RETENTION_DAYS)
     recall_retention_days: int = Field(default=180, ge=1, le=MAX_RETENTION_DAYS)
+    growth: GrowthPolicy = GrowthPolicy()
 
 
 @workflow.defn
@@ -34,6 +37,7 @@ class RetentionWorkflow:
                 as_of=workflow.now(),
                 episode_retention_days=policy.episode_retention_days,
                 recall_retention_days=policy.recall_retention_days,
+                growth=policy.growth,
             ),
             summary=(
                 f"retention: truncate episodes older than {policy.episode_retention_days} d, prune recall rows "
@@ -50,10 +54,12 @@ class RetentionWorkflow:
 def describe(report: RetentionReport) -> str:
     lines = [f"**Retention {report.run_key}**"]
     for row in report.tenants:
+        others = "".join(f", {n} {what}" for what, n in sorted(row.pruned.items()))
         if row.skipped_active:
-            lines.append(f"- {row.tenant_id}: active, recall kept; {row.episodes_truncated} transcripts truncated")
+            lines.append(f"- {row.tenant_id}: active, recall kept; {row.episodes_truncated} transcripts truncated{others}")
         else:
             lines.append(
-                f"- {row.tenant_id}: {row.episodes_truncated} transcripts truncated, {row.recall_items_pruned} recall rows pruned"
+                f"- {row.tenant_id}: {row.episodes_truncated} transcripts truncated, {row.recall_items_pruned} recall rows "
+                f"pruned{others}"
             )
     return "\n".join(lines) if report.tenants else lines[0] + "\n\nNothing to remove."
