@@ -38,8 +38,8 @@ _OPERATOR_PREFIXES = ("operator:", "agent:codify:")
 _LESSONS_HEADING = "## lessons"
 _KEYWORDS_LINE = re.compile(r"^\s*keywords\s*:(.*)$", re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9]+")
-# A lesson as codify and approved reflection write it.
-_LESSON = re.compile(r"^- Use `(?P<instead>[^`\n]+)` instead of `(?P<tried>[^`\n]+)`")
+# A lesson as codify and approved reflection write it, within one bullet.
+_LESSON = re.compile(r"Use `(?P<instead>[^`\n]+)` instead of `(?P<tried>[^`\n]+)`")
 
 
 class SkillProtected(Exception):
@@ -106,8 +106,8 @@ def lesson_substitutions(content: str) -> list[tuple[str, str]]:
     for line in lines[heading + 1 :]:
         if line.startswith("#"):
             break
-        if match := _LESSON.match(line.strip()):
-            found.append((match["tried"], match["instead"]))
+        if line.strip().startswith("- "):
+            found += [(match["tried"], match["instead"]) for match in _LESSON.finditer(line)]
     return found
 
 
