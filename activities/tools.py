@@ -18,6 +18,7 @@ from memory.command_runner import CommandRejected
 from memory.runtime import MemoryRuntime
 from memory.session_cache import SessionContext
 from memory.tool_log import ToolStatus
+from memory.untrusted import data_item
 
 
 def session_context(session: SessionRef) -> SessionContext:
@@ -55,7 +56,8 @@ class ToolActivities:
             request.arguments["query"],
             ledger_key=f"{thread.key}/turn/{request.turn}/tool/{request.call_id}/recall_query",
         )
-        content = "\n\n".join(f"[recall:{h.id} | {h.provenance}]\n{h.text}" for h in hits) or "no matching memories"
+        # Recalled text is data in a tool result too: quoted, so it cannot pose as instructions.
+        content = "\n\n".join(data_item(f"recall:{h.id} | {h.provenance}", h.text) for h in hits) or "no matching memories"
         return await self._log(request, "recall_search", ToolOutput(content=content, status=ToolStatus.OK))
 
     @activity.defn(name="tool_load_skill")
@@ -69,7 +71,8 @@ class ToolActivities:
             output = ToolOutput(content=f"no skill for {task_type!r}; known task types: {known}", status=ToolStatus.FAILED)
         else:
             output = ToolOutput(
-                content="\n\n".join(f"[skill {s.path} v{s.version}]\n{s.content}" for s in skills), status=ToolStatus.OK
+                content="\n\n".join(data_item(f"skill {s.path} v{s.version}", s.content) for s in skills),
+                status=ToolStatus.OK,
             )
         return await self._log(request, "load_skill", output)
 

@@ -236,7 +236,7 @@ async def check_manifest(runtime: MemoryRuntime, reader: ThreadRef, manifest: li
             await check_rows(runtime, layer, [item.source_id for item in items], reader, what)
 
 
-_RECALL_REF = re.compile(r"^\[recall:(\d+) \|", re.M)
+_RECALL_REF = re.compile(r"^<data \[recall:(\d+) \|", re.M)
 
 
 async def check_recall_tool(runtime: MemoryRuntime, thread: ThreadRef, turn: int) -> None:

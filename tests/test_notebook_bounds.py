@@ -37,8 +37,9 @@ async def test_two_hundred_appends_stop_at_the_cap_and_the_agents_turns_keep_wor
         client = time_skipping_env.client
         async with running_worker(client, runtime) as tq:
             other_thread = thread.model_copy(update={"thread_id": "thread-2"})
-            remembered = await send_message(client, other_thread, UserMessage(text="remember: one more thing"), task_queue=tq)
+            remembered = await send_message(client, other_thread, UserMessage(text="remember: " + note(200)), task_queue=tq)
             asked = await send_message(client, other_thread, UserMessage(text="what do you know?"), task_queue=tq)
+        after = await runtime.notebook.read(thread.agent)
     finally:
         await runtime.close()
 
@@ -48,15 +49,7 @@ async def test_two_hundred_appends_stop_at_the_cap_and_the_agents_turns_keep_wor
     assert remembered.tools_used == ["notebook_edit"]
     assert "Tool failed (notebook_edit)" in remembered.reply and "notebook is full" in remembered.reply
     assert f"notebook v{stored.version}" in asked.reply
-    assert (await runtime_notebook_version(settings, thread)) == stored.version
-
-
-async def runtime_notebook_version(settings, thread) -> int:
-    runtime = MemoryRuntime.create(settings)
-    try:
-        return (await runtime.notebook.read(thread.agent)).version
-    finally:
-        await runtime.close()
+    assert after.version == stored.version
 
 
 async def test_the_agents_notes_are_held_to_a_rate_per_thread_and_per_agent(runtime, thread):

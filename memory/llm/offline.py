@@ -73,6 +73,7 @@ def _section(system: str, header: str) -> str | None:
     end = re.search(r"^## ", rest, re.M)
     return rest[: end.start()] if end else rest
 
+
 def _clip(text: str, limit: int = 160) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -121,8 +121,8 @@ async def test_injections_in_a_failed_episode_reach_neither_a_skill_nor_another_
     assert planted.outcome == "failed"
     assert any(item.layer == Layer.EPISODIC for item in result.manifest), "the planted episode was not retrieved"
     # Reflection proposed a lesson from the tool log alone, and it waits for an operator.
-    [proposed] = await runtime.lessons.listed(tenant_id=thread.tenant_id, limit=10) or [None]
-    assert proposed is not None and MARKER not in proposed.lesson
+    [proposed] = [p for p in await runtime.lessons.listed(tenant_id=thread.tenant_id) if p.thread_id == thread.thread_id]
+    assert proposed.status == "pending" and MARKER not in proposed.lesson
     await assert_nothing_obeyed(runtime, settings, victim, result, notebook_before=None)
 
 
@@ -153,7 +153,8 @@ async def test_an_unapproved_reflection_on_a_hostile_command_output_reaches_no_p
         result = await turn(client, victim, VICTIM, tq)
     assert planted.outcome == "failed"
     # Reflection saw the hostile output and proposed something: it waits for an operator.
-    assert [lesson.status for lesson in await runtime.lessons.listed(tenant_id=thread.tenant_id)] == ["pending"]
+    proposed = [p for p in await runtime.lessons.listed(tenant_id=thread.tenant_id) if p.thread_id == thread.thread_id]
+    assert [p.status for p in proposed] == ["pending"]
     assert not any(item.layer == Layer.PROCEDURAL for item in result.manifest)
     await assert_nothing_obeyed(runtime, settings, victim, result, notebook_before=None)
 
