@@ -16,7 +16,7 @@ from activities.tracing import owner_of
 from memory.embedding.base import EmbeddingRejected, EmbeddingUnavailable
 from memory.graph import GraphUnavailable
 from memory.llm.base import ContextWindowExceeded, ModelRequestRejected, ModelUnavailable
-from memory.validation import InvalidInput
+from memory.core.validation import InvalidInput
 
 P = ParamSpec("P")
 R = TypeVar("R")

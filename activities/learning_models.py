@@ -7,12 +7,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from memory.context import LearnedEntry
-from memory.corrections import Correction
-from memory.growth_retention import GrowthPolicy
-from memory.manifest import ContextItem
-from memory.refs import AgentRef, ThreadRef
-from memory.tool_log import ToolStatus
+from memory.prompt.assembly import LearnedEntry
+from memory.learning.models import Correction
+from memory.learning.growth_retention import GrowthPolicy
+from memory.prompt.manifest import ContextItem
+from memory.core.refs import AgentRef, ThreadRef
+from memory.tools.models import ToolStatus
+from contract.learning import CodifyInput, CodifyResult, CorrectionReceipt
 
 Outcome = Literal["succeeded", "failed", "corrected"]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities.errors import classified
 from activities.heartbeat import heartbeats
 from activities.learning_models import (
     SessionRef,
@@ -14,11 +13,11 @@ from activities.learning_models import (
     ToolOutput,
 )
 from activities.tracing import traced
-from memory.command_runner import CommandRejected
+from memory.tools.command_runner import CommandRejected
 from memory.runtime import MemoryRuntime
-from memory.session_cache import SessionContext
-from memory.tool_log import ToolStatus
-from memory.untrusted import data_item
+from memory.learning.session_cache import SessionContext
+from memory.tools.models import ToolStatus
+from memory.prompt.untrusted import data_item
 
 
 def session_context(session: SessionRef) -> SessionContext:
@@ -46,7 +45,6 @@ class ToolActivities:
 
     @activity.defn(name="tool_recall_search")
     @heartbeats
-    @classified
     @traced("recall", "tool_search")
     async def recall_search(self, request: ToolInput) -> ToolOutput:
         thread = request.session.thread
@@ -61,7 +59,6 @@ class ToolActivities:
         return await self._log(request, "recall_search", ToolOutput(content=content, status=ToolStatus.OK))
 
     @activity.defn(name="tool_load_skill")
-    @classified
     @traced("skills", "tool_load")
     async def load_skill(self, request: ToolInput) -> ToolOutput:
         task_type = request.arguments["task_type"]
@@ -78,7 +75,6 @@ class ToolActivities:
 
     @activity.defn(name="tool_run_command")
     @heartbeats
-    @classified
     @traced("tools", "run_command")
     async def run_command(self, request: ToolInput) -> ToolOutput:
         command = request.arguments["command"]
@@ -105,7 +101,6 @@ class ToolActivities:
         return await self._log(request, "run_command", ToolOutput(content=text or "(no output)", status=status))
 
     @activity.defn(name="tool_record_failure")
-    @classified
     async def record_failure(self, request: ToolFailureRecord) -> None:
         """A call refused before it ran, or cut off by its timeout: logged like any other."""
         await self._rt.tool_log.record(

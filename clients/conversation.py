@@ -7,13 +7,13 @@ from temporalio.client import Client, WithStartWorkflowOperation, WorkflowExecut
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.learning_models import CorrectionReceipt
-from memory.corrections import Correction
-from memory.refs import ThreadRef
-from memory.validation import check_message
-from stack.search_attributes import AGENT_ID, TENANT_ID, THREAD_ID
+from contract.learning import CorrectionReceipt
+from memory.learning.models import Correction
+from memory.core.refs import ThreadRef
+from memory.core.validation import check_message
+from contract.search_attributes import AGENT_ID, TENANT_ID, THREAD_ID
 from workflows.conversation import ConversationWorkflow
-from workflows.models import (
+from contract.conversation import (
     TASK_QUEUE,
     ConversationLimits,
     ConversationStart,

@@ -32,15 +32,16 @@ from temporalio.exceptions import WorkflowAlreadyStartedError  # noqa: E402
 from temporalio.service import RPCError, RPCStatusCode  # noqa: E402
 
 from clients.connect import connect, failure_reason  # noqa: E402
-from memory.config import Settings  # noqa: E402
-from memory.db import create_engine  # noqa: E402
+from memory.core.config import Settings  # noqa: E402
+from memory.core.db import create_engine  # noqa: E402
 from memory.embedding.base import EmbeddingModelId  # noqa: E402
-from memory.schema import tenants  # noqa: E402
-from memory.validation import InvalidInput, check_id  # noqa: E402
-from workflows.fence import EmbeddingFenceWorkflow, FenceChange  # noqa: E402
+from memory.core.schema import tenants  # noqa: E402
+from memory.core.validation import InvalidInput, check_id  # noqa: E402
+from workflows.fence import EmbeddingFenceWorkflow  # noqa: E402
+from contract.migration import FenceChange  # noqa: E402
 from workflows.migration import EmbeddingMigrationWorkflow  # noqa: E402
-from workflows.migration_models import MigrationProgress, MigrationRequest, MigrationStart, migration_id  # noqa: E402
-from workflows.models import TASK_QUEUE  # noqa: E402
+from contract.migration import MigrationProgress, MigrationRequest, MigrationStart, migration_id  # noqa: E402
+from contract.conversation import TASK_QUEUE  # noqa: E402
 
 
 # How long `start` waits for the migration's own checks (its plan) before it leaves it running.

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from memory.command_form import CommandNormalizer
-from memory.context import MAX_LEARNED_IN_PROMPT, ContextSources, LearnedEntry, assemble
-from memory.growth_retention import GrowthPolicy
-from memory.schema import (
+from memory.learning.command_form import CommandNormalizer
+from memory.prompt.assembly import MAX_LEARNED_IN_PROMPT, ContextSources, LearnedEntry, assemble
+from memory.learning.growth_retention import GrowthPolicy
+from memory.core.schema import (
     graph_episodes,
     ingestion_decisions,
     session_cache_audit,
@@ -22,7 +22,7 @@ from memory.schema import (
     turns,
     usage_ledger,
 )
-from memory.session_cache import SessionCache, SessionContext
+from memory.learning.session_cache import SessionCache, SessionContext
 
 NOW = datetime.now(UTC)
 LONG_AGO = NOW - timedelta(days=500)

@@ -55,25 +55,26 @@ from sqlalchemy import text
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
-from activities.knowledge_models import DocumentUpload
-from activities.learning_models import CodifyInput
+from contract.ingestion import DocumentUpload
+from contract.learning import CodifyInput
 from clients.conversation import NoRunningConversation, correct, send_message
-from memory.config import Settings
-from memory.corrections import Correction
-from memory.episodic import Outcome
-from memory.knowledge import group_of
-from memory.manifest import ContextItem, Layer
-from memory.refs import AgentRef, ThreadRef
+from memory.core.config import Settings
+from memory.learning.models import Correction
+from memory.learning.episodic import Outcome
+from memory.graph.service import group_of
+from memory.prompt.manifest import ContextItem, Layer
+from memory.core.refs import AgentRef, ThreadRef
 from memory.runtime import MemoryRuntime
-from memory.session_cache import SessionContext
+from memory.learning.session_cache import SessionContext
 from tests.conftest import _start_time_skipping, finished, running_worker
 from tests.store_counts import ChildWorkflows
-from workflows.codify import CodifyWorkflow, codify_id
+from workflows.codify import CodifyWorkflow
+from contract.learning import codify_id
 from workflows.documents import DocumentIngestionWorkflow
-from workflows.ingestion_models import NotebookEdit, document_ingestion_id, exchange_ingestion_id, notebook_edit_id
+from contract.ingestion import NotebookEdit, document_ingestion_id, exchange_ingestion_id, notebook_edit_id
 from workflows.migration import EmbeddingMigrationWorkflow
-from workflows.migration_models import MigrationRequest, MigrationStart, migration_id
-from workflows.models import UserMessage
+from contract.migration import MigrationRequest, MigrationStart, migration_id
+from contract.conversation import UserMessage
 from workflows.notebook_edit import NotebookEditWorkflow
 
 NEW_MODEL = "offline/hashed-ngrams/384"

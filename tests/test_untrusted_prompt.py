@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from memory.context import (
+from memory.prompt.assembly import (
     CORRECTIONS_HEADER,
     ContextSources,
     CorrectionEntry,
@@ -21,10 +21,11 @@ from memory.context import (
 )
 from memory.llm.base import ModelRequest
 from memory.llm.offline import OfflineModel
-from memory.reflection import reflection_prompt
-from memory.skills import lesson_substitutions
-from memory.tool_log import LoggedToolCall, ToolStatus
-from memory.tools import AGENT_TOOLS
+from memory.learning.reflection import reflection_prompt
+from memory.documents.skills import lesson_substitutions
+from memory.tools.log import LoggedToolCall
+from memory.tools.models import ToolStatus
+from memory.tools.registry import AGENT_TOOLS
 
 T = datetime(2026, 3, 4, 9, 30, tzinfo=UTC)
 

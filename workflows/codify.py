@@ -4,10 +4,11 @@ skill or the notebook. The only path from the session cache to long-term memory.
 from __future__ import annotations
 
 from temporalio import workflow
+from contract.learning import codify_id
 
 with workflow.unsafe.imports_passed_through():
     from activities.learning import LearningActivities
-    from activities.learning_models import CodifyInput, CodifyResult
+    from contract.learning import CodifyInput, CodifyResult
     from workflows.options import MEMORY_IO
 
 

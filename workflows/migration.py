@@ -28,8 +28,8 @@ with workflow.unsafe.imports_passed_through():
         PlanInput,
         SwitchInput,
     )
-    from stack.search_attributes import MIGRATION_STATE
-    from workflows.migration_models import (
+    from contract.search_attributes import MIGRATION_STATE
+    from contract.migration import (
         MigrationProgress,
         MigrationRequest,
         MigrationResult,

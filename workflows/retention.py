@@ -10,12 +10,13 @@ from datetime import timedelta
 from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from contract.learning import RETENTION_SCHEDULE_ID, RetentionPolicy, describe
 
 with workflow.unsafe.imports_passed_through():
     from activities.learning import LearningActivities
     from activities.learning_models import RetentionInput
-    from memory.growth_retention import GrowthPolicy
-    from memory.retention import MAX_RETENTION_DAYS, RetentionReport
+    from memory.learning.growth_retention import GrowthPolicy
+    from memory.learning.models import MAX_RETENTION_DAYS, RetentionReport
 
 RETENTION_SCHEDULE_ID = "retention"
 

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from memory.graph import grammar
 from memory.graph.models import GraphCall
 from memory.graph.recording import record
-from memory.tokens import estimate_tokens
+from memory.core.tokens import estimate_tokens
 
 PROVIDER = "offline"
 MODEL = "rule-based-extractor"

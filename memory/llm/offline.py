@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import re
 
-from memory.command_form import CommandNormalizer
-from memory.context import (
+from memory.learning.command_form import CommandNormalizer
+from memory.prompt.assembly import (
     CORRECTIONS_HEADER,
     LEARNED_HEADER,
     LESSONS_HEADER,
@@ -32,8 +32,8 @@ from memory.context import (
     SUMMARY_HEADER,
 )
 from memory.llm.base import ContextWindowExceeded, ModelRequest, ModelResponse, ModelUsage, ToolCall
-from memory.tokens import estimate_tokens
-from memory.untrusted import ITEM, unquote
+from memory.core.tokens import estimate_tokens
+from memory.prompt.untrusted import ITEM, unquote
 
 LABEL = "[offline model: no language model configured]"
 SUMMARY_LABEL = "[offline summary]"

@@ -11,10 +11,10 @@ from temporalio.client import WorkflowUpdateFailedError
 from clients.conversation import send_message
 from memory.llm.base import ModelRequestRejected
 from memory.runtime import MemoryRuntime
-from memory.schema import messages
+from memory.core.schema import messages
 from tests.conftest import running_worker
 from tests.support import ScriptedFailures
-from workflows.models import ConversationLimits, UserMessage
+from contract.conversation import ConversationLimits, UserMessage
 
 
 async def stored_messages(runtime, tenant_id: str) -> int:
