@@ -15,19 +15,39 @@ import signal
 from datetime import timedelta
 from pathlib import Path
 
+from contract.learning import RETENTION_SCHEDULE_ID, RetentionPolicy
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker.workflow_sandbox import (
+    SandboxedWorkflowRunner,
+    SandboxRestrictions,
+)
 
 from activities.registry import all_activities
 from memory.core.config import Settings, SettingsError
 from memory.core.db import upgrade_schema
 from memory.core.metrics import observe_layer_latency
+from memory.core.telemetry import (
+    configure_tracing,
+    install_log_context,
+    set_latency_observer,
+    shutdown_tracing,
+)
+from memory.learning.growth_retention import GrowthPolicy
 from memory.runtime import MemoryRuntime
-from memory.core.telemetry import configure_tracing, install_log_context, set_latency_observer, shutdown_tracing
-from wiring.checks import ServiceUnavailable, check_database, check_graph, check_redis_url
-from wiring.metrics_endpoint import free_loopback_port, sdk_metrics_url, serve_metrics, temporal_runtime
+from wiring.checks import (
+    ServiceUnavailable,
+    check_database,
+    check_graph,
+    check_redis_url,
+)
+from wiring.metrics_endpoint import (
+    free_loopback_port,
+    sdk_metrics_url,
+    serve_metrics,
+    temporal_runtime,
+)
 from wiring.schedules import ensure_retention_schedule
 from wiring.temporal_client import ClientConfigError, client_options
 from workflows.codify import CodifyWorkflow
@@ -37,10 +57,8 @@ from workflows.fence import EmbeddingFenceWorkflow
 from workflows.ingestion import KnowledgeIngestionWorkflow
 from workflows.migration import EmbeddingMigrationWorkflow
 from workflows.notebook_edit import NotebookEditWorkflow
-from memory.learning.growth_retention import GrowthPolicy
 from workflows.reflection import LessonReviewWorkflow, SkillReflectionWorkflow
 from workflows.retention import RetentionWorkflow
-from contract.learning import RETENTION_SCHEDULE_ID, RetentionPolicy
 
 log = logging.getLogger("worker")
 

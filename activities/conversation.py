@@ -5,6 +5,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.heartbeat import heartbeats
+from activities.tracing import traced
 from activities.turn_models import (
     AppendMessageInput,
     ConversationLoaded,
@@ -13,13 +14,12 @@ from activities.turn_models import (
     SummariseInput,
     SummariseResult,
 )
-from activities.tracing import traced
-from memory.prompt.manifest import ContextItem, Layer
-from memory.core.refs import ThreadRef
-from memory.runtime import MemoryRuntime
 from memory.conversation.summariser import summarise_thread
+from memory.core.refs import ThreadRef
 from memory.core.switches import SwitchableLayer
 from memory.core.validation import MAX_STORED_MESSAGE_CHARS, check_message
+from memory.prompt.manifest import ContextItem, Layer
+from memory.runtime import MemoryRuntime
 
 
 class ConversationActivities:

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities.graph_models import DocumentChunksInput, DocumentChunksStored, DocumentPrepared, EpisodeTicket
+from activities.graph_models import (
+    DocumentChunksInput,
+    DocumentChunksStored,
+    DocumentPrepared,
+    EpisodeTicket,
+)
 from contract.ingestion import DocumentUpload
-from memory.runtime import MemoryRuntime
 from memory.core.switches import SwitchableLayer
 from memory.core.validation import InvalidInput, check_id
+from memory.runtime import MemoryRuntime
 
 
 class DocumentActivities:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities.heartbeat import heartbeating, heartbeats
 from activities.graph_models import (
     DecideIngestionInput,
     EpisodeTicket,
@@ -14,13 +13,14 @@ from activities.graph_models import (
     GraphSearchInput,
     NotebookEpisodeInput,
 )
+from activities.heartbeat import heartbeating, heartbeats
 from activities.tracing import traced
+from memory.core.metrics import INGESTION_DECISIONS
+from memory.core.tokens import estimate_tokens
 from memory.graph.episode_queue import QueuedEpisode
 from memory.graph.gates import GateDecision, IngestionFacts
 from memory.prompt.manifest import ContextItem, Layer
-from memory.core.metrics import INGESTION_DECISIONS
 from memory.runtime import MemoryRuntime
-from memory.core.tokens import estimate_tokens
 
 
 def _ticket(queued: QueuedEpisode) -> EpisodeTicket:

@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from memory.core.refs import AgentRef, ThreadRef
 from contract.ingestion import DocumentUpload
+from memory.core.refs import AgentRef, ThreadRef
 
 Source = Literal["conversation", "notebook", "document"]
 

@@ -3,10 +3,12 @@ codify and retention, as thin activities over memory/."""
 
 from __future__ import annotations
 
+from contract.errors import INVALID_INPUT
+from contract.learning import CodifyInput, CodifyResult, CorrectionReceipt
+from memory.learning.models import RetentionReport
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from contract.errors import INVALID_INPUT
 from activities.learning_models import (
     CorrectionInput,
     EpisodeInput,
@@ -23,22 +25,20 @@ from activities.learning_models import (
     SkillsLoaded,
     SkillsLoadInput,
 )
-from contract.learning import CodifyInput, CodifyResult, CorrectionReceipt
 from activities.tools import session_context
 from activities.tracing import traced
-from memory.learning.codify import Codifier
-from memory.prompt.assembly import LearnedEntry
-from memory.graph.episode_sources import summarise_exchange
-from memory.learning.episodic import EpisodeRecord, outcome_filter
-from memory.prompt.manifest import ContextItem
-from memory.learning.reflection import reflect, reflection_prompt
-from memory.learning.retention import cutoff
-from memory.learning.models import RetentionReport
-from memory.runtime import MemoryRuntime
-from memory.learning.session_cache import CacheEntryNotFound, SessionContext
-from memory.documents.skills import SkillProtected
 from memory.core.switches import SwitchableLayer
 from memory.core.usage import Action
+from memory.documents.skills import SkillProtected
+from memory.graph.episode_sources import summarise_exchange
+from memory.learning.codify import Codifier
+from memory.learning.episodic import EpisodeRecord, outcome_filter
+from memory.learning.reflection import reflect, reflection_prompt
+from memory.learning.retention import cutoff
+from memory.learning.session_cache import CacheEntryNotFound, SessionContext
+from memory.prompt.assembly import LearnedEntry
+from memory.prompt.manifest import ContextItem
+from memory.runtime import MemoryRuntime
 
 CACHE_ENTRY_EXPIRED = "CacheEntryExpired"
 

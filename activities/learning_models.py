@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+from contract.learning import CodifyInput, CodifyResult, CorrectionReceipt
+from memory.learning.models import Correction
+from memory.tools.models import ToolStatus
 from pydantic import BaseModel, Field
 
-from memory.prompt.assembly import LearnedEntry
-from memory.learning.models import Correction
-from memory.learning.growth_retention import GrowthPolicy
-from memory.prompt.manifest import ContextItem
 from memory.core.refs import AgentRef, ThreadRef
-from memory.tools.models import ToolStatus
-from contract.learning import CodifyInput, CodifyResult, CorrectionReceipt
+from memory.learning.growth_retention import GrowthPolicy
+from memory.prompt.assembly import LearnedEntry
+from memory.prompt.manifest import ContextItem
 
 Outcome = Literal["succeeded", "failed", "corrected"]
 

@@ -15,7 +15,12 @@ from activities.migration_models import (
     SwitchInput,
 )
 from memory.core.metrics import MIGRATION_ROWS_DONE, MIGRATION_ROWS_TOTAL
-from memory.embedding.migration import BatchBounds, BatchResult, MigrationPlan, VerifyReport
+from memory.embedding.migration import (
+    BatchBounds,
+    BatchResult,
+    MigrationPlan,
+    VerifyReport,
+)
 from memory.runtime import MemoryRuntime
 
 

@@ -5,14 +5,18 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.heartbeat import heartbeats
-from activities.turn_models import GenerateInput, GenerateOutput
 from activities.tracing import traced
+from activities.turn_models import GenerateInput, GenerateOutput
+from memory.core.metrics import (
+    PROMPT_CACHE_READ_PER_TURN,
+    PROMPT_CACHE_READ_TOKENS,
+    PROMPT_CACHE_WRITE_TOKENS,
+)
+from memory.core.usage import Action
 from memory.llm.base import ModelRequest
-from memory.core.metrics import PROMPT_CACHE_READ_PER_TURN, PROMPT_CACHE_READ_TOKENS, PROMPT_CACHE_WRITE_TOKENS
+from memory.prompt.hydration import build_working_context
 from memory.runtime import MemoryRuntime
 from memory.tools.registry import AGENT_TOOLS
-from memory.prompt.hydration import build_working_context
-from memory.core.usage import Action
 
 
 class ModelActivities:

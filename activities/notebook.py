@@ -5,12 +5,16 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.graph_models import NotebookWriteInput, NotebookWritten
-from activities.turn_models import NotebookEditInput, NotebookEditResult, NotebookReadInput
 from activities.tracing import traced
-from memory.prompt.manifest import ContextItem, Layer
-from memory.runtime import MemoryRuntime
+from activities.turn_models import (
+    NotebookEditInput,
+    NotebookEditResult,
+    NotebookReadInput,
+)
 from memory.core.switches import SwitchableLayer
 from memory.core.tokens import estimate_tokens
+from memory.prompt.manifest import ContextItem, Layer
+from memory.runtime import MemoryRuntime
 
 
 class NotebookActivities:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.heartbeat import heartbeats
-from activities.turn_models import RecallSearchInput, RecallWriteInput
 from activities.tracing import traced
-from memory.prompt.manifest import ContextItem, Layer
-from memory.runtime import MemoryRuntime
+from activities.turn_models import RecallSearchInput, RecallWriteInput
 from memory.core.switches import SwitchableLayer
 from memory.core.tokens import estimate_tokens
+from memory.prompt.manifest import ContextItem, Layer
+from memory.runtime import MemoryRuntime
 
 
 class RecallActivities:

@@ -3,6 +3,7 @@ working memory and never leave the workflow)."""
 
 from __future__ import annotations
 
+from memory.tools.models import ToolStatus
 from temporalio import activity
 
 from activities.heartbeat import heartbeats
@@ -13,11 +14,10 @@ from activities.learning_models import (
     ToolOutput,
 )
 from activities.tracing import traced
-from memory.tools.command_runner import CommandRejected
-from memory.runtime import MemoryRuntime
 from memory.learning.session_cache import SessionContext
-from memory.tools.models import ToolStatus
 from memory.prompt.untrusted import data_item
+from memory.runtime import MemoryRuntime
+from memory.tools.command_runner import CommandRejected
 
 
 def session_context(session: SessionRef) -> SessionContext:

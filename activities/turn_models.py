@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+from memory.conversation.models import EarlierTurn
 from pydantic import BaseModel, Field
 
-from memory.prompt.assembly import CorrectionEntry, LearnedEntry
-from memory.llm.base import ModelUsage, ToolCall, ToolResult
-from memory.prompt.manifest import ContextItem
 from memory.core.refs import AgentRef, ThreadRef
-from memory.conversation.models import EarlierTurn
+from memory.llm.base import ModelUsage, ToolCall, ToolResult
+from memory.prompt.assembly import CorrectionEntry, LearnedEntry
+from memory.prompt.manifest import ContextItem
 
 
 class AppendMessageInput(BaseModel):

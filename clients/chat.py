@@ -23,9 +23,14 @@ from temporalio.client import WorkflowUpdateFailedError  # noqa: E402
 from clients.connect import connect  # noqa: E402
 from clients.conversation import send_message  # noqa: E402
 from clients.refused import report_refused  # noqa: E402
+from contract.conversation import (  # noqa: E402
+    TASK_QUEUE,
+    ConversationLimits,
+    TurnResult,
+    UserMessage,
+)
 from memory.core.refs import ThreadRef  # noqa: E402
 from memory.core.validation import InvalidInput, check_message  # noqa: E402
-from contract.conversation import TASK_QUEUE, ConversationLimits, TurnResult, UserMessage  # noqa: E402
 
 
 def _print_turn(result: TurnResult) -> None:

@@ -3,16 +3,20 @@ or correct the agent in a running one."""
 
 from __future__ import annotations
 
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowExecutionStatus
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
-from temporalio.service import RPCError, RPCStatusCode
-
 from contract.learning import CorrectionReceipt
 from memory.learning.models import Correction
-from memory.core.refs import ThreadRef
-from memory.core.validation import check_message
-from contract.search_attributes import AGENT_ID, TENANT_ID, THREAD_ID
-from workflows.conversation import ConversationWorkflow
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
+from temporalio.service import RPCError, RPCStatusCode
+
 from contract.conversation import (
     TASK_QUEUE,
     ConversationLimits,
@@ -21,6 +25,10 @@ from contract.conversation import (
     UserMessage,
     conversation_workflow_id,
 )
+from contract.search_attributes import AGENT_ID, TENANT_ID, THREAD_ID
+from memory.core.refs import ThreadRef
+from memory.core.validation import check_message
+from workflows.conversation import ConversationWorkflow
 
 
 async def send_message(

@@ -29,13 +29,13 @@ from clients.cache_review import _database_url_from_stack_file  # noqa: E402
 from clients.connect import connect, failure_reason  # noqa: E402
 from clients.refused import report_refused  # noqa: E402
 from clients.usage import database_engine  # noqa: E402
-from memory.learning.lesson_review import MAX_LISTED, LessonReview, ProposedLesson  # noqa: E402
-from memory.core.refs import AgentRef  # noqa: E402
-from memory.documents.skills import SkillLibrary  # noqa: E402
-from memory.documents.path_store import DocumentStore  # noqa: E402
-from memory.core.validation import InvalidInput, check_id  # noqa: E402
-from wiring.checks import ServiceUnavailable  # noqa: E402
 from contract.conversation import TASK_QUEUE  # noqa: E402
+from memory.core.refs import AgentRef  # noqa: E402
+from memory.core.validation import InvalidInput, check_id  # noqa: E402
+from memory.documents.path_store import DocumentStore  # noqa: E402
+from memory.documents.skills import SkillLibrary  # noqa: E402
+from memory.learning.lesson_review import MAX_LISTED, LessonReview, ProposedLesson  # noqa: E402
+from wiring.checks import ServiceUnavailable  # noqa: E402
 from workflows.reflection import LessonReviewWorkflow, lesson_review_id  # noqa: E402
 
 SHOWN_LESSON_CHARS = 100

@@ -7,11 +7,11 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, Field
 
-from memory.prompt.assembly import CorrectionEntry
-from memory.llm.base import ModelUsage
-from memory.prompt.manifest import ContextItem
-from memory.core.refs import ThreadRef
 from contract.ingestion import ExchangeIngestion
+from memory.core.refs import ThreadRef
+from memory.llm.base import ModelUsage
+from memory.prompt.assembly import CorrectionEntry
+from memory.prompt.manifest import ContextItem
 
 TASK_QUEUE = "agent-memory"
 

@@ -7,36 +7,36 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from memory.core.config import Settings
-from memory.learning.cache_audit import CacheAudit
-from memory.learning.command_form import CommandNormalizer
-from memory.tools.command_runner import CommandPolicy, CommandRunner
 from memory.conversation.store import ConversationStore
-from memory.learning.corrections import CorrectionLog
+from memory.conversation.turn_log import TurnLog
+from memory.core.config import Settings
 from memory.core.db import create_engine
+from memory.core.switches import SwitchBoard
+from memory.core.tenants import TenantRegistry
+from memory.core.usage import UsageLedger
 from memory.documents.library import DocumentLibrary
+from memory.documents.notebook import Notebook, NotebookLimits
 from memory.documents.path_store import DocumentStore
-from memory.graph.episode_queue import EpisodeQueue
-from memory.learning.episodic import EpisodicMemory
+from memory.documents.skills import SkillLibrary
+from memory.embedding.migration import EmbeddingMigration
 from memory.embedding.registry import build_embedder
 from memory.graph.clients import GraphClientsFactory
+from memory.graph.episode_queue import EpisodeQueue
 from memory.graph.graphiti_store import GraphMemory
 from memory.graph.ingestion_log import IngestionLog
 from memory.graph.service import KnowledgeGraph
+from memory.learning.cache_audit import CacheAudit
+from memory.learning.command_form import CommandNormalizer
+from memory.learning.corrections import CorrectionLog
+from memory.learning.episodic import EpisodicMemory
 from memory.learning.lesson_review import LessonReview
-from memory.embedding.migration import EmbeddingMigration
-from memory.llm.base import LLMClient
-from memory.documents.notebook import Notebook, NotebookLimits
-from memory.recall.store import RecallStore
-from memory.recall.service import EmbedderPool, RecallMemory
 from memory.learning.retention import Retention
 from memory.learning.session_cache import SessionCache
-from memory.documents.skills import SkillLibrary
-from memory.core.switches import SwitchBoard
-from memory.core.tenants import TenantRegistry
+from memory.llm.base import LLMClient
+from memory.recall.service import EmbedderPool, RecallMemory
+from memory.recall.store import RecallStore
+from memory.tools.command_runner import CommandPolicy, CommandRunner
 from memory.tools.log import ToolLog
-from memory.conversation.turn_log import TurnLog
-from memory.core.usage import UsageLedger
 
 
 def build_llm(settings: Settings) -> LLMClient:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from contract.learning import RETENTION_SCHEDULE_ID, RetentionPolicy
 from temporalio.client import (
     Client,
     Schedule,
@@ -17,7 +18,6 @@ from temporalio.client import (
 )
 
 from workflows.retention import RetentionWorkflow
-from contract.learning import RETENTION_SCHEDULE_ID, RetentionPolicy
 
 
 async def ensure_retention_schedule(

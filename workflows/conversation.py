@@ -13,10 +13,23 @@ from datetime import timedelta
 from typing import Any, Awaitable, Callable, NoReturn, TypeVar
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
-from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError, WorkflowAlreadyStartedError
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    TimeoutError,
+    WorkflowAlreadyStartedError,
+)
 
 with workflow.unsafe.imports_passed_through():
+    from contract.learning import CorrectionReceipt
+    from memory.conversation.models import EarlierTurn
+    from memory.learning.models import Correction
+
     from activities.conversation import ConversationActivities
     from activities.errors import CONTEXT_WINDOW_EXCEEDED
     from activities.graph import KnowledgeActivities
@@ -30,8 +43,9 @@ with workflow.unsafe.imports_passed_through():
         SkillsLoaded,
         SkillsLoadInput,
     )
-    from contract.learning import CorrectionReceipt
     from activities.model_call import ModelActivities
+    from activities.notebook import NotebookActivities
+    from activities.recall import RecallActivities
     from activities.turn_models import (
         AppendMessageInput,
         GenerateInput,
@@ -44,20 +58,21 @@ with workflow.unsafe.imports_passed_through():
         SummariseInput,
         TurnRecordInput,
     )
-    from activities.notebook import NotebookActivities
-    from activities.recall import RecallActivities
     from activities.turns import TurnActivities
-    from memory.prompt.assembly import CorrectionEntry, LearnedEntry
-    from memory.learning.models import Correction
-    from memory.llm.base import ModelUsage
-    from memory.prompt.manifest import ContextItem
-    from memory.conversation.models import EarlierTurn
-    from memory.core.validation import InvalidInput, check_message
-    from contract.search_attributes import AGENT_ID, TENANT_ID, THREAD_ID
-    from workflows.ingestion import KnowledgeIngestionWorkflow
-    from contract.ingestion import ExchangeIngestion, exchange_ingestion_id
     from contract.conversation import ConversationStart, TurnResult, UserMessage
-    from workflows.options import LOCAL_STORE_WRITE, MEMORY_IO, TURN_EMBEDDING_CALL, TURN_MODEL_CALL
+    from contract.ingestion import ExchangeIngestion, exchange_ingestion_id
+    from contract.search_attributes import AGENT_ID, TENANT_ID, THREAD_ID
+    from memory.core.validation import InvalidInput, check_message
+    from memory.llm.base import ModelUsage
+    from memory.prompt.assembly import CorrectionEntry, LearnedEntry
+    from memory.prompt.manifest import ContextItem
+    from workflows.ingestion import KnowledgeIngestionWorkflow
+    from workflows.options import (
+        LOCAL_STORE_WRITE,
+        MEMORY_IO,
+        TURN_EMBEDDING_CALL,
+        TURN_MODEL_CALL,
+    )
     from workflows.tools import LEARNING_PATCH, ToolRunner
 
 

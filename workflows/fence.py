@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 from temporalio import workflow
+
 from contract.migration import FenceChange
 
 with workflow.unsafe.imports_passed_through():

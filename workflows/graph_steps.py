@@ -6,9 +6,14 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.graph import KnowledgeActivities
-    from activities.graph_models import DecideIngestionInput, EpisodeTicket, GraphIngestInput, GraphIngestReport
-    from memory.graph.gates import GateDecision
+    from activities.graph_models import (
+        DecideIngestionInput,
+        EpisodeTicket,
+        GraphIngestInput,
+        GraphIngestReport,
+    )
     from contract.search_attributes import INGESTION_OUTCOME
+    from memory.graph.gates import GateDecision
     from workflows.options import GRAPH_INGEST, MEMORY_IO
 
 

@@ -17,8 +17,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.graph_models import DecideIngestionInput, ExchangeEpisodeInput
     from activities.learning import LearningActivities
     from activities.learning_models import EpisodeInput, ReflectInput
-    from workflows import graph_steps
     from contract.ingestion import ExchangeIngestion, IngestionResult
+    from workflows import graph_steps
     from workflows.options import MODEL_CALL
     from workflows.reflection import SkillReflectionWorkflow, reflection_id
 

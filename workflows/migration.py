@@ -28,7 +28,6 @@ with workflow.unsafe.imports_passed_through():
         PlanInput,
         SwitchInput,
     )
-    from contract.search_attributes import MIGRATION_STATE
     from contract.migration import (
         MigrationProgress,
         MigrationRequest,
@@ -36,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         MigrationStart,
         MigrationState,
     )
+    from contract.search_attributes import MIGRATION_STATE
     from workflows.options import MEMORY_IO
 
 # Embedding batches: a few retries with backoff, then the workflow pauses itself.

@@ -11,10 +11,14 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.graph import KnowledgeActivities
-    from activities.graph_models import DecideIngestionInput, NotebookEpisodeInput, NotebookWriteInput
+    from activities.graph_models import (
+        DecideIngestionInput,
+        NotebookEpisodeInput,
+        NotebookWriteInput,
+    )
     from activities.notebook import NotebookActivities
-    from workflows import graph_steps
     from contract.ingestion import IngestionResult, NotebookEdit, NotebookEditResult
+    from workflows import graph_steps
     from workflows.options import MEMORY_IO
 
 

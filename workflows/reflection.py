@@ -9,7 +9,12 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.learning import LearningActivities
-    from activities.learning_models import LessonReviewed, LessonReviewInput, ReflectInput, ReflectionResult
+    from activities.learning_models import (
+        LessonReviewed,
+        LessonReviewInput,
+        ReflectInput,
+        ReflectionResult,
+    )
     from memory.core.refs import ThreadRef
     from workflows.options import MEMORY_IO, MODEL_CALL
 

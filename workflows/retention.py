@@ -7,16 +7,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from contract.learning import RETENTION_SCHEDULE_ID, RetentionPolicy, describe
 from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from contract.learning import RETENTION_SCHEDULE_ID, RetentionPolicy, describe
 
 with workflow.unsafe.imports_passed_through():
+    from memory.learning.models import MAX_RETENTION_DAYS, RetentionReport
+
     from activities.learning import LearningActivities
     from activities.learning_models import RetentionInput
     from memory.learning.growth_retention import GrowthPolicy
-    from memory.learning.models import MAX_RETENTION_DAYS, RetentionReport
 
 RETENTION_SCHEDULE_ID = "retention"
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from memory.conversation.store import ConversationStore
-from memory.llm.base import ChatMessage, LLMClient, ModelRequest, TextBlock
 from memory.core.refs import ThreadRef
 from memory.core.usage import Action, UsageLedger
+from memory.llm.base import ChatMessage, LLMClient, ModelRequest, TextBlock
 
 SUMMARY_INSTRUCTIONS = """You maintain the running summary of a conversation between a user and an assistant.
 Rewrite the previous summary to include the new messages. Keep facts, decisions, names,

@@ -11,10 +11,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from memory.conversation import turn_requests
-from memory.llm.base import ModelUsage
-from memory.prompt.manifest import ContextItem
 from memory.core.refs import ThreadRef
 from memory.core.schema import turns
+from memory.llm.base import ModelUsage
+from memory.prompt.manifest import ContextItem
 
 
 class TurnRecord(BaseModel):

@@ -15,9 +15,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from memory.conversation.models import EarlierTurn, Status
 from memory.core.refs import ThreadRef
 from memory.core.schema import turn_requests
-from memory.conversation.models import EarlierTurn, Status
 
 Status = Literal["running", "completed", "failed"]
 

@@ -10,9 +10,9 @@ from sqlalchemy import case, distinct, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from memory.llm.base import ModelUsage
 from memory.core.metrics import MEMORY_MODEL_CALLS, MEMORY_MODEL_TOKENS
 from memory.core.schema import usage_ledger
+from memory.llm.base import ModelUsage
 
 
 class Action(StrEnum):

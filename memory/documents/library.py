@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from memory.documents.chunking import Chunk, check_document_text, chunk_document
 from memory.core.schema import ingested_documents
 from memory.core.validation import InvalidInput, check_storable
+from memory.documents.chunking import Chunk, check_document_text, chunk_document
 
 
 class StoredDocument(BaseModel):

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from memory.documents.path_store import DocumentStore, DocumentVersion
 from memory.core.refs import AgentRef, ThreadRef
 from memory.core.validation import InvalidInput, check_storable
+from memory.documents.path_store import DocumentStore, DocumentVersion
 
 NOTEBOOK_PATH = "/notebook.md"
 MAX_NOTE_CHARS = 4_000

@@ -17,12 +17,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from memory.documents.path_store import DocumentStore, DocumentVersion
-from memory.prompt.manifest import ContextItem, Layer
 from memory.core.refs import AgentRef
 from memory.core.schema import document_versions, documents
 from memory.core.tokens import estimate_tokens
 from memory.core.validation import InvalidInput
+from memory.documents.path_store import DocumentStore, DocumentVersion
+from memory.prompt.manifest import ContextItem, Layer
 
 GENERAL = "general"
 SKILLS_DIR = "/skills/"

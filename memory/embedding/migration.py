@@ -17,16 +17,16 @@ from sqlalchemy import Text, and_, cast, delete, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from memory.embedding.base import Embedder, EmbeddingModelId, EmbeddingRejected
-from memory.llm.base import ModelUsage
 from memory.core.rate_limit import RateLimiter
-from memory.recall.store import ensure_index
-from memory.recall.service import EmbedderPool
 from memory.core.schema import recall_embeddings, recall_items, tenants
 from memory.core.tenants import TenantRegistry
 from memory.core.tokens import estimate_tokens
 from memory.core.usage import Action, UsageLedger
 from memory.core.validation import InvalidInput, check_id
+from memory.embedding.base import Embedder, EmbeddingModelId, EmbeddingRejected
+from memory.llm.base import ModelUsage
+from memory.recall.service import EmbedderPool
+from memory.recall.store import ensure_index
 
 # A re-embedded sample may differ from its stored vector by this cosine distance at most:
 # float32 storage and providers' own jitter stay far below it, a different model far above.

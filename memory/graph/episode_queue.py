@@ -19,8 +19,8 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from memory.graph import GraphEpisode, GraphIngestFailed, IngestOutcome, episode_uuid
 from memory.core.schema import graph_episodes
+from memory.graph import GraphEpisode, GraphIngestFailed, IngestOutcome, episode_uuid
 
 PENDING, INGESTED, FAILED = "pending", "ingested", "failed"
 

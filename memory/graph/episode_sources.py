@@ -7,7 +7,13 @@ exchange, not the raw transcript, which is cheaper and keeps the agent's own wor
 
 from __future__ import annotations
 
-from memory.llm.base import ChatMessage, LLMClient, ModelRequest, ModelResponse, TextBlock
+from memory.llm.base import (
+    ChatMessage,
+    LLMClient,
+    ModelRequest,
+    ModelResponse,
+    TextBlock,
+)
 
 EXCHANGE_SUMMARY_INSTRUCTIONS = """Rewrite one exchange between a user and an assistant as short factual
 statements about the people, organisations, places and things it mentions, one per line,

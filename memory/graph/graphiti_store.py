@@ -17,20 +17,35 @@ from dataclasses import dataclass, field
 from graphiti_core.driver.driver import GraphDriver
 from graphiti_core.graphiti import AddEpisodeResults, Graphiti
 from graphiti_core.nodes import EpisodeType, EpisodicNode
-from graphiti_core.search.search_config import EdgeReranker, EdgeSearchConfig, EdgeSearchMethod, SearchConfig
-from graphiti_core.search.search_filters import ComparisonOperator, DateFilter, SearchFilters
+from graphiti_core.search.search_config import (
+    EdgeReranker,
+    EdgeSearchConfig,
+    EdgeSearchMethod,
+    SearchConfig,
+)
+from graphiti_core.search.search_filters import (
+    ComparisonOperator,
+    DateFilter,
+    SearchFilters,
+)
 from graphiti_core.search.search_utils import RELEVANT_SCHEMA_LIMIT
 from graphiti_core.utils.datetime_utils import utc_now
 
+from memory.core.validation import check_id
 from memory.graph import queries
 from memory.graph.clients import GraphClients, GraphClientsFactory
 from memory.graph.connection import backend_for
-from memory.graph.errors import GraphIngestFailed, graph_errors
 from memory.graph.embedder import GraphEmbedder
-from memory.graph.models import GraphEpisode, GraphFact, GraphSearchResult, IngestOutcome, ReembedBatch
+from memory.graph.errors import GraphIngestFailed, graph_errors
+from memory.graph.models import (
+    GraphEpisode,
+    GraphFact,
+    GraphSearchResult,
+    IngestOutcome,
+    ReembedBatch,
+)
 from memory.graph.queries import EpisodeState
 from memory.graph.recording import capture
-from memory.core.validation import check_id
 
 MAX_SEARCH_LIMIT = 50
 

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from memory.graph.gates import GateDecision
 from memory.core.schema import ingestion_decisions
+from memory.graph.gates import GateDecision
 
 
 class IngestionLog:

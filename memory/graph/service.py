@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Awaitable, Callable
 
 from memory.conversation.store import ConversationStore
-from memory.graph.episode_queue import EpisodeQueue, QueuedEpisode
-from memory.graph.episode_sources import document_episode_body, notebook_episode_body, summarise_exchange
-from memory.graph.gates import GateDecision, IngestionFacts, decide
+from memory.core.refs import AgentRef, ThreadRef
+from memory.core.switches import SwitchableLayer, SwitchBoard
+from memory.core.usage import Action, UsageLedger
 from memory.graph import (
     GraphCall,
     GraphFact,
@@ -23,12 +23,15 @@ from memory.graph import (
     IngestOutcome,
     ReembedBatch,
 )
+from memory.graph.episode_queue import EpisodeQueue, QueuedEpisode
+from memory.graph.episode_sources import (
+    document_episode_body,
+    notebook_episode_body,
+    summarise_exchange,
+)
+from memory.graph.gates import GateDecision, IngestionFacts, decide
 from memory.graph.ingestion_log import IngestionLog
 from memory.llm.base import LLMClient, ModelUsage
-from memory.core.refs import AgentRef, ThreadRef
-from memory.core.switches import SwitchableLayer, SwitchBoard
-from memory.core.usage import Action, UsageLedger
-
 
 _log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from memory.core.schema import session_cache_audit
-from memory.learning.session_cache import SessionContext, Substitution
 from memory.core.validation import InvalidInput, check_id
+from memory.learning.session_cache import SessionContext, Substitution
 
 Verdict = Literal["approved", "rejected"]
 VERDICTS: tuple[str, ...] = ("approved", "rejected")

@@ -13,12 +13,12 @@ from pydantic import BaseModel
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from memory.documents.notebook import Notebook
 from memory.core.refs import AgentRef
 from memory.core.schema import codifications
-from memory.learning.session_cache import SessionCache, SessionContext
-from memory.documents.skills import SkillLibrary
 from memory.core.validation import InvalidInput, check_id
+from memory.documents.notebook import Notebook
+from memory.documents.skills import SkillLibrary
+from memory.learning.session_cache import SessionCache, SessionContext
 
 
 class Codified(BaseModel):

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from memory.core.refs import ThreadRef
 from memory.core.schema import corrections
 from memory.core.validation import InvalidInput, check_id
-from memory.learning.models import Correction, MAX_CORRECTION_CHARS
+from memory.learning.models import MAX_CORRECTION_CHARS, Correction
 
 MAX_CORRECTION_CHARS = 2_000
 

@@ -18,10 +18,10 @@ from sqlalchemy import DateTime, extract, func, literal, literal_column, select,
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from memory.prompt.manifest import ContextItem, Layer
 from memory.core.refs import AgentRef, ThreadRef
 from memory.core.schema import episodes
 from memory.core.tokens import estimate_tokens
+from memory.prompt.manifest import ContextItem, Layer
 
 
 class Outcome(StrEnum):

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from memory.core.refs import AgentRef, ThreadRef
 from memory.core.schema import skill_lessons
-from memory.documents.skills import MAX_LESSON_CHARS, SkillLibrary, check_task_type
 from memory.core.validation import InvalidInput, check_id
+from memory.documents.skills import MAX_LESSON_CHARS, SkillLibrary, check_task_type
 
 MAX_LISTED = 500
 Status = Literal["pending", "approved", "rejected"]

@@ -9,12 +9,18 @@ lesson that waits for an operator's approval (memory/learning/lesson_review.py).
 
 from __future__ import annotations
 
-from memory.prompt.assembly import learned_line
 from memory.learning.corrections import StoredCorrection
-from memory.llm.base import ChatMessage, LLMClient, ModelRequest, ModelResponse, TextBlock
+from memory.llm.base import (
+    ChatMessage,
+    LLMClient,
+    ModelRequest,
+    ModelResponse,
+    TextBlock,
+)
+from memory.prompt.assembly import learned_line
+from memory.prompt.untrusted import one_line
 from memory.tools.log import LoggedToolCall
 from memory.tools.models import ToolStatus
-from memory.prompt.untrusted import one_line
 
 REFLECTION_INSTRUCTIONS = """You review one episode of your own work that failed or that a human
 corrected. Write one or two short imperative sentences for your skill document on this

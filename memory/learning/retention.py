@@ -22,10 +22,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from memory.learning.episodic import truncate_batch
-from memory.learning.growth_retention import GrowthHorizons, GrowthRetention
 from memory.core.schema import recall_embeddings, recall_items, retention_runs, tenants
 from memory.core.validation import InvalidInput
+from memory.learning.episodic import truncate_batch
+from memory.learning.growth_retention import GrowthHorizons, GrowthRetention
 from memory.learning.models import MAX_RETENTION_DAYS, RetentionReport, TenantRetention
 
 # The tenant_id of the row that marks a run finished; check_id never admits it for a tenant.

@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING, Literal
 import redis.asyncio as redis
 from pydantic import BaseModel, ValidationError, field_validator
 
-from memory.learning.command_form import CommandNormalizer
 from memory.core.metrics import SESSION_CACHE_HITS, SESSION_CACHE_LOOKUPS
 from memory.core.refs import AgentRef
 from memory.core.validation import InvalidInput, check_id
+from memory.learning.command_form import CommandNormalizer
 
 if TYPE_CHECKING:
     from memory.learning.cache_audit import CacheAudit

@@ -23,7 +23,15 @@ from __future__ import annotations
 
 import re
 
+from memory.core.tokens import estimate_tokens
 from memory.learning.command_form import CommandNormalizer
+from memory.llm.base import (
+    ContextWindowExceeded,
+    ModelRequest,
+    ModelResponse,
+    ModelUsage,
+    ToolCall,
+)
 from memory.prompt.assembly import (
     CORRECTIONS_HEADER,
     LEARNED_HEADER,
@@ -31,8 +39,6 @@ from memory.prompt.assembly import (
     NOTEBOOK_HEADER,
     SUMMARY_HEADER,
 )
-from memory.llm.base import ContextWindowExceeded, ModelRequest, ModelResponse, ModelUsage, ToolCall
-from memory.core.tokens import estimate_tokens
 from memory.prompt.untrusted import ITEM, unquote
 
 LABEL = "[offline model: no language model configured]"

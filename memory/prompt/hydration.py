@@ -6,28 +6,28 @@ the model is about to be called.
 
 from __future__ import annotations
 
+from memory.conversation.store import ConversationStore
+from memory.core.refs import ThreadRef
+from memory.documents.path_store import DocumentStore
+from memory.documents.skills import lesson_substitutions
+from memory.graph.service import KnowledgeGraph
+from memory.learning.episodic import EpisodicMemory
 from memory.prompt.assembly import (
     ContextSources,
     CorrectionEntry,
     EpisodeEntry,
-    LearnedEntry,
-    SkillEntry,
     GraphFactEntry,
+    LearnedEntry,
     NotebookEntry,
     RecalledEntry,
+    SkillEntry,
     SummaryEntry,
     TailMessage,
     WorkingContext,
     assemble,
 )
-from memory.conversation.store import ConversationStore
-from memory.documents.path_store import DocumentStore
-from memory.learning.episodic import EpisodicMemory
-from memory.graph.service import KnowledgeGraph
 from memory.prompt.manifest import ContextItem, Layer
 from memory.recall.store import RecallStore
-from memory.core.refs import ThreadRef
-from memory.documents.skills import lesson_substitutions
 
 
 def _ids(manifest: list[ContextItem], layer: Layer) -> list[int]:

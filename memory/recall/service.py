@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from memory.embedding.base import Embedder
-from memory.llm.base import ModelUsage
-from memory.recall.store import RecallHit, RecallStore
 from memory.core.refs import ThreadRef
 from memory.core.tenants import TenantRegistry
 from memory.core.tokens import estimate_tokens
 from memory.core.usage import Action, UsageLedger
+from memory.embedding.base import Embedder
+from memory.llm.base import ModelUsage
+from memory.recall.store import RecallHit, RecallStore
 
 
 class EmbedderPool:

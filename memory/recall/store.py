@@ -7,7 +7,6 @@ geometries are never compared. Retrieval stamps last_retrieved_at, which retenti
 from __future__ import annotations
 
 import asyncio
-
 import functools
 import hashlib
 import re
@@ -19,10 +18,10 @@ from sqlalchemy import bindparam, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from memory.embedding.base import EmbeddingModelId
 from memory.core.refs import AgentRef, ThreadRef
 from memory.core.schema import recall_embeddings, recall_items
 from memory.core.validation import InvalidInput
+from memory.embedding.base import EmbeddingModelId
 
 
 class RecallItem(BaseModel):

@@ -6,8 +6,8 @@ fail; `scratch_note` is working memory: it lives in the turn and is never stored
 
 from __future__ import annotations
 
-from memory.llm.base import ToolSpec
 from memory.documents.notebook import MAX_NOTE_CHARS
+from memory.llm.base import ToolSpec
 
 MAX_QUERY_CHARS = 1_000
 MAX_COMMAND_CHARS = 1_000

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from clients.conversation import send_message
-from memory.prompt.manifest import Layer
-from memory.core.schema import messages, recall_items
-from tests.conftest import running_worker
 from contract.conversation import UserMessage
+from memory.core.schema import messages, recall_items
+from memory.prompt.manifest import Layer
+from tests.conftest import running_worker
 
 
 async def count(runtime, table, tenant_id: str) -> int:

@@ -7,14 +7,29 @@ from sqlalchemy import func, select
 from temporalio.client import WorkflowUpdateFailedError
 
 from clients.conversation import send_message
-from memory.llm.base import ContextWindowExceeded, ModelRequestRejected, ModelUnavailable
+from contract.conversation import (
+    ConversationLimits,
+    UserMessage,
+    conversation_workflow_id,
+)
+from contract.ingestion import exchange_ingestion_id
+from memory.core.schema import (
+    conversation_summaries,
+    messages,
+    recall_embeddings,
+    recall_items,
+    turns,
+    usage_ledger,
+)
+from memory.llm.base import (
+    ContextWindowExceeded,
+    ModelRequestRejected,
+    ModelUnavailable,
+)
 from memory.runtime import MemoryRuntime
-from memory.core.schema import conversation_summaries, messages, recall_embeddings, recall_items, turns, usage_ledger
 from tests.conftest import running_worker, settled
 from tests.support import LoseFirstAcknowledgement, ScriptedFailures, StoreDown
 from workflows.ingestion import KnowledgeIngestionWorkflow
-from contract.ingestion import exchange_ingestion_id
-from contract.conversation import ConversationLimits, UserMessage, conversation_workflow_id
 
 
 async def rows(runtime, table, tenant_id) -> int:

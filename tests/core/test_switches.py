@@ -16,7 +16,6 @@ import pytest
 from clients import switches as switches_client
 from clients import usage as usage_client
 from memory.core.db import create_engine
-from memory.llm.base import ModelUsage
 from memory.core.switches import (
     GLOBAL,
     GRAPH_EXTRACTION,
@@ -27,6 +26,7 @@ from memory.core.switches import (
 from memory.core.tenants import TenantRegistry
 from memory.core.usage import Action, UsageLedger
 from memory.core.validation import InvalidInput
+from memory.llm.base import ModelUsage
 
 
 def new_tenant() -> str:

@@ -8,8 +8,8 @@ import string
 
 import pytest
 
-from memory.documents.chunking import DocumentRejected, chunk_document, decode_document
 from memory.core.validation import InvalidInput
+from memory.documents.chunking import DocumentRejected, chunk_document, decode_document
 
 
 def test_utf8_with_or_without_a_byte_order_mark_decodes_with_unix_line_endings():

@@ -10,13 +10,13 @@ from sqlalchemy import func, select
 
 from clients import ingest_document
 from clients.conversation import send_message
+from contract.conversation import UserMessage
+from memory.core.schema import ingested_documents, recall_items
+from memory.core.validation import InvalidInput
 from memory.documents.chunking import DocumentRejected
 from memory.prompt.manifest import Layer
 from memory.runtime import MemoryRuntime
-from memory.core.schema import ingested_documents, recall_items
-from memory.core.validation import InvalidInput
 from tests.conftest import running_worker
-from contract.conversation import UserMessage
 
 HANDBOOK = """# Account handbook
 

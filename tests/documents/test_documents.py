@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from memory.documents.path_store import normalise_path
-from memory.documents.notebook import NOTEBOOK_PATH
 from memory.core.validation import InvalidInput
+from memory.documents.notebook import NOTEBOOK_PATH
+from memory.documents.path_store import normalise_path
 
 
 @pytest.mark.parametrize("path", ["notebook.md", "/../etc/passwd", "/a/../b", "/a\x00b", "/" + "a" * 300, "/", "/a b"])

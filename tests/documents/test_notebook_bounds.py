@@ -9,12 +9,19 @@ from datetime import UTC, datetime
 import pytest
 
 from clients.conversation import send_message
+from contract.conversation import UserMessage
+from memory.documents.notebook import (
+    MAX_NOTE_CHARS,
+    MAX_NOTEBOOK_CHARS,
+    Notebook,
+    NotebookFull,
+    NotebookLimits,
+    NotebookRateLimited,
+)
 from memory.documents.path_store import DocumentStore
 from memory.learning.growth_retention import COMPACTED, GrowthHorizons
-from memory.documents.notebook import MAX_NOTE_CHARS, MAX_NOTEBOOK_CHARS, Notebook, NotebookFull, NotebookLimits, NotebookRateLimited
 from memory.runtime import MemoryRuntime
 from tests.conftest import running_worker
-from contract.conversation import UserMessage
 
 
 def note(n: int) -> str:

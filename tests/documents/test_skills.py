@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from memory.prompt.manifest import Layer
-from memory.documents.skills import SkillLibrary, SkillProtected
 from memory.core.validation import InvalidInput
+from memory.documents.skills import SkillLibrary, SkillProtected
+from memory.prompt.manifest import Layer
 
 REFUNDS = "keywords: money back, chargeback\n# Refunds\n\nCheck the order date first.\n"
 

@@ -14,12 +14,12 @@ from sqlalchemy import func, select
 from temporalio.client import WorkflowUpdateFailedError
 
 from clients.conversation import send_message
+from contract.conversation import UserMessage
+from memory.core.schema import messages, usage_ledger
 from memory.llm.anthropic_client import AnthropicClient
 from memory.runtime import MemoryRuntime
-from memory.core.schema import messages, usage_ledger
 from tests.conftest import running_worker
 from tests.faults.model_faults import HANG, FakeAnthropicAPI, error, reply
-from contract.conversation import UserMessage
 
 ANSWER = "Order 4471 shipped on Monday."
 

@@ -6,13 +6,13 @@ import uuid
 
 import pytest
 
-from memory.graph.gates import Gate, IngestionFacts, decide
 from memory.core.switches import (
     GRAPH_EXTRACTION,
     EffectiveSwitches,
     SwitchBoard,
     layer_switch,
 )
+from memory.graph.gates import Gate, IngestionFacts, decide
 
 
 def switches(

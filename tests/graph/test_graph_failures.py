@@ -6,21 +6,27 @@ import asyncio
 import socket
 
 from sqlalchemy import func, select
+from temporalio.client import WorkflowExecutionStatus
 
 from clients.conversation import send_message
+from contract.conversation import UserMessage
+from contract.ingestion import exchange_ingestion_id
+from memory.core.schema import (
+    episodes,
+    graph_episodes,
+    ingestion_decisions,
+    messages,
+    usage_ledger,
+)
+from memory.embedding.offline import OfflineEmbedder
 from memory.graph import GraphClientsFactory, GraphMemory
 from memory.graph.offline_llm import OfflineGraphLLM
-from memory.embedding.offline import OfflineEmbedder
 from memory.graph.service import group_of
 from memory.prompt.manifest import Layer
 from memory.runtime import MemoryRuntime
-from memory.core.schema import episodes, graph_episodes, ingestion_decisions, messages, usage_ledger
-from temporalio.client import WorkflowExecutionStatus
 from tests.conftest import running_worker
-from tests.support import LoseFirstAcknowledgement
 from tests.graph.test_knowledge_ingestion import PAD, ingestion_of, turn
-from contract.ingestion import exchange_ingestion_id
-from contract.conversation import UserMessage
+from tests.support import LoseFirstAcknowledgement
 
 
 async def rows(runtime: MemoryRuntime, table, tenant_id: str, *where) -> int:

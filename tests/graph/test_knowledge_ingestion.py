@@ -8,17 +8,22 @@ import uuid
 from sqlalchemy import func, select
 
 from clients.conversation import send_message
+from contract.conversation import UserMessage
+from contract.ingestion import (
+    IngestionResult,
+    NotebookEdit,
+    exchange_ingestion_id,
+    notebook_edit_id,
+)
+from memory.core.refs import ThreadRef
+from memory.core.schema import usage_ledger
 from memory.graph.service import group_of
 from memory.llm.base import ModelRequestRejected
 from memory.prompt.manifest import Layer
-from memory.core.refs import ThreadRef
 from memory.runtime import MemoryRuntime
-from memory.core.schema import usage_ledger
 from tests.conftest import finished, running_worker
 from tests.support import RecordingModel, ScriptedFailures
 from workflows.ingestion import KnowledgeIngestionWorkflow
-from contract.ingestion import IngestionResult, NotebookEdit, exchange_ingestion_id, notebook_edit_id
-from contract.conversation import UserMessage
 from workflows.notebook_edit import NotebookEditWorkflow
 
 # Episode summaries are the episodic layer's cost (every exchange past the length gate is

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from clients import cache_review
-from memory.learning.cache_audit import AuditEntry, CacheAudit
 from memory.core.db import create_engine
+from memory.learning.cache_audit import AuditEntry, CacheAudit
 from memory.learning.session_cache import SessionContext, Substitution
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from memory.learning.command_form import MODES, CommandNormalizer
 from memory.core.validation import InvalidInput
+from memory.learning.command_form import MODES, CommandNormalizer
 
 
 def keys(mode: str, *commands: str) -> set[str]:

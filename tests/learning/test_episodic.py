@@ -8,10 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from memory.learning.episodic import EpisodeRecord, EpisodicMemory, Outcome, outcome_filter
-from memory.prompt.manifest import Layer
 from memory.core.refs import ThreadRef
 from memory.core.schema import episodes
+from memory.learning.episodic import (
+    EpisodeRecord,
+    EpisodicMemory,
+    Outcome,
+    outcome_filter,
+)
+from memory.prompt.manifest import Layer
 
 NOW = datetime.now(UTC)
 

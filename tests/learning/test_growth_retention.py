@@ -10,9 +10,6 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from memory.learning.command_form import CommandNormalizer
-from memory.prompt.assembly import MAX_LEARNED_IN_PROMPT, ContextSources, LearnedEntry, assemble
-from memory.learning.growth_retention import GrowthPolicy
 from memory.core.schema import (
     graph_episodes,
     ingestion_decisions,
@@ -22,7 +19,15 @@ from memory.core.schema import (
     turns,
     usage_ledger,
 )
+from memory.learning.command_form import CommandNormalizer
+from memory.learning.growth_retention import GrowthPolicy
 from memory.learning.session_cache import SessionCache, SessionContext
+from memory.prompt.assembly import (
+    MAX_LEARNED_IN_PROMPT,
+    ContextSources,
+    LearnedEntry,
+    assemble,
+)
 
 NOW = datetime.now(UTC)
 LONG_AGO = NOW - timedelta(days=500)

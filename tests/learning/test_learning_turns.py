@@ -7,24 +7,23 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from contract.learning import CodifyInput, codify_id
+from memory.learning.models import Correction
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
+from activities.learning_models import LessonReviewInput
 from clients.conversation import NoRunningConversation, correct, send_message
-from memory.learning.models import Correction
-from memory.learning.episodic import Outcome
-from memory.prompt.manifest import Layer
+from contract.conversation import ConversationLimits, UserMessage
+from contract.ingestion import exchange_ingestion_id
 from memory.core.refs import ThreadRef
-from memory.runtime import MemoryRuntime
 from memory.core.schema import corrections, tool_calls
+from memory.learning.episodic import Outcome
 from memory.learning.session_cache import SessionContext
+from memory.prompt.manifest import Layer
+from memory.runtime import MemoryRuntime
 from tests.conftest import finished, running_worker
 from workflows.codify import CodifyWorkflow
-from contract.learning import codify_id
-from contract.ingestion import exchange_ingestion_id
-from contract.conversation import ConversationLimits, UserMessage
-from activities.learning_models import LessonReviewInput
-from contract.learning import CodifyInput
 from workflows.reflection import LessonReviewWorkflow, lesson_review_id
 
 

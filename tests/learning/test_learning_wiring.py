@@ -8,19 +8,19 @@ import asyncio
 import uuid
 from datetime import timedelta
 
+from contract.learning import RETENTION_SCHEDULE_ID, RetentionPolicy
 from sqlalchemy import func, select
 from temporalio.client import WorkflowExecutionStatus
 
 from clients.conversation import send_message
-from memory.prompt.manifest import Layer
+from contract.conversation import UserMessage
+from contract.ingestion import exchange_ingestion_id
 from memory.core.schema import episodes, graph_episodes, usage_ledger
-from wiring.schedules import ensure_retention_schedule
+from memory.prompt.manifest import Layer
 from tests.conftest import finished, running_worker
 from tests.learning.test_retention import old_episode, recall_row, remaining
-from contract.ingestion import exchange_ingestion_id
-from contract.conversation import UserMessage
+from wiring.schedules import ensure_retention_schedule
 from workflows.retention import RetentionWorkflow
-from contract.learning import RETENTION_SCHEDULE_ID, RetentionPolicy
 
 LONG = "Dana Smith works at Acme Corp and leads the data platform team there since last spring."
 

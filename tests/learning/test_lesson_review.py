@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from clients import lessons as lessons_client
-from memory.learning.lesson_review import LessonNotPending
 from memory.documents.skills import SkillProtected
+from memory.learning.lesson_review import LessonNotPending
 
 
 async def propose(runtime, thread, lesson: str = "Use `ls -a` instead of `ls -z`.", *, turn: int = 2):

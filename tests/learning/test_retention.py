@@ -7,17 +7,17 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from contract.learning import RetentionPolicy
+from memory.learning.models import MAX_RETENTION_DAYS, TenantRetention
 from pydantic import ValidationError
 from sqlalchemy import select
 
 from clients import retention as retention_client
-from memory.learning.episodic import EpisodeRecord, EpisodicMemory, Outcome
 from memory.core.refs import ThreadRef
-from memory.learning.retention import Retention, cutoff
-from memory.learning.models import MAX_RETENTION_DAYS, TenantRetention
 from memory.core.schema import recall_embeddings, recall_items
 from memory.core.validation import InvalidInput
-from contract.learning import RetentionPolicy
+from memory.learning.episodic import EpisodeRecord, EpisodicMemory, Outcome
+from memory.learning.retention import Retention, cutoff
 
 NOW = datetime.now(UTC)
 EPISODE_CUTOFF = NOW - timedelta(days=90)

@@ -9,11 +9,15 @@ import random
 import pytest
 from prometheus_client import REGISTRY
 
+from memory.core.db import create_engine
+from memory.core.validation import InvalidInput
 from memory.learning.cache_audit import CacheAudit
 from memory.learning.command_form import CommandNormalizer
-from memory.core.db import create_engine
-from memory.learning.session_cache import CacheEntryNotFound, SessionCache, SessionContext
-from memory.core.validation import InvalidInput
+from memory.learning.session_cache import (
+    CacheEntryNotFound,
+    SessionCache,
+    SessionContext,
+)
 
 
 @pytest.fixture

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from memory.prompt.assembly import ContextSources, NotebookEntry, RecalledEntry, SummaryEntry, TailMessage, assemble
+from memory.prompt.assembly import (
+    ContextSources,
+    NotebookEntry,
+    RecalledEntry,
+    SummaryEntry,
+    TailMessage,
+    assemble,
+)
 
 T = datetime(2026, 3, 4, 9, 30, tzinfo=timezone.utc)
 

@@ -6,7 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from memory.tools.models import ToolStatus
 
+from memory.documents.skills import lesson_substitutions
+from memory.learning.reflection import reflection_prompt
+from memory.llm.base import ModelRequest
+from memory.llm.offline import OfflineModel
 from memory.prompt.assembly import (
     CORRECTIONS_HEADER,
     ContextSources,
@@ -19,12 +24,7 @@ from memory.prompt.assembly import (
     SkillEntry,
     assemble,
 )
-from memory.llm.base import ModelRequest
-from memory.llm.offline import OfflineModel
-from memory.learning.reflection import reflection_prompt
-from memory.documents.skills import lesson_substitutions
 from memory.tools.log import LoggedToolCall
-from memory.tools.models import ToolStatus
 from memory.tools.registry import AGENT_TOOLS
 
 T = datetime(2026, 3, 4, 9, 30, tzinfo=UTC)

@@ -13,7 +13,11 @@ import httpx
 import pytest
 
 from memory.core.config import Settings
-from memory.embedding.base import EmbeddingModelId, EmbeddingRejected, EmbeddingUnavailable
+from memory.embedding.base import (
+    EmbeddingModelId,
+    EmbeddingRejected,
+    EmbeddingUnavailable,
+)
 from memory.embedding.offline import OfflineEmbedder
 from memory.embedding.openai_embedder import OpenAIEmbedder
 from memory.embedding.registry import build_embedder

@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 
 from clients import migrate
+from contract.migration import FenceChange, migration_id
 from tests.conftest import running_worker
-from tests.recall.test_migration_workflow import NEW, OLD, seed, start_migration, vectors_per_item
-from contract.migration import FenceChange
+from tests.recall.test_migration_workflow import (
+    NEW,
+    OLD,
+    seed,
+    start_migration,
+    vectors_per_item,
+)
 from workflows.migration import EmbeddingMigrationWorkflow
-from contract.migration import migration_id
 
 
 async def test_an_operator_migrates_rolls_back_and_cleans_up(dev_env, runtime, thread, monkeypatch, capsys):

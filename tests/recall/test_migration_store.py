@@ -10,14 +10,14 @@ import uuid
 import pytest
 from sqlalchemy import func, select, text
 
-from memory.embedding.registry import build_embedder
-from memory.embedding.migration import EmbeddingMigration
 from memory.core.rate_limit import RateLimiter
-from memory.recall.store import index_name, search_sql
-from memory.recall.service import EmbedderPool
 from memory.core.schema import recall_embeddings, usage_ledger
 from memory.core.usage import Action
 from memory.core.validation import InvalidInput
+from memory.embedding.migration import EmbeddingMigration
+from memory.embedding.registry import build_embedder
+from memory.recall.service import EmbedderPool
+from memory.recall.store import index_name, search_sql
 
 OLD, NEW = "offline/hashed-ngrams/256", "offline/hashed-ngrams/384"
 ITEMS = 30

@@ -13,21 +13,25 @@ from temporalio.client import WorkflowFailureError, WorkflowHandle
 
 from clients import migrate
 from clients.conversation import send_message
+from contract.conversation import UserMessage
+from contract.migration import (
+    FenceChange,
+    MigrationRequest,
+    MigrationStart,
+    migration_id,
+)
+from memory.core.refs import ThreadRef
+from memory.core.schema import recall_embeddings, recall_items, usage_ledger
 from memory.embedding.base import EmbeddingUnavailable
 from memory.embedding.offline import OfflineEmbedder
 from memory.graph import GraphEpisode, episode_uuid
 from memory.graph.service import group_of
 from memory.prompt.manifest import Layer
 from memory.recall.service import EmbedderPool
-from memory.core.refs import ThreadRef
 from memory.runtime import MemoryRuntime
-from memory.core.schema import recall_embeddings, recall_items, usage_ledger
 from tests.conftest import running_worker
 from workflows.fence import EmbeddingFenceWorkflow
-from contract.migration import FenceChange
 from workflows.migration import EmbeddingMigrationWorkflow
-from contract.migration import MigrationRequest, MigrationStart, migration_id
-from contract.conversation import UserMessage
 
 OLD, NEW = "offline/hashed-ngrams/256", "offline/hashed-ngrams/384"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+from memory.core.refs import ThreadRef
 from memory.embedding.offline import OfflineEmbedder
 from memory.recall.store import RecallStore
-from memory.core.refs import ThreadRef
 
 
 def owner(tenant: str, thread: str = "t1") -> ThreadRef:

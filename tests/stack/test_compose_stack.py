@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from memory.core.config import Settings
 from contract.search_attributes import SEARCH_ATTRIBUTES
+from memory.core.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"

@@ -11,10 +11,10 @@ from temporalio.client import WorkflowExecutionStatus
 
 from clients import chat
 from clients.conversation import send_message
+from contract.conversation import UserMessage, conversation_workflow_id
+from contract.ingestion import exchange_ingestion_id
 from contract.search_attributes import AGENT_ID, TENANT_ID, THREAD_ID
 from tests.conftest import finished, running_worker
-from contract.ingestion import exchange_ingestion_id
-from contract.conversation import UserMessage, conversation_workflow_id
 
 
 async def test_chat_client_prints_reply_workflow_id_and_manifest(dev_env, runtime, thread, monkeypatch, capsys):

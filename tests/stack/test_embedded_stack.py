@@ -17,8 +17,8 @@ from falkordb import FalkorDB
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
-from stack.embedded import EmbeddedStack, StackError
 from contract.search_attributes import SEARCH_ATTRIBUTES
+from stack.embedded import EmbeddedStack, StackError
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -15,10 +15,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from clients.conversation import send_message
+from contract.conversation import UserMessage
 from contract.search_attributes import SEARCH_ATTRIBUTES
 from tests.browser import ChromiumUnavailable, ensure_chromium, render
 from tests.conftest import _binary, running_worker
-from contract.conversation import UserMessage
 
 SCREENSHOT = Path(__file__).resolve().parents[1] / "test-output" / "temporal-ui-turn.png"
 

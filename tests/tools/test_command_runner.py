@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from memory.tools.command_runner import CommandPolicy, CommandRejected, CommandRunner
 from memory.core.config import Settings
+from memory.tools.command_runner import CommandPolicy, CommandRejected, CommandRunner
 
 KEY = "tenant-a/support/thread-1"
 

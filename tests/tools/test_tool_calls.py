@@ -10,14 +10,14 @@ import redis.asyncio as redis
 from sqlalchemy import select, text
 
 from clients.conversation import send_message
+from contract.conversation import ConversationLimits, UserMessage
+from contract.ingestion import exchange_ingestion_id
+from memory.core.refs import ThreadRef
+from memory.core.schema import episodes, tool_calls
 from memory.llm.base import ModelRequest, ModelResponse, ToolCall
 from memory.llm.offline import OfflineModel
-from memory.core.refs import ThreadRef
 from memory.runtime import MemoryRuntime
-from memory.core.schema import episodes, tool_calls
 from tests.conftest import finished, running_worker
-from contract.ingestion import exchange_ingestion_id
-from contract.conversation import ConversationLimits, UserMessage
 
 
 class CallsTools(OfflineModel):

@@ -16,12 +16,12 @@ from temporalio.worker import Replayer
 from clients.conversation import send_message
 from codec import KeyRing, data_converter, generate_key
 from codec.server import serve
+from contract.conversation import UserMessage
+from contract.ingestion import exchange_ingestion_id
 from memory.llm.offline import OfflineModel
 from memory.runtime import MemoryRuntime
 from tests.conftest import finished, running_worker
 from worker import WORKFLOWS
-from contract.ingestion import exchange_ingestion_id
-from contract.conversation import UserMessage
 
 SECRET = "the vault code is ORCHID-4471"
 API_KEY = "sk-ant-api03-NEVER-IN-HISTORY-0000"

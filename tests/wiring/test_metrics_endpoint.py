@@ -15,8 +15,14 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from memory.core.metrics import SESSION_CACHE_LOOKUPS
-from wiring.metrics_endpoint import CONTENT_TYPE, sdk_metrics_url, serve_metrics, temporal_runtime
 from tests.conftest import _binary
+from wiring.metrics_endpoint import (
+    CONTENT_TYPE,
+    sdk_metrics_url,
+    serve_metrics,
+    temporal_runtime,
+)
+
 
 @activity.defn
 async def shout(word: str) -> str:

@@ -16,9 +16,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
-from workflows.conversation import ConversationWorkflow
 from contract.conversation import ConversationStart, TurnResult, UserMessage
 from worker import WORKFLOWS
+from workflows.conversation import ConversationWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 

@@ -12,10 +12,10 @@ from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
 from clients.conversation import send_message
+from contract.conversation import UserMessage
 from memory.core.refs import ThreadRef
 from memory.core.telemetry import install_log_context
 from tests.conftest import running_worker
-from contract.conversation import UserMessage
 
 TURNS = 12
 

@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 from memory.core.config import Settings, SettingsError
-from wiring.checks import ServiceUnavailable, check_database, check_graph, check_redis_url
+from wiring.checks import (
+    ServiceUnavailable,
+    check_database,
+    check_graph,
+    check_redis_url,
+)
 from worker import connect
 
 ROOT = Path(__file__).resolve().parent.parent
