@@ -29,6 +29,7 @@ from memory.core.telemetry import (
     set_latency_observer,
     shutdown_tracing,
 )
+from memory.learning.models import GrowthPolicy
 from memory.runtime import MemoryRuntime
 from wiring.checks import (
     ServiceUnavailable,
@@ -99,6 +100,7 @@ async def serve(settings: Settings) -> None:
             policy=RetentionPolicy(
                 episode_retention_days=settings.episode_retention_days,
                 recall_retention_days=settings.recall_retention_days,
+                growth=GrowthPolicy.from_settings(settings),
             ),
         )
         log.info("retention schedule %r %s", RETENTION_SCHEDULE_ID, "created" if created else "already exists")

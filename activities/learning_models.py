@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from memory.core.refs import ThreadRef
-from memory.learning.models import Correction
+from memory.learning.models import Correction, GrowthPolicy
 from memory.prompt.assembly import LearnedEntry
 from memory.prompt.manifest import ContextItem
 from memory.tools.models import ToolStatus
@@ -107,11 +107,13 @@ class ReflectInput(BaseModel):
 
 
 class ReflectionResult(BaseModel):
-    # updated: a lesson was added; protected: the skill is the operator's or locked.
-    status: Literal["updated", "protected"]
+    # pending: the lesson waits for an operator's approval (lesson_id). Recorded histories
+    # also hold updated (a lesson was added) and protected (the skill is the operator's).
+    status: Literal["pending", "updated", "protected"]
     path: str
     lesson: str
     version: int | None = None
+    lesson_id: int | None = None
 
 
 class RetentionInput(BaseModel):
@@ -119,4 +121,6 @@ class RetentionInput(BaseModel):
     as_of: datetime
     episode_retention_days: int = Field(ge=1)
     recall_retention_days: int = Field(ge=1)
+    # None (a run scheduled before these horizons existed) leaves the growing tables alone.
+    growth: GrowthPolicy | None = None
 

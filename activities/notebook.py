@@ -47,6 +47,7 @@ class NotebookActivities:
             request.note,
             author=request.author,
             idempotency_key=f"{request.thread.key}/turn/{request.turn}/tool/{request.call_id}",
+            thread=request.thread,
         )
         return NotebookEditResult(version_id=version.id, version=version.version)
 

@@ -75,5 +75,6 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
         episodes.record_episode,
         learning.reflect,
         codify.codify,
+        learning.review_lesson,
         learning.retention,
     ]

@@ -14,6 +14,7 @@ from activities.learning_models import (
 )
 from activities.tracing import traced
 from memory.learning.session_cache import SessionContext
+from memory.prompt.untrusted import data_item
 from memory.runtime import MemoryRuntime
 from memory.tools.command_runner import CommandRejected
 from memory.tools.models import ToolStatus
@@ -53,7 +54,8 @@ class ToolActivities:
             request.arguments["query"],
             ledger_key=f"{thread.key}/turn/{request.turn}/tool/{request.call_id}/recall_query",
         )
-        content = "\n\n".join(f"[recall:{h.id} | {h.provenance}]\n{h.text}" for h in hits) or "no matching memories"
+        # Recalled text is data in a tool result too: quoted, so it cannot pose as instructions.
+        content = "\n\n".join(data_item(f"recall:{h.id} | {h.provenance}", h.text) for h in hits) or "no matching memories"
         return await self._log(request, "recall_search", ToolOutput(content=content, status=ToolStatus.OK))
 
     @activity.defn(name="tool_load_skill")
@@ -66,7 +68,8 @@ class ToolActivities:
             output = ToolOutput(content=f"no skill for {task_type!r}; known task types: {known}", status=ToolStatus.FAILED)
         else:
             output = ToolOutput(
-                content="\n\n".join(f"[skill {s.path} v{s.version}]\n{s.content}" for s in skills), status=ToolStatus.OK
+                content="\n\n".join(data_item(f"skill {s.path} v{s.version}", s.content) for s in skills),
+                status=ToolStatus.OK,
             )
         return await self._log(request, "load_skill", output)
 

@@ -30,7 +30,7 @@ from clients.refused import report_refused  # noqa: E402
 from contract.learning import (  # noqa: E402
     CodifyInput,  # noqa: E402
     CodifyResult,
-    codify_id,
+    codify_id,  # noqa: E402
 )
 from contract.names import (
     CODIFY_WORKFLOW,  # noqa: E402

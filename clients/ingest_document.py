@@ -31,7 +31,7 @@ from contract.ingestion import (  # noqa: E402
 )
 from contract.names import (  # noqa: E402
     DOCUMENT_INGESTION_WORKFLOW,
-    PROGRESS_QUERY,
+    PROGRESS_QUERY,  # noqa: E402
     TASK_QUEUE,  # noqa: E402
 )
 from memory.core.validation import InvalidInput, check_id  # noqa: E402

@@ -51,7 +51,7 @@ from contract.names import (  # noqa: E402
     EMBEDDING_MIGRATION_WORKFLOW,
     PAUSE_SIGNAL,
     PROGRESS_QUERY,
-    RESUME_SIGNAL,
+    RESUME_SIGNAL,  # noqa: E402
     TASK_QUEUE,  # noqa: E402
 )
 from memory.core.config import Settings  # noqa: E402

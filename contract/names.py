@@ -25,5 +25,6 @@ RESUME_SIGNAL: Final = "resume"
 CANCEL_SIGNAL: Final = "cancel"
 
 SKILL_REFLECTION_WORKFLOW: Final = "SkillReflectionWorkflow"
+LESSON_REVIEW_WORKFLOW: Final = "LessonReviewWorkflow"
 CODIFY_WORKFLOW: Final = "CodifyWorkflow"
 RETENTION_WORKFLOW: Final = "RetentionWorkflow"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -14,7 +15,7 @@ from memory.core.switches import SwitchBoard
 from memory.core.tenants import TenantRegistry
 from memory.core.usage import UsageLedger
 from memory.documents.library import DocumentLibrary
-from memory.documents.notebook import Notebook
+from memory.documents.notebook import Notebook, NotebookLimits
 from memory.documents.path_store import DocumentStore
 from memory.documents.skills import SkillLibrary
 from memory.embedding.migration import EmbeddingMigration
@@ -30,6 +31,7 @@ from memory.learning.command_form import CommandNormalizer
 from memory.learning.corrections import CorrectionLog
 from memory.learning.episode_recording import EpisodeRecorder
 from memory.learning.episodic import EpisodicMemory
+from memory.learning.lesson_review import LessonReview
 from memory.learning.retention import Retention
 from memory.learning.session_cache import SessionCache
 from memory.llm.base import LLMClient
@@ -77,6 +79,7 @@ class MemoryRuntime:
     retention: Retention
     episode_recorder: EpisodeRecorder
     codifier: Codifier
+    lessons: LessonReview
 
     @classmethod
     def create(
@@ -113,13 +116,20 @@ class MemoryRuntime:
         audit = CacheAudit(engine)
         episodic = EpisodicMemory(engine, half_life_days=settings.episode_half_life_days)
         skills = SkillLibrary(documents, engine)
-        notebook = Notebook(documents)
+        notebook = Notebook(
+            documents,
+            NotebookLimits(
+                writes_per_thread_per_hour=settings.notebook_writes_per_thread_per_hour,
+                writes_per_agent_per_hour=settings.notebook_writes_per_agent_per_hour,
+            ),
+        )
         session_cache = SessionCache(
             settings.redis_url,
             ttl_seconds=settings.session_cache_ttl_seconds,
             normalizer=CommandNormalizer(settings.session_cache_normalization),
             audit=audit,
             audit_fraction=settings.session_cache_audit_fraction,
+            max_entries=settings.session_cache_max_entries,
         )
         return cls(
             settings=settings,
@@ -164,9 +174,10 @@ class MemoryRuntime:
             commands=CommandRunner(CommandPolicy.from_settings(settings)),
             tool_log=ToolLog(engine),
             corrections=CorrectionLog(engine),
-            retention=Retention(engine),
+            retention=Retention(engine, scratch_root=Path(settings.tool_scratch_root)),
             episode_recorder=EpisodeRecorder(conversation, episodic, switches, llm, ledger),
             codifier=Codifier(engine, session_cache, skills, notebook),
+            lessons=LessonReview(engine, skills),
         )
 
     async def close(self) -> None:

@@ -74,7 +74,11 @@ from memory.learning.models import Correction
 from memory.learning.session_cache import SessionContext
 from memory.prompt.manifest import ContextItem, Layer
 from memory.runtime import MemoryRuntime
-from tests.conftest import finished, running_worker, time_skipping_server
+from tests.conftest import (
+    finished,
+    running_worker,
+    time_skipping_server,
+)
 from tests.store_counts import ChildWorkflows
 from workflows.codify import CodifyWorkflow
 from workflows.documents import DocumentIngestionWorkflow
@@ -241,7 +245,7 @@ async def check_manifest(runtime: MemoryRuntime, reader: ThreadRef, manifest: li
             await check_rows(runtime, layer, [item.source_id for item in items], reader, what)
 
 
-_RECALL_REF = re.compile(r"^\[recall:(\d+) \|", re.M)
+_RECALL_REF = re.compile(r"^<data \[recall:(\d+) \|", re.M)
 
 
 async def check_recall_tool(runtime: MemoryRuntime, thread: ThreadRef, turn: int) -> None:

@@ -9,7 +9,7 @@ from workflows.fence import EmbeddingFenceWorkflow
 from workflows.ingestion import KnowledgeIngestionWorkflow
 from workflows.migration import EmbeddingMigrationWorkflow
 from workflows.notebook_edit import NotebookEditWorkflow
-from workflows.reflection import SkillReflectionWorkflow
+from workflows.reflection import LessonReviewWorkflow, SkillReflectionWorkflow
 from workflows.retention import RetentionWorkflow
 
 WORKFLOWS = [
@@ -20,6 +20,7 @@ WORKFLOWS = [
     EmbeddingMigrationWorkflow,
     EmbeddingFenceWorkflow,
     SkillReflectionWorkflow,
+    LessonReviewWorkflow,
     CodifyWorkflow,
     RetentionWorkflow,
 ]

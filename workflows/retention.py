@@ -1,6 +1,7 @@
 """Retention, run by a Temporal Schedule: episode transcripts past the horizon are cut to
-their summaries, and recall rows nobody retrieved for N days are pruned (active tenants
-keep theirs). The report says what was removed, per tenant."""
+their summaries, recall rows nobody retrieved for N days are pruned (active tenants keep
+theirs), and the tables every turn grows lose rows past their own horizons. The report says
+what was removed, per tenant."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class RetentionWorkflow:
                 as_of=workflow.now(),
                 episode_retention_days=policy.episode_retention_days,
                 recall_retention_days=policy.recall_retention_days,
+                growth=policy.growth,
             ),
             summary=(
                 f"retention: truncate episodes older than {policy.episode_retention_days} d, prune recall rows "

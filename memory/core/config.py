@@ -62,6 +62,25 @@ class Settings(BaseModel):
     # the operator, see clients/retention.py).
     retention_schedule_hours: float = Field(default=24.0, ge=0, le=24 * 366, allow_inf_nan=False)
 
+    # Bounds on what any user can grow (see README, "Untrusted memory in the prompt").
+    # The agent's notebook notes per rolling hour, per thread and per agent.
+    notebook_writes_per_thread_per_hour: int = Field(default=20, ge=1)
+    notebook_writes_per_agent_per_hour: int = Field(default=120, ge=1)
+    # Substitutions one session may hold in the cache; past it the oldest is evicted.
+    session_cache_max_entries: int = Field(default=50, ge=1, le=10_000)
+    # Retention of the tables every turn grows, in days; a resend of a message is
+    # answered from its first turn for TURN_REQUEST_RETENTION_DAYS.
+    turn_request_retention_days: int = Field(default=30, ge=1, le=36_500)
+    turn_retention_days: int = Field(default=180, ge=1, le=36_500)
+    tool_call_retention_days: int = Field(default=90, ge=1, le=36_500)
+    usage_retention_days: int = Field(default=400, ge=1, le=36_500)
+    ingestion_decision_retention_days: int = Field(default=90, ge=1, le=36_500)
+    cache_audit_retention_days: int = Field(default=90, ge=1, le=36_500)
+    graph_episode_retention_days: int = Field(default=30, ge=1, le=36_500)
+    scratch_retention_days: int = Field(default=7, ge=1, le=36_500)
+    # Each document (the notebook above all) keeps the full text of this many newest versions.
+    document_versions_kept: int = Field(default=20, ge=1, le=100_000)
+
     recall_top_k: int = 4
     recall_min_score: float = 0.15
     max_tool_iterations: int = 4

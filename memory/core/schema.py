@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -364,6 +365,31 @@ retention_runs = Table(
     Column("episodes_truncated", Integer, nullable=False, server_default="0"),
     Column("recall_items_pruned", Integer, nullable=False, server_default="0"),
     Column("skipped_active", Boolean, nullable=False, server_default="false"),
+    # Rows removed from the other growing tables, by table name.
+    Column("pruned", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("run_key", "tenant_id", name="uq_retention_runs_run_tenant"),
+)
+
+# Lessons reflection proposed; one reaches its skill (and so a prompt) only once an
+# operator approves it.
+skill_lessons = Table(
+    "skill_lessons",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("agent_id", String(64), nullable=False),
+    Column("task_type", String(64), nullable=False),
+    Column("lesson", Text, nullable=False),
+    Column("thread_id", String(64), nullable=False),
+    Column("turn", Integer, nullable=False),
+    Column("episode_id", BigInteger, nullable=False),
+    # pending, approved or rejected
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("reviewer", String(200)),
+    Column("review_note", Text),
+    Column("reviewed_at", DateTime(timezone=True)),
+    Column("document_version_id", BigInteger),
+    Column("idempotency_key", String(300), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -7,7 +7,7 @@ changed what and roll back.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import func, select
@@ -123,6 +123,35 @@ class DocumentStore:
                 .one()
             )
         return DocumentVersion.model_validate(dict(row))
+
+    async def version_for_key(self, agent: AgentRef, idempotency_key: str) -> DocumentVersion | None:
+        async with self._engine.connect() as conn:
+            row = (
+                (await conn.execute(_versions_query(agent).where(document_versions.c.idempotency_key == idempotency_key)))
+                .mappings()
+                .first()
+            )
+        return DocumentVersion.model_validate(dict(row)) if row else None
+
+    async def writes_within(
+        self, agent: AgentRef, path: str, seconds: float, *, key_prefix: str | None = None
+    ) -> int:
+        """Versions of the document written in the last `seconds`, optionally only those
+        whose idempotency key starts with key_prefix (one thread's writes)."""
+        query = (
+            select(func.count())
+            .select_from(document_versions.join(documents, documents.c.id == document_versions.c.document_id))
+            .where(
+                documents.c.tenant_id == agent.tenant_id,
+                documents.c.agent_id == agent.agent_id,
+                documents.c.path == normalise_path(path),
+                document_versions.c.created_at > func.now() - timedelta(seconds=seconds),
+            )
+        )
+        if key_prefix is not None:
+            query = query.where(func.starts_with(document_versions.c.idempotency_key, key_prefix))
+        async with self._engine.connect() as conn:
+            return int(await conn.scalar(query) or 0)
 
     async def _versions(self, agent: AgentRef, path: str, *, latest_only: bool) -> list[DocumentVersion]:
         query = _versions_query(agent).where(documents.c.path == path).order_by(document_versions.c.version.desc())

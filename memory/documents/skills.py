@@ -38,6 +38,8 @@ _OPERATOR_PREFIXES = ("operator:", "agent:codify:")
 _LESSONS_HEADING = "## lessons"
 _KEYWORDS_LINE = re.compile(r"^\s*keywords\s*:(.*)$", re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9]+")
+# A lesson as codify and approved reflection write it, within one bullet.
+_LESSON = re.compile(r"Use `(?P<instead>[^`\n]+)` instead of `(?P<tried>[^`\n]+)`")
 
 
 class SkillProtected(Exception):
@@ -90,6 +92,23 @@ def keywords(content: str) -> list[str]:
             match = _KEYWORDS_LINE.match(line)
             return [k.strip().lower() for k in match.group(1).split(",") if k.strip()] if match else []
     return []
+
+
+def lesson_substitutions(content: str) -> list[tuple[str, str]]:
+    """(tried, instead) for every "Use `Y` instead of `X`" bullet of the skill's Lessons
+    section. Only this section counts: it is written by codify, by an operator, or by a
+    reflection an operator approved."""
+    lines = content.split("\n")
+    heading = next((i for i, line in enumerate(lines) if line.strip().lower() == _LESSONS_HEADING), None)
+    if heading is None:
+        return []
+    found = []
+    for line in lines[heading + 1 :]:
+        if line.startswith("#"):
+            break
+        if line.strip().startswith("- "):
+            found += [(match["tried"], match["instead"]) for match in _LESSON.finditer(line)]
+    return found
 
 
 class SkillLibrary:

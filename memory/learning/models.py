@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field, computed_field, field_validator
 
 from memory.core.validation import InvalidInput, check_id
+
+if TYPE_CHECKING:
+    from memory.core.config import Settings
 
 MAX_CORRECTION_CHARS = 2_000
 
@@ -56,6 +61,9 @@ class TenantRetention(BaseModel):
     recall_items_pruned: int = 0
     # The tenant is active and had recall rows past the cutoff, which were kept.
     skipped_active: bool = False
+    # Rows removed from the other growing tables (and scratch directories removed,
+    # document versions compacted), by name.
+    pruned: dict[str, int] = {}
 
 
 class RetentionReport(BaseModel):
@@ -76,5 +84,77 @@ class RetentionReport(BaseModel):
 
     @computed_field
     @property
+    def pruned(self) -> dict[str, int]:
+        totals: Counter[str] = Counter()
+        for tenant in self.tenants:
+            totals.update(tenant.pruned)
+        return dict(sorted(totals.items()))
+
+    @computed_field
+    @property
     def tenants_skipped_active(self) -> int:
         return sum(t.skipped_active for t in self.tenants)
+
+
+_CENTURY = 36_500  # the longest horizon, as for episodes and recall
+
+
+class GrowthPolicy(BaseModel):
+    """How long each growing table keeps its rows, in days; the defaults are the worker's."""
+
+    # A message resent with the same request id is answered from its first turn for this long.
+    turn_request_days: int = Field(default=30, ge=1, le=_CENTURY)
+    turn_days: int = Field(default=180, ge=1, le=_CENTURY)
+    tool_call_days: int = Field(default=90, ge=1, le=_CENTURY)
+    # The cost ledger: longer, for a year's billing questions.
+    usage_days: int = Field(default=400, ge=1, le=_CENTURY)
+    ingestion_decision_days: int = Field(default=90, ge=1, le=_CENTURY)
+    cache_audit_days: int = Field(default=90, ge=1, le=_CENTURY)
+    graph_episode_days: int = Field(default=30, ge=1, le=_CENTURY)
+    scratch_days: int = Field(default=7, ge=1, le=_CENTURY)
+    document_versions_kept: int = Field(default=20, ge=1, le=100_000)
+
+    @classmethod
+    def from_settings(cls, settings: "Settings") -> "GrowthPolicy":
+        return cls(
+            turn_request_days=settings.turn_request_retention_days,
+            turn_days=settings.turn_retention_days,
+            tool_call_days=settings.tool_call_retention_days,
+            usage_days=settings.usage_retention_days,
+            ingestion_decision_days=settings.ingestion_decision_retention_days,
+            cache_audit_days=settings.cache_audit_retention_days,
+            graph_episode_days=settings.graph_episode_retention_days,
+            scratch_days=settings.scratch_retention_days,
+            document_versions_kept=settings.document_versions_kept,
+        )
+
+    def horizons(self, as_of: datetime) -> "GrowthHorizons":
+        def before(days: int) -> datetime:
+            return as_of - timedelta(days=days)
+
+        return GrowthHorizons(
+            turn_requests=before(self.turn_request_days),
+            turns=before(self.turn_days),
+            tool_calls=before(self.tool_call_days),
+            usage_ledger=before(self.usage_days),
+            ingestion_decisions=before(self.ingestion_decision_days),
+            session_cache_audit=before(self.cache_audit_days),
+            graph_episodes=before(self.graph_episode_days),
+            scratch_directories=before(self.scratch_days),
+            document_versions_kept=self.document_versions_kept,
+        )
+
+
+class GrowthHorizons(BaseModel):
+    """Rows older than a cutoff are removed; None keeps that table's rows."""
+
+    turn_requests: datetime | None = None
+    turns: datetime | None = None
+    tool_calls: datetime | None = None
+    usage_ledger: datetime | None = None
+    ingestion_decisions: datetime | None = None
+    session_cache_audit: datetime | None = None
+    graph_episodes: datetime | None = None
+    scratch_directories: datetime | None = None
+    # Each document keeps the full text of its newest this-many versions.
+    document_versions_kept: int | None = Field(default=None, ge=1)

@@ -1,7 +1,10 @@
 """Reflection: after a failed or corrected episode, ask the model what to do differently.
 
-The answer becomes a lesson in the agent-authored skill for the episode's task type;
-the caller decides whether that skill may be written (operator skills may not).
+The model sees what the worker itself recorded: the turn's tool calls and an operator's
+corrections. It does not see the episode's summary, which retells the user's own words:
+a user must not be able to dictate a lesson. Tool arguments and outputs are flattened to
+one line each, so a command's output cannot pose as a correction. The answer is a proposed
+lesson that waits for an operator's approval (memory/learning/lesson_review.py).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from memory.llm.base import (
     TextBlock,
 )
 from memory.prompt.assembly import learned_line
+from memory.prompt.untrusted import one_line
 from memory.tools.log import LoggedToolCall
 from memory.tools.models import ToolStatus
 
@@ -23,25 +27,24 @@ corrected. Write one or two short imperative sentences for your skill document o
 task type: what to do differently next time. Name exact commands where they matter.
 Do not restate the episode; write only the lesson."""
 
-_MAX_SUMMARY_CHARS = 3_000
-
-
 def reflection_prompt(
     *,
     task_type: str,
     outcome: str,
-    summary: str,
     corrections: list[StoredCorrection],
     tool_calls: list[LoggedToolCall],
 ) -> str:
-    lines = [f"Task type: {task_type}", f"Outcome: {outcome}", "Summary:", summary[:_MAX_SUMMARY_CHARS].strip()]
+    lines = [f"Task type: {task_type}", f"Outcome: {outcome}"]
     if corrections:
         lines.append("Corrections by a human:")
         lines += [learned_line(c.tried, c.instead, f"operator {c.operator}") for c in corrections]
     failed = [c for c in tool_calls if c.status != ToolStatus.OK]
     if failed:
         lines.append("Tool calls that did not succeed:")
-        lines += [f"- failed {c.tool} {c.arguments}: {c.status.value}, {c.output[:300]}" for c in failed]
+        lines += [
+            f"- failed {c.tool} {one_line(str(c.arguments))[:300]}: {c.status.value}, {one_line(c.output)[:300]}"
+            for c in failed
+        ]
     recovered = _recoveries(tool_calls)
     if recovered:
         lines.append("Recovered by retrying:")

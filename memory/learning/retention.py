@@ -1,5 +1,6 @@
 """Scheduled retention: transcripts past the horizon are cut to their summaries, and recall
-rows nobody has retrieved for long are pruned, except an active tenant's.
+rows nobody has retrieved for long are pruned, except an active tenant's. The other tables
+that only grow get their own horizons (memory/learning/growth_retention.py).
 
 A run is named by its run_key and may be attempted more than once (a retried activity).
 Every batch commits its deletions together with the per-tenant counts in retention_runs,
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -22,7 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from memory.core.schema import recall_embeddings, recall_items, retention_runs, tenants
 from memory.core.validation import InvalidInput
 from memory.learning.episodic import truncate_batch
-from memory.learning.models import MAX_RETENTION_DAYS, RetentionReport, TenantRetention
+from memory.learning.growth_retention import GrowthRetention
+from memory.learning.models import (
+    MAX_RETENTION_DAYS,
+    GrowthHorizons,
+    RetentionReport,
+    TenantRetention,
+)
 
 # The tenant_id of the row that marks a run finished; check_id never admits it for a tenant.
 FINISHED = "*"
@@ -49,8 +57,9 @@ def _unretrieved_since(cutoff: datetime):
 
 
 class Retention:
-    def __init__(self, engine: AsyncEngine):
+    def __init__(self, engine: AsyncEngine, *, scratch_root: Path | None = None):
         self._engine = engine
+        self._growth = GrowthRetention(engine, scratch_root=scratch_root)
 
     async def run(
         self,
@@ -60,6 +69,7 @@ class Retention:
         recall_cutoff: datetime,
         batch_size: int = 1000,
         progress: Callable[[str], None] | None = None,
+        growth: GrowthHorizons | None = None,
     ) -> RetentionReport:
         """Run retention once per run_key; a repeat returns the finished run's report.
 
@@ -84,6 +94,8 @@ class Retention:
             await self._truncate_episodes(run_key, episode_cutoff, batch_size, say)
             await self._prune_recall(run_key, recall_cutoff, batch_size, say)
             await self._note_skipped_tenants(run_key, recall_cutoff)
+            if growth is not None:
+                await self._growth.run(run_key, growth, batch_size=batch_size, say=say)
 
         async with self._engine.begin() as conn:
             if finished is None:

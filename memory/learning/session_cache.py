@@ -9,8 +9,10 @@ Storage is one Redis hash per session, `session-cache:{tenant}:{context_hash}:{s
 field = command key, value = the Substitution as JSON. Every record refreshes the hash's
 expiry, so the TTL is per session, not per entry: a session's substitutions all live until
 ttl_seconds after the session last learned something. A session that keeps learning keeps
-what it learned early on; one that goes quiet forgets everything at once. Nothing here
-moves an entry into long-term memory; that takes an explicit codify act.
+what it learned early on; one that goes quiet forgets everything at once. A session holds
+at most max_entries substitutions: recording one more evicts the oldest, so a session
+that keeps failing on new commands cannot grow its hash (or its prompt block) without
+bound. Nothing here moves an entry into long-term memory; that takes an explicit codify act.
 
 Lookups and hits are counted per tenant (memory/core/metrics.py) and a sampled fraction of the
 substitutions served is copied to the audit table, where an operator reviews them. Samples
@@ -128,7 +130,10 @@ class SessionCache:
         audit: CacheAudit | None = None,
         audit_fraction: float = 0.0,
         rng: random.Random | None = None,
+        max_entries: int = 50,
     ):
+        if max_entries < 1:
+            raise InvalidInput(f"max_entries must be at least 1, got {max_entries}")
         if ttl_seconds < 1:
             raise InvalidInput(f"ttl_seconds must be at least 1, got {ttl_seconds}")
         if not 0.0 <= audit_fraction <= 1.0:
@@ -143,6 +148,7 @@ class SessionCache:
             )
         )
         self._ttl = ttl_seconds
+        self._max_entries = max_entries
         self._normalizer = normalizer
         self._audit = audit
         self._audit_fraction = audit_fraction
@@ -185,11 +191,29 @@ class SessionCache:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, substitution.command_key, substitution.model_dump_json())
             pipe.expire(key, self._ttl)
-            await pipe.execute()
+            pipe.hlen(key)
+            *_, size = await pipe.execute()
+        if size > self._max_entries:
+            await self._evict_oldest(ctx, keep=substitution.command_key)
         # Who and how, not the commands: they can carry tokens or paths that do not belong in logs.
         log.info("session cache learned a substitution (tenant %s, agent %s, session %s, %s)",
                  ctx.tenant_id, ctx.agent_id, ctx.session_id, source)
         return substitution
+
+    async def _evict_oldest(self, ctx: SessionContext, *, keep: str) -> None:
+        stored = await self._redis.hgetall(ctx.redis_key)
+        by_age = []
+        for field, value in stored.items():
+            entry = _parse(ctx, value, None)
+            # An unreadable entry goes first; the one just recorded never goes.
+            if field != keep:
+                by_age.append((entry.recorded_at if entry else datetime.min.replace(tzinfo=UTC), field))
+        surplus = len(stored) - self._max_entries
+        if surplus > 0:
+            oldest = [field for _, field in sorted(by_age)[:surplus]]
+            await self._redis.hdel(ctx.redis_key, *oldest)
+            log.info("session cache evicted %d oldest substitution(s) (tenant %s, session %s): the cap is %d",
+                     len(oldest), ctx.tenant_id, ctx.session_id, self._max_entries)
 
     async def lookup(self, ctx: SessionContext) -> list[Substitution]:
         """Every live substitution of the session, ordered by command key so the prompt block

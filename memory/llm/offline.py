@@ -7,11 +7,16 @@ exactly as a provider would. The commands, each mapped to one tool call:
 
   remember: <note>     notebook_edit
   run: <command>       run_command; an "otherwise: <command>" line is tried after a
-                       failure, and a substitution learned in this session or given by
-                       an operator's correction is used instead of the command
+                       failure, and a substitution from a skill's lessons, learned in
+                       this session or given by an operator's correction is used
+                       instead of the command
   note: <text>         scratch_note
   recall: <query>      recall_search
   skill: <task-type>   load_skill
+
+Only the user's own message is read for commands. Retrieved memory is read as data: the
+model describes what it received, and takes substitutions only from the prompt's own
+structured sections, never from a recalled, extracted or noted line that looks like one.
 """
 
 from __future__ import annotations
@@ -30,9 +35,11 @@ from memory.llm.base import (
 from memory.prompt.assembly import (
     CORRECTIONS_HEADER,
     LEARNED_HEADER,
+    LESSONS_HEADER,
     NOTEBOOK_HEADER,
     SUMMARY_HEADER,
 )
+from memory.prompt.untrusted import ITEM, unquote
 
 LABEL = "[offline model: no language model configured]"
 SUMMARY_LABEL = "[offline summary]"
@@ -46,13 +53,31 @@ _SINGLE_TOOL = {
 _COMMAND = re.compile(r"^\s*(?P<verb>run|note|recall|skill):\s*(?P<arg>[^\n]+)", re.IGNORECASE)
 _OTHERWISE = re.compile(r"^\s*otherwise:\s*(?P<command>[^\n]+)", re.IGNORECASE | re.MULTILINE)
 _SUBSTITUTION = re.compile(r"^- `(?P<tried>[^`]+)` -> `(?P<instead>[^`]+)`", re.MULTILINE)
-# A lesson in a skill or the notebook, as codify and reflection write them.
-_LESSON = re.compile(r"Use `(?P<instead>[^`]+)` instead of `(?P<tried>[^`]+)`")
-_EPISODE = re.compile(r"^\[episode:(?P<id>\d+) \| [^|]+\| (?P<outcome>\w+) \|", re.M)
-_SKILL = re.compile(r"^\[skill (?P<path>\S+) v(?P<version>\d+)", re.M)
-_RECALL_ITEM = re.compile(r"^\[recall:(?P<id>\d+) \| (?P<source>[^|]+?) \|[^\]]*\]\n(?P<text>.*?)(?=\n\n\[recall:|\Z)", re.M | re.S)
-_GRAPH_FACT = re.compile(r"^\[graph:(?P<uuid>[^ ]+) \|[^\]]*\]\n(?P<fact>[^\n]*)", re.M)
-_NOTEBOOK_VERSION = re.compile(r"^\[notebook /notebook\.md v(?P<version>\d+)", re.M)
+_EPISODE = re.compile(r"^episode:(?P<id>\d+) \| [^|]+\| (?P<outcome>\w+) \|")
+_SKILL = re.compile(r"^skill (?P<path>\S+) v(?P<version>\d+)")
+_RECALL_ITEM = re.compile(r"^recall:(?P<id>\d+) \| (?P<source>[^|]+?) \|")
+_GRAPH_FACT = re.compile(r"^graph:(?P<uuid>[^ ]+) \|")
+_NOTEBOOK_VERSION = re.compile(r"^notebook /notebook\.md v(?P<version>\d+)")
+
+
+def _items(system: str, kind: re.Pattern[str]) -> list[tuple[re.Match[str], str]]:
+    """The fenced data items whose label matches `kind`, with their unquoted text."""
+    found = []
+    for item in ITEM.finditer(system):
+        if match := kind.match(item["label"]):
+            found.append((match, unquote(item["body"])))
+    return found
+
+
+def _section(system: str, header: str) -> str | None:
+    """The body of a section the prompt itself opened: its header alone on a line (a
+    quoted data line never starts with "## "), up to the next header."""
+    match = re.search(rf"^{re.escape(header)}$", system, re.M)
+    if match is None:
+        return None
+    rest = system[match.end():]
+    end = re.search(r"^## ", rest, re.M)
+    return rest[: end.start()] if end else rest
 
 
 def _clip(text: str, limit: int = 160) -> str:
@@ -112,22 +137,25 @@ class OfflineModel:
         system = "\n\n".join(b.text for b in request.system)
         user = request.messages[-1].content
         earlier = request.messages[:-1]
-        recalled = list(_RECALL_ITEM.finditer(system))
+        recalled = _items(system, _RECALL_ITEM)
+        facts = _items(system, _GRAPH_FACT)
         received: list[str] = []
-        if (nb := _NOTEBOOK_VERSION.search(system)) and NOTEBOOK_HEADER in system:
-            received.append(f"notebook v{nb['version']}")
-        if facts := _GRAPH_FACT.findall(system):
+        if (nb := _items(system, _NOTEBOOK_VERSION)) and _section(system, NOTEBOOK_HEADER) is not None:
+            received.append(f"notebook v{nb[0][0]['version']}")
+        if facts:
             received.append(f"{len(facts)} graph fact(s)")
         if recalled:
-            refs = ", ".join(f"recall:{m['id']}" for m in recalled)
+            refs = ", ".join(f"recall:{m['id']}" for m, _ in recalled)
             received.append(f"{len(recalled)} recalled item(s) ({refs})")
-        if skills := _SKILL.findall(system):
-            received.append(f"{len(skills)} skill(s) ({', '.join(path for path, _ in skills)})")
-        if episodes := _EPISODE.findall(system):
-            received.append(f"{len(episodes)} past episode(s) ({', '.join(f'{o} episode:{i}' for i, o in episodes)})")
-        if LEARNED_HEADER in system:
+        if skills := _items(system, _SKILL):
+            received.append(f"{len(skills)} skill(s) ({', '.join(m['path'] for m, _ in skills)})")
+        if episodes := _items(system, _EPISODE):
+            received.append(
+                f"{len(episodes)} past episode(s) ({', '.join(f'{m['outcome']} episode:{m['id']}' for m, _ in episodes)})"
+            )
+        if _section(system, LEARNED_HEADER) is not None:
             received.append("what this session learned")
-        if SUMMARY_HEADER in system:
+        if _section(system, SUMMARY_HEADER) is not None:
             received.append("a summary of earlier messages")
         if earlier:
             received.append(f"{len(earlier)} earlier message(s) in this thread")
@@ -138,21 +166,20 @@ class OfflineModel:
         previous_user = next((m.content for m in reversed(earlier) if m.role == "user"), None)
         if previous_user:
             lines.append(f'Earlier in this thread you said: "{_clip(previous_user)}".')
-        for match in recalled[:2]:
-            lines.append(f'Recalled (recall:{match["id"]}, {match["source"]}): "{_clip(match["text"])}".')
-        for match in _GRAPH_FACT.finditer(system):
-            lines.append(f'Graph fact (graph:{match["uuid"]}): "{_clip(match["fact"])}".')
+        for match, text in recalled[:2]:
+            lines.append(f'Recalled (recall:{match["id"]}, {match["source"]}): "{_clip(text)}".')
+        for match, text in facts:
+            lines.append(f'Graph fact (graph:{match["uuid"]}): "{_clip(text)}".')
         return "\n".join(lines)
 
 
 def _substitutions(system: str) -> dict[str, str]:
-    """Lessons from skills and the notebook, then learned substitutions, then corrections
-    (each later one wins), by normalised command."""
+    """Skill lessons, then learned substitutions, then corrections (each later one wins),
+    by normalised command; only from the prompt's own sections, never from retrieved text."""
     normalise = CommandNormalizer().key
-    found: dict[str, str] = {normalise(m["tried"]): m["instead"] for m in _LESSON.finditer(system)}
-    for header in (LEARNED_HEADER, CORRECTIONS_HEADER):  # a correction wins over what was learned
-        if header in system:
-            section = system.split(header, 1)[1].split("\n## ", 1)[0]
+    found: dict[str, str] = {}
+    for header in (LESSONS_HEADER, LEARNED_HEADER, CORRECTIONS_HEADER):  # a correction wins over what was learned
+        if (section := _section(system, header)) is not None:
             for match in _SUBSTITUTION.finditer(section):
                 found[normalise(match["tried"])] = match["instead"]
     return found

@@ -9,6 +9,7 @@ from __future__ import annotations
 from memory.conversation.store import ConversationStore
 from memory.core.refs import ThreadRef
 from memory.documents.path_store import DocumentStore
+from memory.documents.skills import lesson_substitutions
 from memory.graph.service import KnowledgeGraph
 from memory.learning.episodic import EpisodicMemory
 from memory.prompt.assembly import (
@@ -83,6 +84,7 @@ async def build_working_context(
                     version=version.version,
                     author=version.author,
                     content=version.content,
+                    lessons=lesson_substitutions(version.content),
                 )
             )
     episodes = [
