@@ -14,6 +14,8 @@ from activities.migration import MigrationActivities
 from activities.model_call import ModelActivities
 from activities.notebook import NotebookActivities
 from activities.recall import RecallActivities
+from activities.reflection import ReflectionActivities
+from activities.retention import RetentionActivities
 from activities.tools import ToolActivities
 from activities.turns import TurnActivities
 from memory.runtime import MemoryRuntime
@@ -32,6 +34,8 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
     migration = MigrationActivities(knowledge=runtime.knowledge, migration=runtime.migration)
     episodes = EpisodeActivities(recorder=runtime.episode_recorder)
     codify = CodifyActivities(codifier=runtime.codifier)
+    reflection = ReflectionActivities(reflector=runtime.reflector, lessons=runtime.lessons, documents=runtime.documents)
+    retention = RetentionActivities(retention=runtime.retention)
     tools = ToolActivities(runtime)
     learning = LearningActivities(runtime)
     return [
@@ -73,8 +77,8 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
         learning.load_skills,
         learning.search_episodes,
         episodes.record_episode,
-        learning.reflect,
+        reflection.reflect,
         codify.codify,
-        learning.review_lesson,
-        learning.retention,
+        reflection.review_lesson,
+        retention.retention,
     ]

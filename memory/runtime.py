@@ -32,6 +32,7 @@ from memory.learning.corrections import CorrectionLog
 from memory.learning.episode_recording import EpisodeRecorder
 from memory.learning.episodic import EpisodicMemory
 from memory.learning.lesson_review import LessonReview
+from memory.learning.reflection import Reflector
 from memory.learning.retention import Retention
 from memory.learning.session_cache import SessionCache
 from memory.llm.base import LLMClient
@@ -80,6 +81,7 @@ class MemoryRuntime:
     episode_recorder: EpisodeRecorder
     codifier: Codifier
     lessons: LessonReview
+    reflector: Reflector
 
     @classmethod
     def create(
@@ -116,6 +118,9 @@ class MemoryRuntime:
         audit = CacheAudit(engine)
         episodic = EpisodicMemory(engine, half_life_days=settings.episode_half_life_days)
         skills = SkillLibrary(documents, engine)
+        lessons = LessonReview(engine, skills)
+        tool_log = ToolLog(engine)
+        corrections = CorrectionLog(engine)
         notebook = Notebook(
             documents,
             NotebookLimits(
@@ -172,12 +177,13 @@ class MemoryRuntime:
             episodic=episodic,
             skills=skills,
             commands=CommandRunner(CommandPolicy.from_settings(settings)),
-            tool_log=ToolLog(engine),
-            corrections=CorrectionLog(engine),
+            tool_log=tool_log,
+            corrections=corrections,
             retention=Retention(engine, scratch_root=Path(settings.tool_scratch_root)),
             episode_recorder=EpisodeRecorder(conversation, episodic, switches, llm, ledger),
             codifier=Codifier(engine, session_cache, skills, notebook),
-            lessons=LessonReview(engine, skills),
+            lessons=lessons,
+            reflector=Reflector(episodic, corrections, tool_log, llm, ledger, lessons),
         )
 
     async def close(self) -> None:

@@ -10,11 +10,11 @@ from temporalio import workflow
 from contract.names import LESSON_REVIEW_WORKFLOW, SKILL_REFLECTION_WORKFLOW
 
 with workflow.unsafe.imports_passed_through():
-    from activities.learning import LearningActivities
     from activities.learning_models import (
         ReflectInput,
         ReflectionResult,
     )
+    from activities.reflection import ReflectionActivities
     from contract.learning import LessonReviewed, LessonReviewInput
     from memory.core.refs import ThreadRef
     from workflows.options import MEMORY_IO, MODEL_CALL
@@ -29,7 +29,7 @@ class SkillReflectionWorkflow:
     @workflow.run
     async def run(self, request: ReflectInput) -> ReflectionResult:
         result = await workflow.execute_activity_method(
-            LearningActivities.reflect,
+            ReflectionActivities.reflect,
             request,
             summary=f"skills: reflect on turn {request.turn} and update the agent's skill",
             **MODEL_CALL,
@@ -55,7 +55,7 @@ class LessonReviewWorkflow:
     @workflow.run
     async def run(self, request: LessonReviewInput) -> LessonReviewed:
         result = await workflow.execute_activity_method(
-            LearningActivities.review_lesson,
+            ReflectionActivities.review_lesson,
             request,
             summary=f"skills: {request.reviewer} {request.verdict}s lesson {request.lesson_id}",
             **MEMORY_IO,

@@ -14,8 +14,8 @@ from contract.learning import RetentionPolicy, describe
 from contract.names import RETENTION_WORKFLOW
 
 with workflow.unsafe.imports_passed_through():
-    from activities.learning import LearningActivities
     from activities.learning_models import RetentionInput
+    from activities.retention import RetentionActivities
     from memory.learning.models import RetentionReport
 
 
@@ -24,7 +24,7 @@ class RetentionWorkflow:
     @workflow.run
     async def run(self, policy: RetentionPolicy) -> RetentionReport:
         report = await workflow.execute_activity_method(
-            LearningActivities.retention,
+            RetentionActivities.retention,
             RetentionInput(
                 run_key=workflow.info().workflow_id,
                 as_of=workflow.now(),

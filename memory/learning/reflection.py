@@ -9,7 +9,11 @@ lesson that waits for an operator's approval (memory/learning/lesson_review.py).
 
 from __future__ import annotations
 
-from memory.learning.corrections import StoredCorrection
+from memory.core.refs import ThreadRef
+from memory.core.usage import Action, UsageLedger
+from memory.learning.corrections import CorrectionLog, StoredCorrection
+from memory.learning.episodic import EpisodicMemory
+from memory.learning.lesson_review import LessonReview, ProposedLesson
 from memory.llm.base import (
     ChatMessage,
     LLMClient,
@@ -19,7 +23,7 @@ from memory.llm.base import (
 )
 from memory.prompt.assembly import learned_line
 from memory.prompt.untrusted import one_line
-from memory.tools.log import LoggedToolCall
+from memory.tools.log import LoggedToolCall, ToolLog
 from memory.tools.models import ToolStatus
 
 REFLECTION_INSTRUCTIONS = """You review one episode of your own work that failed or that a human
@@ -76,3 +80,39 @@ async def reflect(llm: LLMClient, prompt: str) -> ModelResponse:
             max_output_tokens=300,
         )
     )
+
+
+class Reflector:
+    """Reflection as an operation: read what the worker recorded of the turn, ask the model,
+    bill the call, and propose the lesson for review (once per turn)."""
+
+    def __init__(
+        self,
+        episodic: EpisodicMemory,
+        corrections: CorrectionLog,
+        tool_log: ToolLog,
+        llm: LLMClient,
+        ledger: UsageLedger,
+        lessons: LessonReview,
+    ) -> None:
+        self._episodic = episodic
+        self._corrections = corrections
+        self._tool_log = tool_log
+        self._llm = llm
+        self._ledger = ledger
+        self._lessons = lessons
+
+    async def propose_lesson(self, thread: ThreadRef, turn: int, episode_id: int) -> ProposedLesson:
+        [episode] = await self._episodic.by_id(thread.agent, [episode_id])
+        prompt = reflection_prompt(
+            task_type=episode.task_type,
+            outcome=episode.outcome,
+            corrections=await self._corrections.for_turn(thread, turn),
+            tool_calls=await self._tool_log.for_turn(thread, turn),
+        )
+        key = f"{thread.key}/turn/{turn}/reflection"
+        response = await reflect(self._llm, prompt)
+        await self._ledger.record_response(key, thread, Action.SKILL_REFLECTION, response)
+        lesson = " ".join(response.text.split())
+        # A proposal only: it reaches the skill when an operator approves it.
+        return await self._lessons.propose(thread, turn, episode.id, episode.task_type, lesson, idempotency_key=key)
