@@ -26,7 +26,7 @@ from memory.db import upgrade_schema
 from memory.metrics import observe_layer_latency
 from memory.runtime import MemoryRuntime
 from memory.telemetry import configure_tracing, install_log_context, set_latency_observer, shutdown_tracing
-from stack.checks import ServiceUnavailable, check_database, check_graph, check_redis_url
+from stack.checks import ServiceUnavailable, check_command_sandbox, check_database, check_graph, check_redis_url
 from stack.metrics_endpoint import free_loopback_port, sdk_metrics_url, serve_metrics, temporal_runtime
 from stack.schedules import ensure_retention_schedule
 from stack.temporal_client import ClientConfigError, client_options
@@ -100,6 +100,7 @@ async def serve(settings: Settings) -> None:
     await check_database(settings)
     await check_redis_url("REDIS_URL", settings.redis_url)
     await check_graph(settings)
+    log.info("command tool sandbox: %s", await asyncio.to_thread(check_command_sandbox, settings))
     await asyncio.to_thread(upgrade_schema, settings.database_url)
     metrics = None
     temporal_runtime_ = None

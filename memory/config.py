@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -46,10 +47,19 @@ class Settings(BaseModel):
     session_cache_normalization: str = "sorted-flags"
     session_cache_audit_fraction: float = Field(default=0.1, ge=0.0, le=1.0)
 
-    # The command tool: programs it may run, in a scratch directory per thread.
-    tool_allowed_commands: str = "ls,cat,echo,grep,wc,head,tail,sort,uniq,mkdir,touch,pwd,date,true,false"
+    # The command tool: programs it may run (empty: the tool is off), in a scratch directory
+    # per thread, boxed by the sandbox (memory/command_sandbox.py; "off" is refused under root)
+    # as this uid/gid when the worker is root, with these limits.
+    tool_allowed_commands: str = "ls,cat,echo,grep,wc,head,tail,sort,uniq,mkdir,touch,pwd,true,false"
     tool_scratch_root: str = ".data/scratch"
     tool_command_timeout_seconds: float = 20.0
+    tool_sandbox: Literal["auto", "off"] = "auto"
+    tool_sandbox_uid: int = Field(default=65534, ge=1)
+    tool_sandbox_gid: int = Field(default=65534, ge=1)
+    tool_cpu_seconds: int = Field(default=10, ge=1)
+    tool_memory_mb: int = Field(default=512, ge=16)
+    tool_file_mb: int = Field(default=64, ge=1)
+    tool_max_processes: int = Field(default=64, ge=1)
 
     # Episodic retrieval: an episode's weight halves every this many days.
     episode_half_life_days: float = 14.0
@@ -74,7 +84,9 @@ class Settings(BaseModel):
         values: dict[str, str] = {}
         for name in cls.model_fields:
             key = name.upper()
-            if env.get(key):
+            # An empty TOOL_ALLOWED_COMMANDS turns the command tool off; other empty
+            # variables mean "use the default".
+            if env.get(key) or (name == "tool_allowed_commands" and key in env):
                 values[name] = env[key]
         try:
             return cls.model_validate(values)

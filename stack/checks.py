@@ -6,6 +6,8 @@ import asyncio
 
 from sqlalchemy import text
 
+from memory.command_runner import CommandPolicy, CommandRunner
+from memory.command_sandbox import SandboxUnavailable
 from memory.config import Settings
 from memory.db import create_engine
 
@@ -72,3 +74,11 @@ async def check_graph(settings: Settings) -> None:
             await writer.wait_closed()
     except Exception as err:
         raise ServiceUnavailable(f"cannot reach the graph database at GRAPH_URL={url}: {type(err).__name__}: {err}") from None
+
+
+def check_command_sandbox(settings: Settings) -> str:
+    """How the command tool's children are boxed; refuses a root worker without a box."""
+    try:
+        return CommandRunner(CommandPolicy.from_settings(settings)).verify()
+    except SandboxUnavailable as err:
+        raise ServiceUnavailable(f"the command tool (TOOL_ALLOWED_COMMANDS) cannot start safely: {err}") from None
