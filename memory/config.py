@@ -7,6 +7,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from memory.secrets import MASK, mask_text, mask_url
+
+# Fields whose values hold service URLs (which may carry a password) or secrets.
+_URL_FIELDS = ("database_url", "graph_url", "redis_url", "temporal_address")
+
 
 class SettingsError(ValueError):
     """An environment variable holds a value the worker cannot run with."""
@@ -78,6 +83,11 @@ class Settings(BaseModel):
     # Only used by the offline model: how many tokens its pretend window holds.
     offline_context_window_tokens: int = 200_000
 
+    def __repr_args__(self):
+        # repr() and str() end up in logs and tracebacks: no password or key in them.
+        for name, value in super().__repr_args__():
+            yield name, mask_url(value) if name in _URL_FIELDS and isinstance(value, str) else value
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
         env = os.environ if environ is None else environ
@@ -93,7 +103,15 @@ class Settings(BaseModel):
         except ValidationError as err:
             # Name the variable the operator set, not the field it feeds.
             problems = [
-                f"{'.'.join(map(str, e['loc'])).upper()}={values.get(str(e['loc'][0]), '')!r}: {e['msg']}"
+                f"{'.'.join(map(str, e['loc'])).upper()}={_shown(str(e['loc'][0]), values.get(str(e['loc'][0]), ''))!r}: "
+                f"{mask_text(e['msg'])}"
                 for e in err.errors()
             ]
             raise SettingsError("invalid environment: " + "; ".join(problems)) from None
+
+
+def _shown(name: str, value: str) -> str:
+    field = Settings.model_fields.get(name)
+    if field is not None and field.repr is False:
+        return MASK
+    return mask_url(value) or ""
