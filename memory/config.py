@@ -79,7 +79,9 @@ class Settings(BaseModel):
 
     recall_top_k: int = 4
     recall_min_score: float = 0.15
-    max_tool_iterations: int = 4
+    # Ceilings for every thread, whatever limits its client asked for.
+    max_tool_iterations: int = Field(default=4, ge=0, le=50)
+    max_tool_calls_per_response: int = Field(default=8, ge=1, le=64)
     # Only used by the offline model: how many tokens its pretend window holds.
     offline_context_window_tokens: int = 200_000
 
