@@ -108,9 +108,11 @@ async def serve(settings: Settings) -> None:
         # The SDK exports on a free loopback port; the worker's endpoint serves both sets of metrics.
         sdk_address = f"127.0.0.1:{free_loopback_port()}"
         try:
-            metrics = serve_metrics(settings.metrics_port, sdk_metrics_url(sdk_address))
+            metrics = serve_metrics(settings.metrics_port, sdk_metrics_url(sdk_address), host=settings.metrics_host)
         except OSError as err:
-            raise ServiceUnavailable(f"cannot serve metrics on METRICS_PORT={settings.metrics_port}: {err}") from None
+            raise ServiceUnavailable(
+                f"cannot serve metrics on METRICS_HOST={settings.metrics_host} METRICS_PORT={settings.metrics_port}: {err}"
+            ) from None
         temporal_runtime_ = temporal_runtime(sdk_address)
         log.info("metrics at http://0.0.0.0:%d/metrics", metrics.port)
     client = await connect(settings, temporal_runtime_)

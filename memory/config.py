@@ -23,6 +23,8 @@ class Settings(BaseModel):
     task_queue: str = "agent-memory"
     # The worker's Prometheus endpoint (its own metrics and the Temporal SDK's); 0 turns it off.
     metrics_port: int = Field(default=9464, ge=0, le=65535)
+    # Loopback unless set: the metrics carry tenant ids as labels.
+    metrics_host: str = "127.0.0.1"
     database_url: str | None = None
     # falkor://host:port (one FalkorDB graph per tenant) or bolt://host:port (Neo4j).
     graph_url: str | None = None
