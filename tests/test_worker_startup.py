@@ -105,3 +105,27 @@ def test_settings_never_show_a_password_or_key():
         Settings.from_env({"DATABASE_URL": "postgresql+psycopg://agent:PG-S3CRET@db/x", "METRICS_PORT": "-1",
                            "TOOL_SANDBOX_UID": "x"})
     assert "S3CRET" not in str(refused.value) and "METRICS_PORT='-1'" in str(refused.value)
+
+
+def test_temporal_tls_is_configured_from_the_environment(tmp_path):
+    from stack.temporal_client import ClientConfigError, client_options
+
+    assert "tls" not in client_options({})
+    (tmp_path / "ca.pem").write_bytes(b"CA")
+    (tmp_path / "worker.pem").write_bytes(b"CERT")
+    (tmp_path / "worker.key").write_bytes(b"KEY")
+    tls = client_options(
+        {
+            "TEMPORAL_TLS_CA": str(tmp_path / "ca.pem"),
+            "TEMPORAL_TLS_CERT": str(tmp_path / "worker.pem"),
+            "TEMPORAL_TLS_KEY": str(tmp_path / "worker.key"),
+            "TEMPORAL_TLS_SERVER_NAME": "temporal.internal",
+        }
+    )["tls"]
+    assert (tls.server_root_ca_cert, tls.client_cert, tls.client_private_key, tls.domain) == (
+        b"CA", b"CERT", b"KEY", "temporal.internal"
+    )
+    with pytest.raises(ClientConfigError, match="go together"):
+        client_options({"TEMPORAL_TLS_CERT": str(tmp_path / "worker.pem")})
+    with pytest.raises(ClientConfigError, match="TEMPORAL_TLS_CA=.*cannot be read"):
+        client_options({"TEMPORAL_TLS_CA": str(tmp_path / "missing.pem")})
