@@ -27,7 +27,7 @@ RUN useradd --create-home --uid 10001 worker \
     && mkdir -p /var/lib/agent-memory/scratch \
     && chown -R worker /var/lib/agent-memory
 # Unprivileged: the command tool's children keep this uid and are boxed by user namespaces
-# (memory/command_sandbox.py) when the container runtime allows them; see README, "Security".
+# (memory/tools/command_sandbox.py) when the container runtime allows them; see README, "Security".
 USER worker
 
 # 9464: the worker's metrics (METRICS_PORT). 8081: the codec server, when the same image runs it.

@@ -7,13 +7,13 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from memory.documents import normalise_path
+from contract.conversation import ConversationLimits
+from memory.core.validation import InvalidInput, check_id
+from memory.documents.path_store import normalise_path
 from memory.embedding.base import EmbeddingModelId
 from memory.llm.base import ModelRequest, ModelResponse, ToolCall
 from memory.llm.offline import OfflineModel
-from memory.validation import InvalidInput, check_id
-from tests.test_tool_calls import logged, run_turn
-from workflows.models import ConversationLimits
+from tests.tools.test_tool_calls import logged, run_turn
 
 
 class Scripted(OfflineModel):
