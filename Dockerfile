@@ -1,7 +1,8 @@
 # The memory worker. Build from the repository root: docker build -t agent-memory-worker .
-FROM python:3.12-slim
+# Pinned releases, so a rebuild cannot silently pull a different base or tool.
+FROM python:3.12.11-slim-bookworm
 
-COPY --from=ghcr.io/astral-sh/uv:latest /uv /uvx /usr/local/bin/
+COPY --from=ghcr.io/astral-sh/uv:0.8.0 /uv /uvx /usr/local/bin/
 
 WORKDIR /app
 # The environment lives outside /app so that copying the sources cannot overwrite it.
@@ -25,6 +26,8 @@ RUN if [ -f uv.lock ]; then uv sync --frozen --no-dev; else uv sync --no-dev; fi
 RUN useradd --create-home --uid 10001 worker \
     && mkdir -p /var/lib/agent-memory/scratch \
     && chown -R worker /var/lib/agent-memory
+# Unprivileged: the command tool's children keep this uid and are boxed by user namespaces
+# (memory/tools/command_sandbox.py) when the container runtime allows them; see README, "Security".
 USER worker
 
 # 9464: the worker's metrics (METRICS_PORT). 8081: the codec server, when the same image runs it.

@@ -33,6 +33,7 @@ from memory.learning.models import GrowthPolicy
 from memory.runtime import MemoryRuntime
 from wiring.checks import (
     ServiceUnavailable,
+    check_command_sandbox,
     check_database,
     check_graph,
     check_redis_url,
@@ -79,6 +80,7 @@ async def serve(settings: Settings) -> None:
     await check_database(settings)
     await check_redis_url("REDIS_URL", settings.redis_url)
     await check_graph(settings)
+    log.info("command tool sandbox: %s", await asyncio.to_thread(check_command_sandbox, settings))
     await asyncio.to_thread(upgrade_schema, settings.database_url)
     metrics = None
     temporal_runtime_ = None
@@ -86,9 +88,11 @@ async def serve(settings: Settings) -> None:
         # The SDK exports on a free loopback port; the worker's endpoint serves both sets of metrics.
         sdk_address = f"127.0.0.1:{free_loopback_port()}"
         try:
-            metrics = serve_metrics(settings.metrics_port, sdk_metrics_url(sdk_address))
+            metrics = serve_metrics(settings.metrics_port, sdk_metrics_url(sdk_address), host=settings.metrics_host)
         except OSError as err:
-            raise ServiceUnavailable(f"cannot serve metrics on METRICS_PORT={settings.metrics_port}: {err}") from None
+            raise ServiceUnavailable(
+                f"cannot serve metrics on METRICS_HOST={settings.metrics_host} METRICS_PORT={settings.metrics_port}: {err}"
+            ) from None
         temporal_runtime_ = temporal_runtime(sdk_address)
         log.info("metrics at http://0.0.0.0:%d/metrics", metrics.port)
     client = await connect(settings, temporal_runtime_)

@@ -16,6 +16,7 @@ from memory.core.usage import Action
 from memory.llm.base import ModelRequest
 from memory.prompt.hydration import build_working_context
 from memory.runtime import MemoryRuntime
+from memory.tools.call_bounds import bound_tool_calls
 from memory.tools.registry import AGENT_TOOLS
 
 
@@ -40,11 +41,13 @@ class ModelActivities:
             learned_unchanged=request.learned_unchanged,
             corrections=request.corrections,
         )
+        settings = self._rt.settings
         response = await self._rt.llm.generate(
             ModelRequest(
                 system=context.system,
                 messages=context.messages,
-                tools=AGENT_TOOLS if request.tools_enabled else [],
+                # The worker's MAX_TOOL_ITERATIONS bounds the loop whatever the thread's limits say.
+                tools=AGENT_TOOLS if request.tools_enabled and request.iteration < settings.max_tool_iterations else [],
                 tool_calls=request.tool_calls,
                 tool_results=request.tool_results,
             )
@@ -58,7 +61,9 @@ class ModelActivities:
         await self._rt.ledger.record_response(key, thread, Action.AGENT_TURN, response)
         return GenerateOutput(
             text=response.text,
-            tool_calls=response.tool_calls,
+            # Bounded here, after the call is billed and recorded: the workflow can always
+            # decode the result, and nothing retries the model call for it.
+            tool_calls=bound_tool_calls(response.tool_calls, max_calls=settings.max_tool_calls_per_response),
             usage=response.usage,
             provider=response.provider,
             model=response.model,

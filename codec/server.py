@@ -17,6 +17,7 @@ import hmac
 import json
 import os
 import sys
+import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -33,6 +34,12 @@ DEFAULT_PORT = 8081
 DEFAULT_UI_ORIGIN = "http://localhost:8233"
 # Temporal caps a payload at a few MiB; a batch well past that is a mistake or an attack.
 MAX_BODY_BYTES = 16 * 1024 * 1024
+# A caller that stalls is dropped after this long, and at most this many connections are
+# served at once (the rest are closed at once): stalled or slow callers cannot pile up threads.
+REQUEST_TIMEOUT_SECONDS = 10.0
+MAX_CONNECTIONS = 32
+# A refused caller's body is read (so it sees our 401, not a reset) only up to this size.
+_DRAIN_REFUSED_BYTES = 64 * 1024
 _BODY_SHAPE = 'the body must be JSON of the form {"payloads": [...]} with each payload in Temporal\'s protobuf JSON'
 
 
@@ -49,11 +56,38 @@ class PayloadsBody(BaseModel):
 class CodecServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], codec: EncryptionCodec, token: str | None, ui_origin: str):
+    def __init__(
+        self,
+        address: tuple[str, int],
+        codec: EncryptionCodec,
+        token: str | None,
+        ui_origin: str,
+        *,
+        request_timeout: float = REQUEST_TIMEOUT_SECONDS,
+        max_connections: int = MAX_CONNECTIONS,
+    ):
         super().__init__(address, _CodecHandler)
         self.codec = codec
         self.token = token
         self.ui_origin = ui_origin
+        self.request_timeout = request_timeout
+        self._slots = threading.BoundedSemaphore(max_connections)
+
+    def process_request(self, request, client_address) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)  # full: refuse rather than queue a thread
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
     @property
     def port(self) -> int:
@@ -69,6 +103,11 @@ class _BadRequest(Exception):
 class _CodecHandler(BaseHTTPRequestHandler):
     server: CodecServer
 
+    def setup(self) -> None:
+        # The socket timeout: a request line, header or body that stalls ends the connection.
+        self.timeout = self.server.request_timeout
+        super().setup()
+
     def do_OPTIONS(self) -> None:
         # Preflight carries no Authorization header by design, so it is answered openly;
         # only the CORS headers decide whether the browser goes on.
@@ -79,13 +118,11 @@ class _CodecHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         try:
-            # Read the body even when refusing: closing on unread bytes resets the
-            # connection, and the client would see that instead of our answer.
-            raw = self._read_body()
+            # The token first: nobody without it makes us read (or hold) a body.
             if not self._authorised():
-                self._reply(HTTPStatus.UNAUTHORIZED, {"error": "missing or wrong bearer token"},
-                            extra_headers={"WWW-Authenticate": 'Bearer realm="codec"'})
+                self._refuse_unauthorised()
                 return
+            raw = self._read_body()
             # The protocol says to look only at the last path segment, so the server can be
             # mounted under any prefix (one per namespace, behind a proxy...).
             operation = self.path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
@@ -106,6 +143,17 @@ class _CodecHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._reply(HTTPStatus.METHOD_NOT_ALLOWED, {"error": "POST to .../decode or .../encode"},
                     extra_headers={"Allow": "POST, OPTIONS"})
+
+    def _refuse_unauthorised(self) -> None:
+        # A small body is read so the client sees the 401 rather than a reset; a large one
+        # is not read at all and the connection is closed.
+        length = self.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) <= _DRAIN_REFUSED_BYTES:
+            self.rfile.read(int(length))
+        else:
+            self.close_connection = True
+        self._reply(HTTPStatus.UNAUTHORIZED, {"error": "missing or wrong bearer token"},
+                    extra_headers={"WWW-Authenticate": 'Bearer realm="codec"'})
 
     def _authorised(self) -> bool:
         expected = self.server.token
@@ -183,6 +231,8 @@ def serve(
     *,
     host: str = "127.0.0.1",
     insecure_no_auth: bool = False,
+    request_timeout: float = REQUEST_TIMEOUT_SECONDS,
+    max_connections: int = MAX_CONNECTIONS,
 ) -> CodecServer:
     """A codec server bound to host:port (0 picks a free port), not yet serving: call
     `serve_forever()` (in a thread, in tests) and `shutdown()` / `server_close()` to stop.
@@ -194,7 +244,14 @@ def serve(
                 " set a token, or pass --insecure-no-auth for a local experiment"
             )
         token = None
-    return CodecServer((host, port), EncryptionCodec(keyring), token, ui_origin)
+    return CodecServer(
+        (host, port),
+        EncryptionCodec(keyring),
+        token,
+        ui_origin,
+        request_timeout=request_timeout,
+        max_connections=max_connections,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,9 +9,13 @@ from pydantic import BaseModel, Field
 
 from contract.ingestion import ExchangeIngestion
 from memory.core.refs import ThreadRef
+from memory.core.validation import MAX_STORED_MESSAGE_CHARS
 from memory.llm.base import ModelUsage
 from memory.prompt.assembly import CorrectionEntry
 from memory.prompt.manifest import ContextItem
+
+# Below this a thread would be summarised (a billed model call) on almost every turn.
+MIN_SUMMARY_TRIGGER_TOKENS = 100
 
 
 def conversation_workflow_id(thread: ThreadRef) -> str:
@@ -19,18 +23,21 @@ def conversation_workflow_id(thread: ThreadRef) -> str:
 
 
 class ConversationLimits(BaseModel):
-    max_message_chars: int = 32_000
+    """A thread's limits, chosen by its client and refused at the edge when they make no
+    sense; the worker's settings cap them again (MAX_TOOL_ITERATIONS in the model activity)."""
+
+    max_message_chars: int = Field(default=32_000, ge=1, le=MAX_STORED_MESSAGE_CHARS)
     # The live tail of a thread is folded into its summary above this many tokens,
     # keeping the newest messages verbatim.
-    summary_trigger_tokens: int = 3_000
-    summary_keep_tail_messages: int = 6
-    max_tool_iterations: int = 4
+    summary_trigger_tokens: int = Field(default=3_000, ge=MIN_SUMMARY_TRIGGER_TOKENS)
+    summary_keep_tail_messages: int = Field(default=6, ge=0, le=1_000)
+    max_tool_iterations: int = Field(default=4, ge=0, le=50)
     # A command the agent runs is cut off after this long and recorded as timed out.
-    tool_timeout_seconds: float = Field(default=30.0, gt=0)
+    tool_timeout_seconds: float = Field(default=30.0, gt=0, le=3_600, allow_inf_nan=False)
     # Continue-as-new after this many turns even if the server has not suggested it.
-    max_turns_per_run: int = 200
+    max_turns_per_run: int = Field(default=200, ge=1, le=10_000)
     # A thread with no message for this long closes; its next message starts a new run.
-    idle_timeout_hours: float = 24 * 7
+    idle_timeout_hours: float = Field(default=24 * 7, gt=0, le=24 * 366, allow_inf_nan=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "ConversationLimits":

@@ -8,6 +8,9 @@ from sqlalchemy import text
 
 from memory.core.config import Settings
 from memory.core.db import create_engine
+from memory.core.secrets import mask_text, mask_url
+from memory.tools.command_runner import CommandPolicy, CommandRunner
+from memory.tools.command_sandbox import SandboxUnavailable
 
 
 class ServiceUnavailable(RuntimeError):
@@ -27,7 +30,10 @@ async def check_database(settings: Settings) -> None:
             async with engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
     except Exception as err:
-        raise ServiceUnavailable(f"cannot reach Postgres at DATABASE_URL: {type(err).__name__}: {err}") from None
+        raise ServiceUnavailable(
+            f"cannot reach Postgres at DATABASE_URL={mask_url(settings.database_url)}: "
+            f"{type(err).__name__}: {mask_text(str(err))}"
+        ) from None
     finally:
         await engine.dispose()
 
@@ -37,14 +43,16 @@ async def check_redis_url(name: str, url: str | None) -> None:
     if not url:
         raise ServiceUnavailable(f"{name} is not set: it names the Redis server of the session-learning cache")
     if not url.startswith(("redis://", "rediss://", "falkor://")):
-        raise ServiceUnavailable(f"{name}={url} is not a redis:// or rediss:// address")
+        raise ServiceUnavailable(f"{name}={mask_url(url)} is not a redis:// or rediss:// address")
     import redis.asyncio as redis
 
     client = redis.from_url(url.replace("falkor://", "redis://", 1), socket_connect_timeout=5)
     try:
         await client.ping()
     except Exception as err:
-        raise ServiceUnavailable(f"cannot reach the server at {name}={url}: {type(err).__name__}: {err}") from None
+        raise ServiceUnavailable(
+            f"cannot reach the server at {name}={mask_url(url)}: {type(err).__name__}: {mask_text(str(err))}"
+        ) from None
     finally:
         await client.aclose()
 
@@ -63,7 +71,7 @@ async def check_graph(settings: Settings) -> None:
         await check_redis_url("GRAPH_URL", url)
         return
     if scheme not in ("bolt", "neo4j", "bolt+s", "neo4j+s"):
-        raise ServiceUnavailable(f"GRAPH_URL={url} has an unknown scheme: use falkor://, bolt:// or neo4j://")
+        raise ServiceUnavailable(f"GRAPH_URL={mask_url(url)} has an unknown scheme: use falkor://, bolt:// or neo4j://")
     host, _, port = rest.split("/")[0].rpartition("@")[2].partition(":")
     try:
         async with asyncio.timeout(5):
@@ -71,4 +79,14 @@ async def check_graph(settings: Settings) -> None:
             writer.close()
             await writer.wait_closed()
     except Exception as err:
-        raise ServiceUnavailable(f"cannot reach the graph database at GRAPH_URL={url}: {type(err).__name__}: {err}") from None
+        raise ServiceUnavailable(
+            f"cannot reach the graph database at GRAPH_URL={mask_url(url)}: {type(err).__name__}: {mask_text(str(err))}"
+        ) from None
+
+
+def check_command_sandbox(settings: Settings) -> str:
+    """How the command tool's children are boxed; refuses a root worker without a box."""
+    try:
+        return CommandRunner(CommandPolicy.from_settings(settings)).verify()
+    except SandboxUnavailable as err:
+        raise ServiceUnavailable(f"the command tool (TOOL_ALLOWED_COMMANDS) cannot start safely: {err}") from None

@@ -84,11 +84,12 @@ class MetricsServer(ThreadingHTTPServer):
         return ours + _sdk_text(self.sdk_metrics_url)
 
 
-def serve_metrics(port: int, sdk_metrics_url: str | None, *, host: str = "0.0.0.0") -> MetricsServer:
+def serve_metrics(port: int, sdk_metrics_url: str | None, *, host: str = "127.0.0.1") -> MetricsServer:
     """Start serving on host:port (0 picks a free port; read it back from `.port`).
 
-    `host` defaults to every interface because in a container Prometheus scrapes from
-    another network namespace.
+    `host` defaults to loopback: the metrics carry tenant ids as labels. In a container,
+    where Prometheus scrapes from another network namespace, METRICS_HOST=0.0.0.0 with the
+    port exposed to the scrape network only.
     """
     return MetricsServer((host, port), sdk_metrics_url).start()
 

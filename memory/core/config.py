@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
+
+from memory.core.secrets import MASK, mask_text, mask_url
+
+# Fields whose values hold service URLs (which may carry a password) or secrets.
+_URL_FIELDS = ("database_url", "graph_url", "redis_url", "temporal_address")
 
 
 class SettingsError(ValueError):
@@ -17,6 +23,8 @@ class Settings(BaseModel):
     task_queue: str = "agent-memory"
     # The worker's Prometheus endpoint (its own metrics and the Temporal SDK's); 0 turns it off.
     metrics_port: int = Field(default=9464, ge=0, le=65535)
+    # Loopback unless set: the metrics carry tenant ids as labels.
+    metrics_host: str = "127.0.0.1"
     database_url: str | None = None
     # falkor://host:port (one FalkorDB graph per tenant) or bolt://host:port (Neo4j).
     graph_url: str | None = None
@@ -46,10 +54,19 @@ class Settings(BaseModel):
     session_cache_normalization: str = "sorted-flags"
     session_cache_audit_fraction: float = Field(default=0.1, ge=0.0, le=1.0)
 
-    # The command tool: programs it may run, in a scratch directory per thread.
-    tool_allowed_commands: str = "ls,cat,echo,grep,wc,head,tail,sort,uniq,mkdir,touch,pwd,date,true,false"
+    # The command tool: programs it may run (empty: the tool is off), in a scratch directory
+    # per thread, boxed by the sandbox (memory/tools/command_sandbox.py; "off" is refused under root)
+    # as this uid/gid when the worker is root, with these limits.
+    tool_allowed_commands: str = "ls,cat,echo,grep,wc,head,tail,sort,uniq,mkdir,touch,pwd,true,false"
     tool_scratch_root: str = ".data/scratch"
     tool_command_timeout_seconds: float = 20.0
+    tool_sandbox: Literal["auto", "off"] = "auto"
+    tool_sandbox_uid: int = Field(default=65534, ge=1)
+    tool_sandbox_gid: int = Field(default=65534, ge=1)
+    tool_cpu_seconds: int = Field(default=10, ge=1)
+    tool_memory_mb: int = Field(default=512, ge=16)
+    tool_file_mb: int = Field(default=64, ge=1)
+    tool_max_processes: int = Field(default=64, ge=1)
 
     # Episodic retrieval: an episode's weight halves every this many days.
     episode_half_life_days: float = 14.0
@@ -83,9 +100,16 @@ class Settings(BaseModel):
 
     recall_top_k: int = 4
     recall_min_score: float = 0.15
-    max_tool_iterations: int = 4
+    # Ceilings for every thread, whatever limits its client asked for.
+    max_tool_iterations: int = Field(default=4, ge=0, le=50)
+    max_tool_calls_per_response: int = Field(default=8, ge=1, le=64)
     # Only used by the offline model: how many tokens its pretend window holds.
     offline_context_window_tokens: int = 200_000
+
+    def __repr_args__(self):
+        # repr() and str() end up in logs and tracebacks: no password or key in them.
+        for name, value in super().__repr_args__():
+            yield name, mask_url(value) if name in _URL_FIELDS and isinstance(value, str) else value
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -93,14 +117,24 @@ class Settings(BaseModel):
         values: dict[str, str] = {}
         for name in cls.model_fields:
             key = name.upper()
-            if env.get(key):
+            # An empty TOOL_ALLOWED_COMMANDS turns the command tool off; other empty
+            # variables mean "use the default".
+            if env.get(key) or (name == "tool_allowed_commands" and key in env):
                 values[name] = env[key]
         try:
             return cls.model_validate(values)
         except ValidationError as err:
             # Name the variable the operator set, not the field it feeds.
             problems = [
-                f"{'.'.join(map(str, e['loc'])).upper()}={values.get(str(e['loc'][0]), '')!r}: {e['msg']}"
+                f"{'.'.join(map(str, e['loc'])).upper()}={_shown(str(e['loc'][0]), values.get(str(e['loc'][0]), ''))!r}: "
+                f"{mask_text(e['msg'])}"
                 for e in err.errors()
             ]
             raise SettingsError("invalid environment: " + "; ".join(problems)) from None
+
+
+def _shown(name: str, value: str) -> str:
+    field = Settings.model_fields.get(name)
+    if field is not None and field.repr is False:
+        return MASK
+    return mask_url(value) or ""

@@ -22,7 +22,7 @@ class InvalidInput(ValueError):
 def check_id(kind: str, value: object) -> str:
     if not isinstance(value, str):
         raise InvalidInput(f"{kind} id must be a string, got {type(value).__name__}")
-    if not ID_PATTERN.match(value):
+    if not ID_PATTERN.fullmatch(value):
         raise InvalidInput(f"{kind} id {value[:80]!r} is malformed: use {ID_RULE}")
     return value
 

@@ -3,6 +3,7 @@ down both ingestion paths (recall store and knowledge graph) chunk by chunk."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import datetime
 
@@ -37,16 +38,17 @@ class DocumentLibrary:
         check_storable("the document name", name)
         if not content.strip():
             raise InvalidInput(f"document {name!r} has no text")
-        check_document_text(name, content)
+        # Hashing and chunking a large document take seconds of CPU: off the event loop.
+        await asyncio.to_thread(check_document_text, name, content)
         # The digest is the document's identity here: text stored under another text's digest
         # would make that text's later upload look 'already stored' and vanish.
-        actual = hashlib.sha256(content.encode("utf-8")).hexdigest()
+        actual = await asyncio.to_thread(lambda: hashlib.sha256(content.encode("utf-8")).hexdigest())
         if sha256 != actual:
             raise InvalidInput(
                 f"document {name!r}: the sha256 sent with it ({str(sha256)[:64]}) is not the sha256 of its "
                 f"UTF-8 text ({actual}); nothing was stored"
             )
-        chunks = self.chunk(content)
+        chunks = await asyncio.to_thread(self.chunk, content)
         key = f"{tenant_id}/document/{sha256}"
         async with self._engine.begin() as conn:
             await conn.execute(
@@ -72,7 +74,8 @@ class DocumentLibrary:
             raise LookupError(f"document {sha256[:12]} of tenant {tenant_id} is not stored")
         async with self._engine.connect() as conn:
             content = await conn.scalar(select(ingested_documents.c.content).where(ingested_documents.c.id == stored.id))
-        return stored, [c for c in self.chunk(content) if first <= c.index <= last]
+        chunks = await asyncio.to_thread(self.chunk, content)
+        return stored, [c for c in chunks if first <= c.index <= last]
 
     def chunk(self, content: str) -> list[Chunk]:
         return chunk_document(content, max_chars=self._chunk_chars, overlap_chars=self._overlap_chars)

@@ -34,7 +34,7 @@ def normalise_path(path: str) -> str:
     if not segments:
         raise InvalidInput("document path names no document")
     for segment in segments:
-        if segment in (".", "..") or not _SEGMENT.match(segment):
+        if segment in (".", "..") or not _SEGMENT.fullmatch(segment):
             raise InvalidInput(f"document path segment {segment[:80]!r} is not allowed")
     return "/" + "/".join(segments)
 

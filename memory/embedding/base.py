@@ -22,7 +22,7 @@ class EmbeddingModelId(BaseModel, frozen=True):
 
     @classmethod
     def parse(cls, value: str) -> "EmbeddingModelId":
-        match = _MODEL_ID.match(value)
+        match = _MODEL_ID.fullmatch(value) if isinstance(value, str) else None
         if not match:
             raise ValueError(
                 f"embedding model id {value!r} is not of the form provider/model/dimension, "

@@ -11,7 +11,6 @@ model, embedding and rerank call.
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass, field
 
 from graphiti_core.driver.driver import GraphDriver
@@ -36,6 +35,7 @@ from memory.graph import queries
 from memory.graph.clients import GraphClients, GraphClientsFactory
 from memory.graph.connection import backend_for
 from memory.graph.embedder import GraphEmbedder
+from memory.graph.entity_matcher import EntityMatcher
 from memory.graph.errors import GraphIngestFailed, graph_errors
 from memory.graph.models import (
     GraphEpisode,
@@ -93,6 +93,7 @@ class GraphMemory:
         self._default_model = clients.embedding_model
         self._clients: dict[str, GraphClients] = {self._default_model: clients.build()}
         self._groups: dict[str, _Group] = {}
+        self._matchers: dict[str, EntityMatcher] = {}
 
     async def ingest(self, episode: GraphEpisode, *, embedding_model: str | None = None) -> IngestOutcome:
         """Add one episode. An episode whose uuid the graph already holds is not added again.
@@ -117,6 +118,7 @@ class GraphMemory:
                 with capture("document") as calls:
                     result = await self._add(graphiti, episode, state)
                 await queries.mark_episode_done(graphiti.driver, group_id, episode.uuid)
+                self._matchers.pop(group_id, None)  # new entities, or renamed ones
         own = [edge for edge in result.edges if episode.uuid in edge.episodes]
         # add_episode returns the older facts it invalidated alongside its own.
         invalidated = [
@@ -147,7 +149,9 @@ class GraphMemory:
         with capture("query") as calls:
             async with graph_errors("search"):
                 graphiti = await self._graphiti(group_id, await self._live_model(group_id, embedding_model))
-                anchors = _anchors(query, await queries.entities(graphiti.driver, group_id))
+                matcher = await self._matcher(graphiti.driver, group_id)
+                # CPU work, off the event loop: other tenants' activities keep running.
+                anchors = await asyncio.to_thread(matcher.anchors, query)
                 if not anchors:
                     return GraphSearchResult(facts=[], anchors=[], short_circuited=True, calls=calls)
                 results = await graphiti.search_(
@@ -168,6 +172,17 @@ class GraphMemory:
         ]
         names = list(dict.fromkeys(name for _, name in anchors))
         return GraphSearchResult(facts=facts[:limit], anchors=names, short_circuited=False, calls=calls)
+
+    async def _matcher(self, driver: GraphDriver, group_id: str) -> EntityMatcher:
+        """The group's cached matcher, rebuilt (in a thread) when its entity count changed,
+        as ingestion on any worker changes it."""
+        count = await queries.entity_count(driver, group_id)
+        cached = self._matchers.get(group_id)
+        if cached is None or cached.size != count:
+            entities = await queries.entities(driver, group_id)
+            cached = await asyncio.to_thread(EntityMatcher, entities)
+            self._matchers[group_id] = cached
+        return cached
 
     async def facts(self, group_id: str, *, include_invalid: bool = True) -> list[GraphFact]:
         """Every fact of the group, oldest first; with include_invalid, the superseded ones too."""
@@ -403,15 +418,3 @@ def _search_config(limit: int) -> SearchConfig:
         ),
         limit=2 * limit,
     )
-
-
-def _anchors(query: str, entities: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Entities named in the query, by where they first appear, longer names first on a tie."""
-    found: list[tuple[int, int, str, str]] = []
-    for uuid, name in entities:
-        if not name.strip():
-            continue
-        match = re.search(rf"(?<!\w){re.escape(name.strip())}(?!\w)", query, re.IGNORECASE)
-        if match:
-            found.append((match.start(), -len(name), uuid, name))
-    return [(uuid, name) for _, _, uuid, name in sorted(found)]

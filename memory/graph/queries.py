@@ -46,14 +46,34 @@ async def mark_episode_done(driver: GraphDriver, group_id: str, uuid: str) -> No
     )
 
 
-async def entities(driver: GraphDriver, group_id: str) -> list[tuple[str, str]]:
-    """(uuid, name) of every entity in the group. No embeddings are read."""
+ENTITY_PAGE = 1_000
+
+
+async def entity_count(driver: GraphDriver, group_id: str) -> int:
     records = await _read(
-        driver,
-        "MATCH (n:Entity) WHERE n.group_id = $group_id RETURN n.uuid AS uuid, n.name AS name",
-        group_id=group_id,
+        driver, "MATCH (n:Entity) WHERE n.group_id = $group_id RETURN count(n) AS entities", group_id=group_id
     )
-    return [(record["uuid"], record["name"]) for record in records]
+    return int(records[0]["entities"]) if records else 0
+
+
+async def entities(driver: GraphDriver, group_id: str) -> list[tuple[str, str]]:
+    """(uuid, name) of every entity in the group. No embeddings are read.
+
+    Read in pages: a client parses a result on the event loop, and one result of tens of
+    thousands of rows would hold it for seconds."""
+    found: list[tuple[str, str]] = []
+    while True:
+        records = await _read(
+            driver,
+            "MATCH (n:Entity) WHERE n.group_id = $group_id RETURN n.uuid AS uuid, n.name AS name"
+            " ORDER BY n.uuid SKIP $skip LIMIT $limit",
+            group_id=group_id,
+            skip=len(found),
+            limit=ENTITY_PAGE,
+        )
+        found.extend((record["uuid"], record["name"]) for record in records)
+        if len(records) < ENTITY_PAGE:
+            return found
 
 
 async def facts(driver: GraphDriver, group_id: str, uuids: list[str] | None = None) -> list[GraphFact]:

@@ -11,12 +11,16 @@ import re
 from typing import Any
 
 from memory.llm.base import ToolSpec
+from memory.tools.call_bounds import REFUSED_ARGUMENTS_KEY
 
 
 def argument_problem(spec: ToolSpec, arguments: Any) -> str | None:
     schema = spec.input_schema
     if not isinstance(arguments, dict):
         return f"{spec.name} takes an object of arguments, got {type(arguments).__name__}"
+    if isinstance(arguments.get(REFUSED_ARGUMENTS_KEY), str):
+        # The model activity replaced arguments too deep or too large to pass on.
+        return f"{spec.name}: {arguments[REFUSED_ARGUMENTS_KEY]}"
     properties: dict[str, dict[str, Any]] = schema.get("properties", {})
     missing = [name for name in schema.get("required", []) if name not in arguments]
     if missing:

@@ -1,8 +1,10 @@
 """The agent's example work tool: one allow-listed command, in a scratch directory per thread.
 
 No shell is involved, so pipes, globs and redirections are plain arguments; arguments may
-not name absolute paths or climb out with '..', so a command stays in its scratch
-directory (within what the allowed programs themselves can reach by relative paths).
+not name absolute paths or climb out with '..', and each program's option families that
+run other programs or change the machine are refused (memory/tools/command_arguments.py). What
+the checks miss, the sandbox contains (memory/tools/command_sandbox.py): the child has no network,
+its own /proc, resource limits and, under a root worker, an unprivileged uid of its own.
 """
 
 from __future__ import annotations
@@ -20,6 +22,12 @@ from pydantic import BaseModel
 
 from memory.core.config import Settings
 from memory.core.validation import InvalidInput, check_id
+from memory.tools.command_arguments import (
+    PROGRAMS_THAT_RUN_PROGRAMS,
+    ArgumentDenied,
+    check_arguments,
+)
+from memory.tools.command_sandbox import Sandbox, SandboxLimits, SandboxUnavailable
 
 MAX_COMMAND_CHARS = 1_000
 # Reading stops keeping bytes past this multiple of the character limit (UTF-8 needs at
@@ -38,6 +46,13 @@ class CommandPolicy(BaseModel, frozen=True):
     scratch_root: Path
     timeout_seconds: float
     max_output_chars: int = 4_000
+    sandbox_mode: str = "auto"
+    sandbox_uid: int = 65534
+    sandbox_gid: int = 65534
+    cpu_seconds: int = 10
+    memory_bytes: int = 512 * 1024 * 1024
+    file_bytes: int = 64 * 1024 * 1024
+    processes: int = 64
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "CommandPolicy":
@@ -45,7 +60,23 @@ class CommandPolicy(BaseModel, frozen=True):
             allowed=frozenset(p.strip() for p in settings.tool_allowed_commands.split(",") if p.strip()),
             scratch_root=Path(settings.tool_scratch_root),
             timeout_seconds=settings.tool_command_timeout_seconds,
+            sandbox_mode=settings.tool_sandbox,
+            sandbox_uid=settings.tool_sandbox_uid,
+            sandbox_gid=settings.tool_sandbox_gid,
+            cpu_seconds=settings.tool_cpu_seconds,
+            memory_bytes=settings.tool_memory_mb * 1024 * 1024,
+            file_bytes=settings.tool_file_mb * 1024 * 1024,
+            processes=settings.tool_max_processes,
         )
+
+    def sandbox(self) -> Sandbox:
+        limits = SandboxLimits(
+            cpu_seconds=self.cpu_seconds,
+            memory_bytes=self.memory_bytes,
+            file_bytes=self.file_bytes,
+            processes=self.processes,
+        )
+        return Sandbox(self.sandbox_mode, uid=self.sandbox_uid, gid=self.sandbox_gid, limits=limits)
 
 
 class CommandOutcome(BaseModel):
@@ -65,6 +96,18 @@ class CommandOutcome(BaseModel):
 class CommandRunner:
     def __init__(self, policy: CommandPolicy):
         self._policy = policy
+        self.sandbox = policy.sandbox()
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._policy.allowed)
+
+    def verify(self) -> str:
+        """At start-up: how children are boxed, or SandboxUnavailable when the tool is
+        enabled, the worker is root and no box works."""
+        if not self.enabled:
+            return "tool disabled"
+        return self.sandbox.verify()
 
     def check(self, command: str) -> list[str]:
         """The command's argv, or CommandRejected naming the rule it breaks."""
@@ -91,6 +134,10 @@ class CommandRunner:
                 )
             if ".." in arg:
                 raise CommandRejected(f"argument {arg[:80]!r} contains '..'; paths may not leave the scratch directory")
+        try:
+            check_arguments(program, argv[1:])
+        except ArgumentDenied as err:
+            raise CommandRejected(str(err)) from None
         return argv
 
     def scratch_dir(self, scratch_key: str) -> Path:
@@ -104,17 +151,28 @@ class CommandRunner:
 
     async def run(self, scratch_key: str, command: str) -> CommandOutcome:
         argv = self.check(command)
-        directory = self.scratch_dir(scratch_key)
+        if self.sandbox.working is None:
+            try:
+                await asyncio.to_thread(self.sandbox.verify)
+            except SandboxUnavailable:
+                pass  # wrap() below says why, for this and every later command
+        if argv[0] in PROGRAMS_THAT_RUN_PROGRAMS and not self.sandbox.working:
+            raise CommandRejected(f"program {argv[0]!r} runs other programs; it is only allowed inside a working sandbox")
         search_path = os.environ.get("PATH", os.defpath)
         executable = shutil.which(argv[0], path=search_path)
         if executable is None:
             raise CommandRejected(f"program {argv[0]!r} is allowed but not installed on this worker")
+        try:
+            boxed = self.sandbox.wrap(executable, argv[1:])
+        except SandboxUnavailable as err:
+            raise CommandRejected(f"the command tool is disabled on this worker: {err}") from None
+        directory = self.scratch_dir(scratch_key)
+        self.sandbox.prepare(directory)
         started = time.monotonic()
         process = await asyncio.create_subprocess_exec(
-            executable,
-            *argv[1:],
+            *boxed,
             cwd=directory,
-            env={"PATH": search_path, "HOME": str(directory)},
+            env={"PATH": search_path, "HOME": str(directory), "TMPDIR": str(directory)},
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

@@ -184,7 +184,7 @@ def test_temporal_keeps_its_history_in_its_own_postgres(services):
     assert services["temporal"]["image"].startswith("temporalio/auto-setup:")
     assert temporal_env["POSTGRES_SEEDS"] == "temporal-postgres"
     assert "postgres" not in _depends_on(services["temporal"])
-    assert services["postgres"]["image"] == "pgvector/pgvector:pg17"
+    assert services["postgres"]["image"].startswith("pgvector/pgvector:")
     assert services["temporal-postgres"]["volumes"] != services["postgres"]["volumes"]
 
 
@@ -237,7 +237,7 @@ def test_env_example_documents_every_variable_and_nothing_else(compose):
     example = _example_env()
     assert set(example) == _referenced_variables(compose)
     for name in ("POSTGRES_PASSWORD", "NEO4J_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "CODEC_SERVER_TOKEN",
-                 "PAYLOAD_ENCRYPTION_KEYS", "TEMPORAL_POSTGRES_PASSWORD"):
+                 "PAYLOAD_ENCRYPTION_KEYS", "TEMPORAL_POSTGRES_PASSWORD", "AGENT_DB_PASSWORD", "REDIS_PASSWORD"):
         assert "change-me" in example[name], f"{name} needs an obvious placeholder"
 
 
@@ -261,14 +261,73 @@ def test_worker_environment_is_exactly_what_the_worker_reads(services):
 def test_worker_settings_validate_from_the_compose_environment(services):
     env = {key: _substitute(value, _example_env()) for key, value in _environment(services["worker"]).items()}
     settings = Settings.from_env(env)
-    assert settings.database_url == "postgresql+psycopg://postgres:change-me-postgres@postgres:5432/agent_memory"
+    assert settings.database_url == "postgresql+psycopg://agent_memory:change-me-agent-db@postgres:5432/agent_memory"
     assert settings.graph_url == "bolt://neo4j:7687"
     assert settings.neo4j_password == "change-me-neo4j"
-    assert settings.redis_url == "redis://redis:6379/0"
+    assert settings.redis_url == "redis://:change-me-redis@redis:6379/0"
     assert settings.temporal_address == "temporal:7233"
     # Empty optional keys mean "not set": the offline model, not an empty API key.
     assert settings.anthropic_api_key is None
     assert settings.embedding_model == Settings().embedding_model
+
+
+# --- least privilege --------------------------------------------------------------------
+
+ROLE_SCRIPT = ROOT / "deploy/postgres/20-agent-memory-role.sh"
+# A release: digits with at least one dot ("17.5", "v3.5.0", "0.8.0-pg17"), not "latest",
+# a bare major ("7") or a moving name ("pg17").
+RELEASE_TAG = re.compile(r"v?\d+\.\d+[\w.-]*")
+
+
+def test_every_image_is_pinned_to_a_release(services):
+    env = _example_env()
+    for name, service in services.items():
+        if "build" in service:
+            continue  # our own image, built from this repository
+        image = _substitute(service["image"], env)
+        _, _, tag = image.rpartition(":")
+        assert RELEASE_TAG.fullmatch(tag), f"{name} uses {image}: pin a release"
+    dockerfile = ROOT.joinpath("Dockerfile").read_text()
+    for image in re.findall(r"^FROM\s+(\S+)|--from=(\S+)", dockerfile, re.MULTILINE):
+        image = next(part for part in image if part)
+        assert RELEASE_TAG.match(image.rpartition(":")[2]), f"Dockerfile uses {image}: pin a release"
+
+
+def test_the_worker_connects_to_postgres_as_its_own_role_not_the_superuser(services):
+    env = _example_env()
+    worker_url = _substitute(_environment(services["worker"])["DATABASE_URL"], env)
+    superuser = _substitute(_environment(services["postgres"])["POSTGRES_USER"], env)
+    role = _substitute(_environment(services["postgres"])["AGENT_DB_USER"], env)
+    assert worker_url.startswith(f"postgresql+psycopg://{role}:") and role != superuser
+    # The superuser's password is given to the database alone.
+    assert not any("POSTGRES_PASSWORD" in value for key, value in _environment(services["worker"]).items())
+    mounted = [volume.split(":")[1] for volume in services["postgres"]["volumes"] if volume.startswith("./")]
+    assert "/docker-entrypoint-initdb.d/20-agent-memory-role.sh" in mounted
+    script = ROLE_SCRIPT.read_text()
+    assert "NOSUPERUSER NOCREATEDB NOCREATEROLE" in script
+    assert os.access(ROLE_SCRIPT, os.X_OK)
+
+
+def test_redis_requires_a_password_and_the_worker_sends_it(services):
+    redis_service = services["redis"]
+    assert "--requirepass" in " ".join(redis_service["command"])
+    assert _environment(redis_service)["REDISCLI_AUTH"] == "${REDIS_PASSWORD:?set REDIS_PASSWORD}"
+    assert _environment(services["worker"])["REDIS_URL"].startswith("redis://:${REDIS_PASSWORD")
+
+
+def test_metrics_stay_off_the_host_and_default_to_loopback(services):
+    worker = services["worker"]
+    assert "ports" not in worker  # exposed to the compose network only, for Prometheus
+    assert _environment(worker)["METRICS_HOST"] == "0.0.0.0"
+    # Outside a container (and with --dev) the endpoint listens on loopback.
+    assert Settings().metrics_host == "127.0.0.1"
+    for name, service in services.items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
+
+
+def test_the_temporal_namespace_is_chosen_per_environment(services):
+    assert _environment(services["worker"])["TEMPORAL_NAMESPACE"] == "${TEMPORAL_NAMESPACE:-default}"
 
 
 def test_prometheus_scrapes_the_port_the_worker_serves_metrics_on(services):

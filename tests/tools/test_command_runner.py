@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
+import time
 from pathlib import Path
 
 import pytest
 
 from memory.core.config import Settings
 from memory.tools.command_runner import CommandPolicy, CommandRejected, CommandRunner
+from memory.tools.command_sandbox import Sandbox, SandboxUnavailable
+from wiring.checks import ServiceUnavailable, check_command_sandbox
 
 KEY = "tenant-a/support/thread-1"
 
@@ -82,7 +86,7 @@ async def test_quoting_is_honoured_and_nothing_is_a_shell(tmp_path):
 @pytest.mark.parametrize(
     ("command", "rule"),
     [
-        ("rm -rf x", "program 'rm' is not allowed; name one of: cat, date, echo"),
+        ("rm -rf x", "program 'rm' is not allowed; name one of: cat, echo, false"),
         ("/bin/ls", "program '/bin/ls' is not allowed"),
         ("cat ../x", "contains '..'"),
         ("cat notes/../../x", "contains '..'"),
@@ -150,9 +154,121 @@ async def test_cancelling_the_run_kills_the_child(tmp_path):
     scratch = tmp_path / "scratch"
     task = asyncio.create_task(runner.run(KEY, "sleep 30"))
     await wait_for(lambda: processes_in(scratch))
-    [pid] = processes_in(scratch)
+    # The program, and the sandbox launcher that waits for it.
+    started = set(processes_in(scratch))
 
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await wait_for(lambda: pid not in processes_in(scratch), seconds=2)
+    await wait_for(lambda: not started & set(processes_in(scratch)), seconds=2)
+
+
+# --- escapes: the argument rules refuse them, and the sandbox holds what gets through ---
+
+AS_ROOT = os.geteuid() == 0
+boxed = pytest.mark.skipif(Sandbox().verify() == "none", reason="no working sandbox (util-linux namespaces) here")
+
+
+def plant_payload(runner: CommandRunner, marker: Path) -> Path:
+    """The issue's payload: a script in the scratch directory that writes a file outside it."""
+    scratch = runner.scratch_dir(KEY)
+    (scratch / "payload").write_text(f"id > {marker}\n")
+    return scratch
+
+
+@pytest.mark.parametrize(
+    ("command", "rule"),
+    [
+        ("sort --compress-program=sh -S 64K -T . -o out payload", "--compress-program"),
+        ("sort --comp=sh -S 64K -T . payload payload", "--compress-program"),
+        ("sort -S64K --compress-prog sh payload", "--compress-program"),
+        ("date -s 2001-01-01", "-s"),
+        ("date --set=2001-01-01", "--set"),
+        ("date --se 2001-01-01", "--set"),
+        ("date -us 2001-01-01", "-s"),
+    ],
+)
+async def test_the_issues_escape_attempts_are_refused_and_nothing_runs(tmp_path, command, rule):
+    runner = runner_for(tmp_path, allowed={"sort", "date"})
+    marker = tmp_path / "marker"
+    plant_payload(runner, marker)
+    before = time.time()
+
+    with pytest.raises(CommandRejected, match=f"{rule}.*is not allowed") as refused:
+        await runner.run(KEY, command)
+
+    assert "runs another program" in str(refused.value) or "sets the machine's clock" in str(refused.value)
+    assert not marker.exists()
+    assert abs(time.time() - before) < 60  # the clock was not set
+
+
+async def test_ordinary_uses_of_the_same_programs_still_run(tmp_path):
+    runner = runner_for(tmp_path, allowed={"sort", "date"})
+    scratch = runner.scratch_dir(KEY)
+    (scratch / "names").write_text("b\na\n")
+    assert (await runner.run(KEY, "sort -S64K -o sorted names")).ok
+    assert (scratch / "sorted").read_text() == "a\nb\n"
+    assert (await runner.run(KEY, "date -u -d @0 +%Y")).stdout == "1970\n"
+
+
+@boxed
+async def test_a_program_that_runs_anything_stays_in_the_box(tmp_path):
+    """An operator allowed bash: the script still cannot write outside its scratch directory,
+    set the clock, read the worker's environment or reach the network."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.5)
+    port = listener.getsockname()[1]
+    runner = runner_for(tmp_path, allowed={"bash"})
+    marker = tmp_path / "marker"
+    scratch = runner.scratch_dir(KEY)
+    (scratch / "escape.sh").write_text(
+        f"id -u\n"
+        f"id > {marker}\n"
+        f"date -s 2001-01-01\n"
+        f"cat /proc/{os.getpid()}/environ\n"
+        f"echo hello > /dev/tcp/127.0.0.1/{port} && echo CONNECTED\n"
+        f"echo inside > here.txt\n"
+    )
+    before = time.time()
+
+    outcome = await runner.run(KEY, "bash escape.sh")
+
+    assert not marker.exists()
+    assert abs(time.time() - before) < 60
+    assert "PATH=" not in outcome.stdout and "CONNECTED" not in outcome.stdout
+    with pytest.raises(TimeoutError):
+        listener.accept()
+    listener.close()
+    assert (scratch / "here.txt").read_text() == "inside\n"  # its own directory is writable
+    if AS_ROOT:
+        assert outcome.stdout.splitlines()[0] == "65534"  # not root
+
+
+@boxed
+async def test_resource_limits_stop_a_runaway_program(tmp_path):
+    runner = runner_for(tmp_path, allowed={"bash", "head"}, timeout=20, cpu_seconds=1, file_bytes=1024 * 1024)
+
+    spinning = await runner.run(KEY, "bash -c 'while :; do :; done'")
+    assert not spinning.timed_out and not spinning.ok
+    assert spinning.duration_ms < 10_000  # the CPU limit ended it, not the 20 s timeout
+
+    filling = await runner.run(KEY, "bash -c 'head -c 10000000 /dev/zero > big'")
+    assert not filling.ok
+    assert (runner.scratch_dir(KEY) / "big").stat().st_size <= 1024 * 1024
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="the refusal concerns a worker running as root")
+async def test_a_root_worker_without_a_sandbox_refuses_the_tool(tmp_path):
+    settings = Settings(tool_scratch_root=str(tmp_path / "scratch"), tool_sandbox="off")
+    with pytest.raises(ServiceUnavailable, match="runs as root"):
+        check_command_sandbox(settings)
+
+    runner = CommandRunner(CommandPolicy.from_settings(settings))
+    with pytest.raises(SandboxUnavailable):
+        runner.verify()
+    with pytest.raises(CommandRejected, match="disabled on this worker"):
+        await runner.run(KEY, "echo hi")
+
+    # With the tool turned off there is nothing to refuse.
+    off = Settings.from_env({"TOOL_ALLOWED_COMMANDS": "", "TOOL_SANDBOX": "off"})
+    assert check_command_sandbox(off) == "tool disabled"

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import base64
 import os
+import socket
 import subprocess
 import sys
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Iterator
@@ -434,3 +436,56 @@ def test_the_codec_server_command_explains_a_missing_token():
     assert done.returncode == 2
     assert "no CODEC_SERVER_TOKEN" in done.stderr and "--insecure-no-auth" in done.stderr
     assert "Traceback" not in done.stderr and KEY_1 not in done.stderr
+
+
+def raw_post(port: int, headers: dict[str, str], body: bytes = b"") -> socket.socket:
+    """A POST whose headers (and given body bytes) are sent, and nothing more."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    sock.sendall(f"POST /decode HTTP/1.1\r\nHost: codec\r\n{head}\r\n".encode() + body)
+    return sock
+
+
+def test_a_wrong_token_is_refused_before_the_body_is_read():
+    server = serve(RING_K1, port=0, token=TOKEN)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        # Announces 16 MiB and sends none of it: the answer comes without waiting for it.
+        sock = raw_post(server.port, {"Authorization": "Bearer wrong", "Content-Length": str(16 * 1024 * 1024)})
+        started = time.monotonic()
+        answer = sock.recv(4096).decode()
+        assert answer.startswith("HTTP/1.0 401") or answer.startswith("HTTP/1.1 401")
+        assert time.monotonic() - started < 2
+        sock.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_stalled_unauthenticated_requests_do_not_pile_up():
+    server = serve(RING_K1, port=0, token=TOKEN, request_timeout=1.0, max_connections=4)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    threads_before = threading.active_count()
+    try:
+        stalled = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(40)]
+        time.sleep(0.5)
+        # At most four are being served; the rest were closed at once.
+        assert threading.active_count() <= threads_before + 4
+        # After the timeout every stalled connection is gone and the server answers again.
+        time.sleep(1.5)
+        closed = 0
+        for sock in stalled:
+            sock.settimeout(2)
+            try:
+                closed += sock.recv(1) == b""
+            except OSError:
+                closed += 1
+            sock.close()
+        assert closed == 40
+        answer = httpx.post(f"http://127.0.0.1:{server.port}/decode", json={"payloads": []}, headers=bearer(TOKEN))
+        assert answer.status_code == 200 and answer.json() == {"payloads": []}
+    finally:
+        server.shutdown()
+        server.server_close()

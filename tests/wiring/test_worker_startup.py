@@ -69,3 +69,68 @@ async def test_a_missing_or_unreachable_graph_is_named():
         await check_graph(Settings(graph_url="falkor://127.0.0.1:1"))
     with pytest.raises(ServiceUnavailable, match="unknown scheme"):
         await check_graph(Settings(graph_url="http://graph"))
+
+
+def test_a_start_up_error_names_the_url_without_its_password():
+    env = {
+        **os.environ,
+        "DATABASE_URL": "postgresql+psycopg://agent:PG-S3CRET-PW@127.0.0.1:1/x?connect_timeout=2",
+        "REDIS_URL": "redis://:S3CRET-PW@127.0.0.1:1/0",
+    }
+    done = subprocess.run([sys.executable, "worker.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "DATABASE_URL=postgresql+psycopg://agent:***@127.0.0.1:1/x" in done.stderr
+    assert "S3CRET" not in done.stderr + done.stdout
+
+
+async def test_an_unreachable_redis_is_named_without_its_password():
+    with pytest.raises(ServiceUnavailable) as refused:
+        await check_redis_url("REDIS_URL", "redis://:S3CRET-PW@127.0.0.1:1")
+    assert "REDIS_URL=redis://:***@127.0.0.1:1" in str(refused.value)
+    assert "S3CRET" not in str(refused.value)
+
+
+def test_settings_never_show_a_password_or_key():
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": "postgresql+psycopg://agent:PG-S3CRET@db:5432/agent_memory",
+            "REDIS_URL": "redis://:REDIS-S3CRET@redis:6379/0",
+            "GRAPH_URL": "falkor://:GRAPH-S3CRET@falkordb:6379",
+            "ANTHROPIC_API_KEY": "sk-ant-S3CRET",
+            "NEO4J_PASSWORD": "NEO4J-S3CRET",
+        }
+    )
+    for shown in (repr(settings), str(settings), f"{settings!r}"):
+        assert "S3CRET" not in shown
+        assert "redis://:***@redis:6379/0" in shown
+    # The values themselves are intact for the code that connects.
+    assert settings.redis_url == "redis://:REDIS-S3CRET@redis:6379/0"
+
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"DATABASE_URL": "postgresql+psycopg://agent:PG-S3CRET@db/x", "METRICS_PORT": "-1",
+                           "TOOL_SANDBOX_UID": "x"})
+    assert "S3CRET" not in str(refused.value) and "METRICS_PORT='-1'" in str(refused.value)
+
+
+def test_temporal_tls_is_configured_from_the_environment(tmp_path):
+    from wiring.temporal_client import ClientConfigError, client_options
+
+    assert "tls" not in client_options({})
+    (tmp_path / "ca.pem").write_bytes(b"CA")
+    (tmp_path / "worker.pem").write_bytes(b"CERT")
+    (tmp_path / "worker.key").write_bytes(b"KEY")
+    tls = client_options(
+        {
+            "TEMPORAL_TLS_CA": str(tmp_path / "ca.pem"),
+            "TEMPORAL_TLS_CERT": str(tmp_path / "worker.pem"),
+            "TEMPORAL_TLS_KEY": str(tmp_path / "worker.key"),
+            "TEMPORAL_TLS_SERVER_NAME": "temporal.internal",
+        }
+    )["tls"]
+    assert (tls.server_root_ca_cert, tls.client_cert, tls.client_private_key, tls.domain) == (
+        b"CA", b"CERT", b"KEY", "temporal.internal"
+    )
+    with pytest.raises(ClientConfigError, match="go together"):
+        client_options({"TEMPORAL_TLS_CERT": str(tmp_path / "worker.pem")})
+    with pytest.raises(ClientConfigError, match="TEMPORAL_TLS_CA=.*cannot be read"):
+        client_options({"TEMPORAL_TLS_CA": str(tmp_path / "missing.pem")})
