@@ -299,6 +299,7 @@ class ConversationWorkflow:
             provider=reply.provider,
             model=reply.model,
             tools_used=tools.used,
+            tool_calls=tools.summaries,
             user_message_id=user.id,
             assistant_message_id=assistant.id,
             task_type=self._task_type,

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from memory.llm.base import ToolCall, ToolResult
     from memory.tool_arguments import argument_problem
     from memory.tool_log import ToolStatus
+    from memory.tool_summary import summarise_call
     from memory.tools import TOOLS_BY_NAME
     from workflows.options import MEMORY_IO, TURN_EMBEDDING_CALL, TURN_HEARTBEAT_TIMEOUT
 
@@ -55,6 +56,10 @@ class ToolRunner:
     @property
     def used(self) -> list[str]:
         return [call.name for call in self.calls]
+
+    @property
+    def summaries(self) -> list[str]:
+        return [summarise_call(call.name, call.arguments) for call in self.calls]
 
     @property
     def unrecovered_failure(self) -> bool:
