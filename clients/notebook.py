@@ -27,6 +27,7 @@ from temporalio.client import WorkflowFailureError  # noqa: E402
 
 from clients.connect import connect, failure_reason  # noqa: E402
 from clients.refused import report_refused  # noqa: E402
+from clients.stdin import read_stdin_text  # noqa: E402
 from memory.config import Settings  # noqa: E402
 from memory.db import create_engine  # noqa: E402
 from memory.documents import DocumentStore  # noqa: E402
@@ -119,7 +120,7 @@ async def main(argv: list[str] | None = None) -> int:
             return await show(agent)
         if args.command == "history":
             return await history(agent)
-        content = Path(args.file).read_text(encoding="utf-8") if args.file else sys.stdin.read()
+        content = Path(args.file).read_text(encoding="utf-8") if args.file else read_stdin_text("nothing was changed")
         if not content.strip():
             print("error: the new notebook text is empty; nothing was changed", file=sys.stderr)
             return 2
