@@ -27,7 +27,7 @@ class MigrationActivities:
     @activity.defn(name="migration_plan")
     @classified
     async def plan(self, request: PlanInput) -> MigrationPlan:
-        plan = await self._rt.migration.plan(request.tenant_id, request.to_model)
+        plan = await self._rt.migration.plan(request.tenant_id, request.to_model, rollback=request.rollback)
         MIGRATION_ROWS_TOTAL.labels(tenant=plan.tenant_id).set(plan.total_rows)
         MIGRATION_ROWS_DONE.labels(tenant=plan.tenant_id).set(0)
         return plan
@@ -41,7 +41,9 @@ class MigrationActivities:
     @activity.defn(name="migration_next_batch")
     @classified
     async def next_batch(self, request: NextBatchInput) -> BatchBounds | None:
-        return await self._rt.migration.next_batch(request.tenant_id, after_id=request.after_id, size=request.size)
+        return await self._rt.migration.next_batch(
+            request.tenant_id, after_id=request.after_id, size=request.size, lacking=request.lacking
+        )
 
     @activity.defn(name="migration_embed_batch")
     @classified

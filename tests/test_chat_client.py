@@ -40,7 +40,7 @@ def test_non_utf8_standard_input_gets_the_same_clear_error_under_any_locale(loca
         input="Café".encode("latin-1"),
         env=env,
         capture_output=True,
-        timeout=60,
+        timeout=300,
     )
 
     assert done.returncode == 2
