@@ -9,6 +9,8 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
+
 from workflows.migration import EmbeddingMigrationWorkflow
 from workflows.migration_models import MigrationRequest, MigrationStart, migration_id
 
@@ -17,6 +19,8 @@ RUNS = 30
 AT_ONCE = 3  # a few at a time: the race is in each process's own exit, not between processes
 
 
+# Thirty process start-ups: far past the default per-test limit on a loaded machine.
+@pytest.mark.timeout(1200)
 async def test_a_client_run_thirty_times_exits_cleanly_thirty_times(dev_env):
     tenant = f"t-{uuid.uuid4().hex[:10]}"
     # A migration on a task queue no worker polls stays running: each `pause` below is a
