@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities.errors import classified
 from activities.heartbeat import heartbeats
-from activities.models import RecallSearchInput, RecallWriteInput
 from activities.tracing import traced
-from memory.manifest import ContextItem, Layer
+from activities.turn_models import RecallSearchInput, RecallWriteInput
+from memory.core.switches import SwitchableLayer
+from memory.core.tokens import estimate_tokens
+from memory.prompt.manifest import ContextItem, Layer
 from memory.runtime import MemoryRuntime
-from memory.switches import SwitchableLayer
-from memory.tokens import estimate_tokens
 
 
 class RecallActivities:
@@ -20,7 +19,6 @@ class RecallActivities:
 
     @activity.defn(name="recall_search")
     @heartbeats
-    @classified
     @traced("recall", "search")
     async def search(self, request: RecallSearchInput) -> list[ContextItem]:
         if not await self._rt.switches.layer_on(request.thread.tenant_id, SwitchableLayer.RECALL):
@@ -40,7 +38,6 @@ class RecallActivities:
 
     @activity.defn(name="recall_write")
     @heartbeats
-    @classified
     @traced("recall", "write")
     async def write(self, request: RecallWriteInput) -> int:
         """The stored item's id; 0 when the recall layer is switched off."""

@@ -10,8 +10,8 @@ import os
 from temporalio.client import Client
 from temporalio.exceptions import FailureError
 
-from memory.telemetry import configure_tracing, shutdown_tracing
-from stack.temporal_client import ClientConfigError, client_options
+from memory.core.telemetry import configure_tracing, shutdown_tracing
+from wiring.temporal_client import ClientConfigError, client_options
 
 _release_registered = False
 

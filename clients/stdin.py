@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from memory.validation import InvalidInput
+from memory.core.validation import InvalidInput
 
 
 def read_stdin_text(consequence: str = "nothing was sent") -> str:

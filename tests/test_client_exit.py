@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from contract.migration import MigrationRequest, MigrationStart, migration_id
 from workflows.migration import EmbeddingMigrationWorkflow
-from workflows.migration_models import MigrationRequest, MigrationStart, migration_id
 
 MIGRATE = Path(__file__).resolve().parent.parent / "clients" / "migrate.py"
 RUNS = 30
