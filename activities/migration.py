@@ -36,7 +36,7 @@ class MigrationActivities:
 
     @activity.defn(name="migration_plan")
     async def plan(self, request: PlanInput) -> MigrationPlan:
-        plan = await self._migration.plan(request.tenant_id, request.to_model)
+        plan = await self._migration.plan(request.tenant_id, request.to_model, rollback=request.rollback)
         MIGRATION_ROWS_TOTAL.labels(tenant=plan.tenant_id).set(plan.total_rows)
         MIGRATION_ROWS_DONE.labels(tenant=plan.tenant_id).set(0)
         return plan
@@ -48,7 +48,9 @@ class MigrationActivities:
 
     @activity.defn(name="migration_next_batch")
     async def next_batch(self, request: NextBatchInput) -> BatchBounds | None:
-        return await self._migration.next_batch(request.tenant_id, after_id=request.after_id, size=request.size)
+        return await self._migration.next_batch(
+            request.tenant_id, after_id=request.after_id, size=request.size, lacking=request.lacking
+        )
 
     @activity.defn(name="migration_embed_batch")
     async def embed_batch(self, request: EmbedBatchInput) -> BatchResult:

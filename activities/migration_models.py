@@ -8,12 +8,15 @@ from pydantic import BaseModel, Field
 class PlanInput(BaseModel):
     tenant_id: str
     to_model: str
+    rollback: bool = False
 
 
 class NextBatchInput(BaseModel):
     tenant_id: str
     after_id: int = Field(ge=0)
     size: int = Field(ge=1)
+    # A rollback's batches: only items with no vector of this model.
+    lacking: str = ""
 
 
 class EmbedBatchInput(BaseModel):

@@ -17,12 +17,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from contract.names import TASK_QUEUE  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 from temporalio.client import WorkflowUpdateFailedError  # noqa: E402
 
 from clients.connect import connect  # noqa: E402
 from clients.conversation import send_message  # noqa: E402
 from clients.refused import report_refused  # noqa: E402
+from clients.stdin import read_stdin_text  # noqa: E402
 from contract.conversation import ConversationLimits, TurnResult, UserMessage  # noqa: E402
 from contract.names import TASK_QUEUE  # noqa: E402
 from memory.core.refs import ThreadRef  # noqa: E402
@@ -40,8 +42,8 @@ def _print_turn(result: TurnResult) -> None:
             since = f"valid since {item.valid_at:%Y-%m-%d %H:%M}, " if item.valid_at else ""
             origin = f" ({since}from {item.source_episode})"
         print(f"   {item.layer.value:<21} {item.ref:<26} {item.source_time:%Y-%m-%d %H:%M} {item.label}{score}{origin}")
-    if result.tools_used:
-        print(f"   tools: {', '.join(result.tools_used)}")
+    for call in result.tool_calls or result.tools_used:
+        print(f"   tool  {call}")
     print(f"   task type {result.task_type}; outcome {result.outcome}" + (
         f"; {result.corrections_applied} operator correction(s) applied" if result.corrections_applied else ""
     ))
@@ -69,14 +71,7 @@ async def main(argv: list[str] | None = None) -> int:
 
     limits = ConversationLimits.from_env()
     try:
-        text = sys.stdin.read() if args.message == "-" else args.message
-    except UnicodeDecodeError as err:
-        print(
-            f"error: standard input is not valid UTF-8 text (it holds byte 0x{err.object[err.start]:02x}); nothing was sent",
-            file=sys.stderr,
-        )
-        return 2
-    try:
+        text = read_stdin_text() if args.message == "-" else args.message
         thread = ThreadRef(tenant_id=args.tenant, agent_id=args.agent, thread_id=args.thread)
         message = UserMessage(text=check_message(text, max_chars=limits.max_message_chars), delegated=args.delegated)
     except (ValidationError, InvalidInput) as err:

@@ -9,8 +9,9 @@
 
 A model id names provider, model and dimension. Queries keep using the tenant's current
 model until the migration has verified the new vectors and switched; old vectors are kept
-until `cleanup`, so until then `rollback` is one command. --all-tenants reads the tenant
-list from DATABASE_URL.
+until `cleanup`, so until then `rollback` is one command: it runs as a short migration
+that embeds, with the old model, only what was written since the switch, then switches
+back. --all-tenants reads the tenant list from DATABASE_URL.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from contract.names import TASK_QUEUE  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.client import (  # noqa: E402
@@ -37,6 +39,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError  # noqa: E402
 from temporalio.service import RPCError, RPCStatusCode  # noqa: E402
 
 from clients.connect import connect, failure_reason  # noqa: E402
+from clients.refused import report_refused  # noqa: E402
 from contract.migration import (  # noqa: E402
     FenceChange,
     MigrationProgress,
@@ -64,15 +67,18 @@ from memory.embedding.base import EmbeddingModelId  # noqa: E402
 PLAN_PATIENCE = timedelta(seconds=30)
 
 
-async def start(client: Client, tenant_id: str, to_model: str, operator: str, task_queue: str) -> int:
-    request = MigrationRequest(tenant_id=tenant_id, to_model=to_model, requested_by=operator)
+async def start(
+    client: Client, tenant_id: str, to_model: str, operator: str, task_queue: str, *, rollback: bool = False
+) -> int:
+    request = MigrationRequest(tenant_id=tenant_id, to_model=to_model, requested_by=operator, rollback=rollback)
+    kind = "rollback" if rollback else "migration"
     try:
         handle = await client.start_workflow(
             EMBEDDING_MIGRATION_WORKFLOW,
             MigrationStart(request=request),
             id=migration_id(tenant_id),
             task_queue=task_queue,
-            static_summary=f"Embedding migration: tenant {tenant_id} to {to_model}, by {operator}",
+            static_summary=f"Embedding {kind}: tenant {tenant_id} to {to_model}, by {operator}",
             result_type=MigrationResult,
         )
     except WorkflowAlreadyStartedError:
@@ -86,11 +92,15 @@ async def start(client: Client, tenant_id: str, to_model: str, operator: str, ta
     # migration's plan, so a request that can never succeed is refused here, not in `status`.
     planned, refused = await _planned(handle)
     if refused is not None:
-        print(f"error: migration of {tenant_id} to {to_model} refused: {refused}", file=sys.stderr)
+        print(f"error: {kind} of {tenant_id} to {to_model} refused: {refused}", file=sys.stderr)
         return 1
-    print(f"started {migration_id(tenant_id)}: {tenant_id} -> {to_model}")
+    print(f"started {migration_id(tenant_id)}: {tenant_id} -> {to_model}" + (" (rollback)" if rollback else ""))
     if not planned:
         print(f"its plan has not finished after {PLAN_PATIENCE.total_seconds():.0f} s; see `status`", file=sys.stderr)
+        return 0
+    if rollback:
+        # Short (only what was written since the switch), so the operator gets the outcome here.
+        return await status(client, tenant_id, watch=False, wait=True)
     return 0
 
 
@@ -132,7 +142,7 @@ def _bar(p: MigrationProgress) -> str:
     )
 
 
-async def status(client: Client, tenant_id: str, watch: bool) -> int:
+async def status(client: Client, tenant_id: str, watch: bool, wait: bool = False) -> int:
     handle = client.get_workflow_handle(migration_id(tenant_id), result_type=MigrationResult)
     while True:
         try:
@@ -145,12 +155,19 @@ async def status(client: Client, tenant_id: str, watch: bool) -> int:
         if description.status is not None and description.status.name != "RUNNING":
             try:
                 result = await handle.result()
-                print(("\n" if watch else "") + f"{result.outcome}: {result.detail}")
+                print(("\n" if watch else "") + result.detail)
                 return 0
             except WorkflowFailureError as err:
                 print(f"\rmigration failed: {failure_reason(err)}", file=sys.stderr)
                 return 1
         progress = await handle.query(PROGRESS_QUERY, result_type=MigrationProgress)
+        if wait and progress.paused:
+            print(_bar(progress))
+            print(f"error: it paused itself; `status --tenant {tenant_id}` follows it", file=sys.stderr)
+            return 1
+        if wait:
+            await asyncio.sleep(0.5)
+            continue
         print(("\r" if watch else "") + _bar(progress), end="" if watch else "\n", flush=True)
         if not watch:
             return 0
@@ -231,7 +248,7 @@ async def main(argv: list[str] | None = None) -> int:
             p.add_argument("--to", required=True, help="provider/model/dimension")
         if name == "cleanup":
             p.add_argument("--model", required=True, help="the model whose vectors to delete")
-        if name == "start":
+        if name in ("start", "rollback"):
             p.add_argument("--operator", default=os.environ.get("USER", "operator"))
         if name == "status":
             p.add_argument("--watch", action="store_true", help="redraw the progress bar until it ends")
@@ -243,8 +260,7 @@ async def main(argv: list[str] | None = None) -> int:
                 EmbeddingModelId.parse(model)
         targets = await all_tenants() if getattr(args, "all_tenants", False) else [check_id("tenant", args.tenant)]
     except (InvalidInput, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return report_refused(err)
     client = await connect()
     if args.command == "start":
         codes = [await start(client, t, args.to, args.operator, args.task_queue) for t in targets]
@@ -254,8 +270,10 @@ async def main(argv: list[str] | None = None) -> int:
         return await status(client, tenant_id, args.watch)
     if args.command in ("pause", "resume", "cancel"):
         return await steer(client, tenant_id, args.command)
-    model = args.to if args.command == "rollback" else args.model
-    return await change_fence(client, FenceChange(action=args.command, tenant_id=tenant_id, model=model), args.task_queue)
+    if args.command == "rollback":
+        return await start(client, tenant_id, args.to, args.operator, args.task_queue, rollback=True)
+    cleanup = FenceChange(action="cleanup", tenant_id=tenant_id, model=args.model)
+    return await change_fence(client, cleanup, args.task_queue)
 
 
 if __name__ == "__main__":

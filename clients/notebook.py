@@ -22,11 +22,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from contract.names import TASK_QUEUE  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 from temporalio.client import WorkflowFailureError  # noqa: E402
 
 from clients.connect import connect, failure_reason  # noqa: E402
 from clients.refused import report_refused  # noqa: E402
+from clients.stdin import read_stdin_text  # noqa: E402
 from contract.ingestion import NotebookEdit, NotebookEditResult, notebook_edit_id  # noqa: E402
 from contract.names import (
     NOTEBOOK_EDIT_WORKFLOW,  # noqa: E402
@@ -122,7 +124,7 @@ async def main(argv: list[str] | None = None) -> int:
             return await show(agent)
         if args.command == "history":
             return await history(agent)
-        content = Path(args.file).read_text(encoding="utf-8") if args.file else sys.stdin.read()
+        content = Path(args.file).read_text(encoding="utf-8") if args.file else read_stdin_text("nothing was changed")
         if not content.strip():
             print("error: the new notebook text is empty; nothing was changed", file=sys.stderr)
             return 2

@@ -75,6 +75,8 @@ class TurnResult(BaseModel):
     provider: str
     model: str
     tools_used: list[str] = []
+    # What each call was asked to do, e.g. "run_command: ls -a" (empty in results recorded before it existed).
+    tool_calls: list[str] = []
     user_message_id: int
     assistant_message_id: int
     task_type: str = "general"

@@ -21,6 +21,9 @@ class MigrationRequest(BaseModel):
     batch_size: int = Field(default=200, ge=1, le=2_000)
     # Batches per run before continuing as new, so the history stays small.
     batches_per_run: int = Field(default=100, ge=1, le=1_000)
+    # Back to a model whose vectors were kept: only the items written since that lack its
+    # vector are embedded, then the fence switches as in any migration.
+    rollback: bool = False
 
 
 class MigrationState(BaseModel):

@@ -33,6 +33,10 @@ from contract.names import (
 )
 
 with workflow.unsafe.imports_passed_through():
+    from contract.learning import CorrectionReceipt
+    from memory.conversation.models import EarlierTurn
+    from memory.learning.models import Correction
+
     from activities.conversation import ConversationActivities
     from activities.graph import KnowledgeActivities
     from activities.graph_models import GraphSearchInput
@@ -323,6 +327,7 @@ class ConversationWorkflow:
             provider=reply.provider,
             model=reply.model,
             tools_used=tools.used,
+            tool_calls=tools.summaries,
             user_message_id=user.id,
             assistant_message_id=assistant.id,
             task_type=self._task_type,

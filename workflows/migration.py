@@ -3,7 +3,8 @@
 Every query keeps using the tenant's current model until the very end: new vectors are
 written beside the old ones (recall store) or into shadow properties (graph), checked,
 and only then does one compare-and-set switch the fence. Old vectors stay until an
-explicit cleanup, so a rollback is one command.
+explicit cleanup, so a rollback is one command: the same workflow with `rollback` set,
+whose batches cover only the items that lack the old model's vector (written since).
 
 Batches are acknowledged activities keyed by their bounds; the workflow keeps only a
 watermark, so a worker killed mid-batch resumes at the last acknowledged batch. It
@@ -120,7 +121,7 @@ class EmbeddingMigrationWorkflow:
         if s.phase == "planning":
             plan = await workflow.execute_activity_method(
                 MigrationActivities.plan,
-                PlanInput(tenant_id=r.tenant_id, to_model=r.to_model),
+                PlanInput(tenant_id=r.tenant_id, to_model=r.to_model, rollback=r.rollback),
                 summary=f"migration: plan {r.tenant_id} -> {r.to_model}",
                 **MEMORY_IO,
             )
@@ -150,8 +151,9 @@ class EmbeddingMigrationWorkflow:
         s.phase = "recall"
         await self._recall_batches(then="done")
         s.phase = "done"
+        verb = "rolled back" if r.rollback else "switched"
         detail = (
-            f"switched {r.tenant_id} from {s.from_model} to {r.to_model}: {s.total_rows} rows, "
+            f"{verb} {r.tenant_id} from {s.from_model} to {r.to_model}: {s.total_rows} rows, "
             f"{s.graph_done} graph items; old vectors kept until cleanup"
             + ("" if switched else " (the fence had already been switched by an earlier attempt)")
         )
@@ -164,7 +166,12 @@ class EmbeddingMigrationWorkflow:
             await self._checkpoint()
             bounds = await workflow.execute_activity_method(
                 MigrationActivities.next_batch,
-                NextBatchInput(tenant_id=r.tenant_id, after_id=s.after_id, size=r.batch_size),
+                NextBatchInput(
+                    tenant_id=r.tenant_id,
+                    after_id=s.after_id,
+                    size=r.batch_size,
+                    lacking=r.to_model if r.rollback else "",
+                ),
                 summary=f"recall: next {r.batch_size} rows after id {s.after_id}",
                 **MEMORY_IO,
             )

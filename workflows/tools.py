@@ -16,6 +16,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, TimeoutError, TimeoutType
 
 with workflow.unsafe.imports_passed_through():
+    from memory.tools.models import ToolStatus
+
     from activities.learning import LearningActivities
     from activities.learning_models import (
         LearnInput,
@@ -31,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from memory.prompt.assembly import LearnedEntry
     from memory.tools.arguments import argument_problem
     from memory.tools.models import ToolStatus
+    from memory.tools.summary import summarise_call
     from memory.tools.registry import TOOLS_BY_NAME
     from workflows.options import MEMORY_IO, TURN_EMBEDDING_CALL, TURN_HEARTBEAT_TIMEOUT
 
@@ -61,6 +64,10 @@ class ToolRunner:
     @property
     def used(self) -> list[str]:
         return [call.name for call in self.calls]
+
+    @property
+    def summaries(self) -> list[str]:
+        return [summarise_call(call.name, call.arguments) for call in self.calls]
 
     @property
     def unrecovered_failure(self) -> bool:

@@ -114,7 +114,9 @@ class EmbeddingMigration:
         await self._limiter.acquire(embedder.model_id.provider)
         return await embedder.embed(texts, purpose="document")
 
-    async def plan(self, tenant_id: str, to_model: str) -> MigrationPlan:
+    async def plan(self, tenant_id: str, to_model: str, *, rollback: bool = False) -> MigrationPlan:
+        """What a migration will do; for a rollback (back to a model whose vectors were kept),
+        only the items written since that lack its vector are counted."""
         check_id("tenant", tenant_id)
         self._embedder(to_model)
         # Not current_embedding_model, which registers a tenant it has not seen: a typo
@@ -125,19 +127,29 @@ class EmbeddingMigration:
         if to_model == current:
             raise InvalidInput(f"tenant {tenant_id} is already on {to_model}")
         async with self._engine.connect() as conn:
-            total = await conn.scalar(
-                select(func.count()).select_from(recall_items).where(recall_items.c.tenant_id == tenant_id)
-            )
+            with_vector, total = await self._coverage(conn, tenant_id, to_model)
+        if rollback:
+            if total and not with_vector:
+                raise InvalidInput(
+                    f"cannot roll tenant {tenant_id} back to {to_model}: it has no vectors of that model "
+                    f"(cleaned up, or never used); `migrate.py start --tenant {tenant_id} --to {to_model}` "
+                    "migrates to it afresh"
+                )
+            total -= with_vector
         return MigrationPlan(tenant_id=tenant_id, from_model=current, to_model=to_model, total_rows=int(total))
 
-    async def next_batch(self, tenant_id: str, *, after_id: int, size: int) -> BatchBounds | None:
-        """The tenant's next `size` items by id after `after_id`; None when there are none."""
+    async def next_batch(self, tenant_id: str, *, after_id: int, size: int, lacking: str = "") -> BatchBounds | None:
+        """The tenant's next `size` items by id after `after_id` (only those with no vector of
+        `lacking`, when given: a rollback embeds what was written since); None when there are none."""
         check_id("tenant", tenant_id)
         if size < 1:
             raise InvalidInput(f"batch size must be at least 1, got {size}")
+        wanted = [recall_items.c.tenant_id == tenant_id, recall_items.c.id > after_id]
+        if lacking:
+            wanted.append(~_has_vector(lacking))
         ids = (
             select(recall_items.c.id)
-            .where(recall_items.c.tenant_id == tenant_id, recall_items.c.id > after_id)
+            .where(*wanted)
             .order_by(recall_items.c.id)
             .limit(size)
             .subquery()
@@ -298,7 +310,8 @@ class EmbeddingMigration:
         if with_vector < total:
             raise InvalidInput(
                 f"cannot roll tenant {tenant_id} back to {to_model}: "
-                f"{total - with_vector} of {total} items have no vector of that model"
+                f"{total - with_vector} of {total} items have no vector of that model; "
+                f"`migrate.py rollback --tenant {tenant_id} --to {to_model}` embeds them first"
             )
         return True
 

@@ -4,22 +4,29 @@ It recognises a handful of sentence shapes between capitalised names and nothing
 else:
 
     <X> works at|works for <Org>           WORKS_AT
-    <X> moved to|joined <Org>              WORKS_AT (replaces an earlier employer)
+    <X> joined <Org>                       WORKS_AT (replaces an earlier employer)
     <X>'s company is [called] <Org>        WORKS_AT
     <X> is based in <Place>                BASED_IN
+    <X> moved to|relocated to <Y>          BASED_IN if Y is a place, else WORKS_AT (replaces the earlier one)
     <X> uses <Thing>                       USES
 
 Names are runs of capitalised words ("Dana Smith", "Acme Corp"). In a user's own
 lines, "I ..." counts when the same text says "my name is <X>" or "I'm <X>".
+Which kind of thing the Y of a move is, is decided by memory.graph.places.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from typing import NamedTuple
+
+from memory.graph.places import Kinds
 
 # A relation an entity has at most one of at a time: a new target replaces the old.
 SINGLE_VALUED = frozenset({"WORKS_AT", "BASED_IN"})
+# Not a relation of the graph: a move becomes BASED_IN or WORKS_AT once its target's kind is known.
+MOVED = "MOVED_TO"
 
 _WORD = r"[A-Z][A-Za-z0-9&]*(?:[-.][A-Za-z0-9&]+)*"
 _NAME = rf"{_WORD}(?: {_WORD})*"
@@ -27,7 +34,12 @@ _NAME = rf"{_WORD}(?: {_WORD})*"
 # (relation, third-person verbs, first-person verbs)
 _VERBS: tuple[tuple[str, str, str], ...] = (
     ("WORKS_AT", r"works at|works for|is working at|is working for", r"work at|work for|am working at|am working for"),
-    ("WORKS_AT", r"moved to|has moved to|joined|has joined", r"moved to|have moved to|joined|have joined"),
+    ("WORKS_AT", r"joined|has joined", r"joined|have joined"),
+    (
+        MOVED,
+        r"moved to|has moved to|relocated to|has relocated to",
+        r"moved to|have moved to|relocated to|have relocated to",
+    ),
     ("BASED_IN", r"is based in", r"am based in"),
     ("USES", r"uses|is using", r"use|am using"),
 )
@@ -72,8 +84,27 @@ class Triple(NamedTuple):
         return (self.subject.casefold(), self.relation, self.object.casefold())
 
 
-def extract(text: str) -> list[Triple]:
-    """Every fact the grammar finds in text, in order, without repeats."""
+def extract(
+    text: str, *, context: Iterable[str] = (), types: Mapping[str, Iterable[str]] | None = None
+) -> list[Triple]:
+    """Every fact the grammar finds in text, in order, without repeats.
+
+    context: earlier text of the same group, and types: the graph's types of names; both
+    only help decide whether the target of a move is a place or an organisation.
+    """
+    found = _text_triples(text)
+    stated = [(t.relation, t.object) for earlier in context for t in _text_triples(earlier)]
+    kinds = Kinds(stated + [(t.relation, t.object) for t in found], types)
+    seen: set[tuple[str, str, str]] = set()
+    unique = []
+    for triple in (_settled(t, kinds) for t in found):
+        if triple.key() not in seen:
+            seen.add(triple.key())
+            unique.append(triple)
+    return unique
+
+
+def _text_triples(text: str) -> list[Triple]:
     triples: list[Triple] = []
     lines = [_split_role(line) for line in text.splitlines()]
     speaker = _speaker_name(lines)
@@ -81,13 +112,15 @@ def extract(text: str) -> list[Triple]:
         first_person = speaker if role in (None, "user") else None
         for sentence in _SENTENCE_END.split(line):
             triples += _sentence_triples(sentence, first_person)
-    seen: set[tuple[str, str, str]] = set()
-    unique = []
-    for triple in triples:
-        if triple.key() not in seen:
-            seen.add(triple.key())
-            unique.append(triple)
-    return unique
+    return triples
+
+
+def _settled(triple: Triple, kinds: Kinds) -> Triple:
+    """A move made a change of location or of employer, by what its target is."""
+    if triple.relation != MOVED:
+        return triple
+    relation = "BASED_IN" if kinds.of(triple.object) == "place" else "WORKS_AT"
+    return triple._replace(relation=relation)
 
 
 def sentences(text: str) -> list[str]:
@@ -103,7 +136,7 @@ def sentences(text: str) -> list[str]:
 def parse_fact(fact: str) -> Triple | None:
     """The triple a fact sentence states, or None if the grammar does not know its shape."""
     found = _sentence_triples(fact, None)
-    return found[0] if found else None
+    return _settled(found[0], Kinds()) if found else None
 
 
 def entity_names(triples: list[Triple]) -> list[str]:

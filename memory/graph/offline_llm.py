@@ -129,9 +129,15 @@ def _extract_edges(text: str) -> dict[str, typing.Any]:
     content = _section(text, "CURRENT_MESSAGE", "CURRENT MESSAGE", "TEXT")
     reference = _reference_time(_section(text, "REFERENCE_TIME", "REFERENCE TIME"))
     # Use the names exactly as graphiti listed them, or it would invent endpoint nodes.
-    known = {_norm(entity["name"]): entity["name"] for entity in _json_section(text, "ENTITIES")}
+    entities = _json_section(text, "ENTITIES")
+    known = {_norm(entity["name"]): entity["name"] for entity in entities}
+    # What earlier episodes said of a name, and the graph's type for it, tell a move to a
+    # place from a move to an employer.
+    previous = _json_section(text, "PREVIOUS_MESSAGES")
+    earlier = [str(item.get("content", "")) for item in previous if isinstance(item, dict)]
+    types = {entity["name"]: entity.get("entity_types") or [] for entity in entities}
     edges = []
-    for triple in grammar.extract(content):
+    for triple in grammar.extract(content, context=earlier, types=types):
         source = known.get(_norm(triple.subject), triple.subject)
         target = known.get(_norm(triple.object), triple.object)
         edges.append(

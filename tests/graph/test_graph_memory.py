@@ -87,6 +87,43 @@ async def test_a_contradiction_is_kept_as_history_not_deleted(graph):
     assert [fact.fact for fact in hydrated] == ["Dana Smith works at Globex."]
 
 
+def current_and_past(facts) -> tuple[set[str], set[str]]:
+    return {f.fact for f in facts if f.invalid_at is None}, {f.fact for f in facts if f.invalid_at is not None}
+
+
+async def test_moving_to_a_place_changes_where_someone_is_based_not_their_employer(graph):
+    group = new_group()
+    await graph.ingest(episode(group, "turn-1", "Carol Jones works at Initech. Carol Jones is based in Berlin."))
+    moved = await graph.ingest(episode(group, "turn-2", "Carol Jones moved to Paris.", days=30))
+
+    current, past = current_and_past(await graph.facts(group, include_invalid=True))
+    assert moved.invalidated == 1
+    assert current == {"Carol Jones works at Initech.", "Carol Jones is based in Paris."}
+    assert past == {"Carol Jones is based in Berlin."}
+
+
+async def test_moving_to_an_organisation_changes_employer_not_location(graph):
+    group = new_group()
+    await graph.ingest(episode(group, "turn-1", "Carol Jones works at Initech. Carol Jones is based in Berlin."))
+    moved = await graph.ingest(episode(group, "turn-2", "Carol Jones moved to Hooli Labs.", days=30))
+
+    current, past = current_and_past(await graph.facts(group, include_invalid=True))
+    assert moved.invalidated == 1
+    assert current == {"Carol Jones works at Hooli Labs.", "Carol Jones is based in Berlin."}
+    assert past == {"Carol Jones works at Initech."}
+
+
+async def test_a_place_the_group_mentioned_before_is_known_as_a_place(graph):
+    # Tromsø is in no gazetteer: an earlier episode saying someone is based there decides.
+    group = new_group()
+    await graph.ingest(episode(group, "turn-1", "Omar Haddad is based in Tromso. Carol Jones is based in Berlin."))
+    await graph.ingest(episode(group, "turn-2", "Carol Jones moved to Tromso.", days=30))
+
+    current, past = current_and_past(await graph.facts(group, include_invalid=True))
+    assert current == {"Omar Haddad is based in Tromso.", "Carol Jones is based in Tromso."}
+    assert past == {"Carol Jones is based in Berlin."}
+
+
 async def test_a_retried_episode_duplicates_nothing(graph, falkordb_port):
     group = new_group()
     turn = episode(group, "turn-1", "User: My name is Lee Park.\nUser: I work at Initech and I use Postgres.")

@@ -7,6 +7,8 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from contract.learning import CodifyInput, codify_id
+from memory.learning.models import Correction
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
@@ -72,6 +74,9 @@ async def test_a_failed_command_then_one_that_works_is_learned_and_used_next_tim
     learned = await runtime.session_cache.get(session(thread), "ls -z")
     assert (learned.tried, learned.instead, learned.source) == ("ls -z", "ls -a", "tool_recovery")
     assert second.tools_used == ["run_command"]
+    # The result says which command ran: the substitute, not the one the user asked for.
+    assert first.tool_calls == ["run_command: ls -z", "run_command: ls -a"]
+    assert second.tool_calls == ["run_command: ls -a"]
     assert await logged_calls(runtime, thread) == [
         ("run_command", "ls -z", "failed"),
         ("run_command", "ls -a", "ok"),
