@@ -30,10 +30,11 @@ class RecallActivities:
             ContextItem(
                 layer=Layer.RECALL,
                 source_id=hit.id,
-                source_time=hit.created_at,
+                source_time=hit.occurred_at,
                 label=hit.provenance,
                 score=round(hit.score, 4),
                 tokens=estimate_tokens(hit.text),
+                found_by=hit.found_by,
             )
             for hit in hits
         ]
@@ -49,9 +50,14 @@ class RecallActivities:
         messages = await self._rt.conversation.messages_by_id(
             request.thread, [request.user_message_id, request.assistant_message_id]
         )
-        by_role = {m.role: m.content for m in messages}
+        by_role = {m.role: m for m in messages}
         if set(by_role) != {"user", "assistant"}:
             raise LookupError(f"turn {request.turn} of {request.thread.key} has no stored user/assistant pair yet")
+        # The exchange happened when the user asked, not when the write was retried.
         return await self._rt.recall.remember_exchange(
-            request.thread, request.turn, by_role["user"], by_role["assistant"]
+            request.thread,
+            request.turn,
+            by_role["user"].content,
+            by_role["assistant"].content,
+            occurred_at=by_role["user"].created_at,
         )

@@ -29,7 +29,7 @@ class Settings(BaseModel):
     voyage_api_key: str | None = Field(default=None, repr=False)
     openai_api_key: str | None = Field(default=None, repr=False)
     # The model new tenants start on; existing tenants keep theirs (the fence).
-    embedding_model: str = "offline/hashed-ngrams/256"
+    embedding_model: str = "wordllama/l2-supercat/256"
 
     # The length gate's default threshold; a switch per tenant or global overrides it.
     ingest_min_chars: int = 80
@@ -62,8 +62,17 @@ class Settings(BaseModel):
     # the operator, see clients/retention.py).
     retention_schedule_hours: float = Field(default=24.0, ge=0, le=24 * 366, allow_inf_nan=False)
 
-    recall_top_k: int = 4
-    recall_min_score: float = 0.15
+    recall_top_k: int = Field(default=4, ge=1, le=100)
+    # The vector leg's floor: candidates less similar than this (cosine) are not considered.
+    recall_min_score: float = Field(default=0.15, ge=-1.0, le=1.0)
+    # Hybrid recall (memory/recall_search.py): "hybrid", "vector" or "lexical"; RRF's k,
+    # each leg's candidate count and weight.
+    recall_retrieval: str = Field(default="hybrid", pattern="^(hybrid|vector|lexical)$")
+    recall_rrf_k: int = Field(default=60, ge=1)
+    recall_vector_candidates: int = Field(default=40, ge=1, le=1000)
+    recall_lexical_candidates: int = Field(default=40, ge=1, le=1000)
+    recall_vector_weight: float = Field(default=1.0, ge=0.0)
+    recall_lexical_weight: float = Field(default=1.0, ge=0.0)
     max_tool_iterations: int = 4
     # Only used by the offline model: how many tokens its pretend window holds.
     offline_context_window_tokens: int = 200_000

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from memory.embedding.base import EmbeddingModelId
+from memory.recall_search import FusionSettings, RetrievalMode, fuse, lexical_statement, query_terms
 from memory.refs import AgentRef, ThreadRef
 from memory.schema import recall_embeddings, recall_items
 from memory.validation import InvalidInput
@@ -36,6 +37,8 @@ class RecallItem(BaseModel):
     chunk_index: int | None = None
     text: str
     created_at: datetime
+    # When the remembered thing happened; created_at is when it was stored.
+    occurred_at: datetime
 
     @property
     def provenance(self) -> str:
@@ -46,6 +49,8 @@ class RecallItem(BaseModel):
 
 class RecallHit(RecallItem):
     score: float
+    # How the item was found: "vector", "lexical" or "both" (hybrid search).
+    found_by: str = "vector"
 
 
 # HNSW indexes vectors of up to this many dimensions (pgvector's limit for the vector type).
@@ -137,7 +142,7 @@ def search_sql(embedding_model: str) -> str:
     return f"""
     WITH nearest AS MATERIALIZED (
         SELECT i.id, i.tenant_id, i.agent_id, i.thread_id, i.source_type, i.source_name, i.chunk_index,
-               i.text, i.created_at,
+               i.text, i.created_at, i.occurred_at,
                e.embedding::vector({dimension}) <=> CAST(:query AS vector({dimension})) AS distance
         FROM recall_embeddings e
         JOIN recall_items i ON i.id = e.item_id
@@ -152,7 +157,7 @@ def search_sql(embedding_model: str) -> str:
         LIMIT :limit
     )
     SELECT id, tenant_id, agent_id, thread_id, source_type, source_name, chunk_index, text, created_at,
-           1 - distance AS score
+           occurred_at, 1 - distance AS score
     FROM nearest
     ORDER BY distance
     """
@@ -196,9 +201,13 @@ class RecallStore:
         embedding: list[float],
         embedding_model: str,
         source_type: str = "exchange",
+        occurred_at: datetime | None = None,
     ) -> int:
-        """Store an item and its vector once; a retry with the same key changes nothing."""
+        """Store an item and its vector once; a retry with the same key changes nothing.
+        occurred_at is when the exchange happened (the insert time if not given)."""
         item = dict(tenant_id=thread.tenant_id, agent_id=thread.agent_id, thread_id=thread.thread_id, source_type=source_type)
+        if occurred_at is not None:
+            item["occurred_at"] = occurred_at
         return await self._store(item, idempotency_key, text_, embedding, embedding_model)
 
     async def write_document_chunk(
@@ -265,6 +274,54 @@ class RecallStore:
                 )
             ).mappings()
             hits = [RecallHit.model_validate(dict(r)) for r in rows if r["score"] >= min_score]
+            if hits:
+                await conn.execute(
+                    update(recall_items)
+                    .where(recall_items.c.id.in_([h.id for h in hits]))
+                    .values(last_retrieved_at=func.now())
+                )
+        return hits
+
+    async def hybrid_search(
+        self,
+        agent: AgentRef,
+        *,
+        query: str,
+        query_embedding: list[float] | None,
+        embedding_model: str,
+        limit: int,
+        min_score: float,
+        fusion: FusionSettings,
+        exclude_thread_id: str = "",
+    ) -> list[RecallHit]:
+        """The vector leg (candidates at or above min_score similarity) and the full-text
+        leg, fused by reciprocal rank; see memory.recall_search. An empty exclude_thread_id
+        searches all of the agent's threads."""
+        if limit < 1:
+            return []
+        literal, _ = model_literal(embedding_model)
+        params = {"tenant_id": agent.tenant_id, "agent_id": agent.agent_id, "exclude_thread_id": exclude_thread_id}
+        vector_rows: list = []
+        lexical_rows: list = []
+        terms = query_terms(query)
+        async with self._engine.begin() as conn:
+            if fusion.mode != RetrievalMode.LEXICAL and query_embedding is not None:
+                await conn.execute(_ITERATIVE_SCAN)
+                await conn.execute(_EF_SEARCH)
+                found = await conn.execute(
+                    _search(embedding_model),
+                    {**params, "query": query_embedding, "limit": fusion.vector_candidates},
+                )
+                vector_rows = [dict(r) for r in found.mappings() if r["score"] >= min_score]
+            if fusion.mode != RetrievalMode.VECTOR and terms:
+                found = await conn.execute(
+                    lexical_statement(literal), {**params, "terms": terms, "limit": fusion.lexical_candidates}
+                )
+                lexical_rows = [dict(r) for r in found.mappings()]
+            hits = [
+                RecallHit.model_validate({**f.row, "score": f.score, "found_by": f.found_by.value})
+                for f in fuse(vector_rows, lexical_rows, fusion, limit=limit)
+            ]
             if hits:
                 await conn.execute(
                     update(recall_items)

@@ -26,7 +26,7 @@ from memory.migration import EmbeddingMigration
 from memory.llm.base import LLMClient
 from memory.notebook import Notebook
 from memory.recall import RecallStore
-from memory.recall_memory import EmbedderPool, RecallMemory
+from memory.recall_memory import EmbedderPool, RecallMemory, fusion_settings
 from memory.retention import Retention
 from memory.session_cache import SessionCache
 from memory.skills import SkillLibrary
@@ -121,6 +121,7 @@ class MemoryRuntime:
                 ledger,
                 top_k=settings.recall_top_k,
                 min_score=settings.recall_min_score,
+                fusion=fusion_settings(settings),
             ),
             turns=TurnLog(engine),
             ledger=ledger,

@@ -82,6 +82,9 @@ recall_items = Table(
     Column("text", Text, nullable=False),
     Column("idempotency_key", String(300), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # When the remembered thing happened (a session's date, a document's date); the
+    # insert time when the writer knows no better.
+    Column("occurred_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("last_retrieved_at", DateTime(timezone=True)),
 )
 
