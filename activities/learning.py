@@ -3,6 +3,8 @@ codify and retention, as thin activities over memory/."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -35,6 +37,7 @@ from memory.reflection import reflect, reflection_prompt
 from memory.retention import RetentionReport, cutoff
 from memory.runtime import MemoryRuntime
 from memory.session_cache import CacheEntryNotFound, SessionContext
+from memory.superseded import mark_superseded
 from memory.skills import SkillProtected
 from memory.switches import SwitchableLayer
 from memory.usage import Action
@@ -114,7 +117,9 @@ class LearningActivities:
             limit=self._rt.settings.episodic_top_k,
             exclude_thread=thread.thread_id,
         )
-        return [episode.context_item() for episode in found]
+        return await mark_superseded(
+            self._rt.knowledge, thread.tenant_id, [(e.context_item(), e.summary) for e in found], datetime.now(UTC)
+        )
 
     @activity.defn(name="episode_record")
     @classified

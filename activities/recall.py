@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from temporalio import activity
 
 from activities.errors import classified
@@ -10,8 +12,13 @@ from activities.models import RecallSearchInput, RecallWriteInput
 from activities.tracing import traced
 from memory.manifest import ContextItem, Layer
 from memory.runtime import MemoryRuntime
+from memory.superseded import mark_superseded
 from memory.switches import SwitchableLayer
 from memory.tokens import estimate_tokens
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class RecallActivities:
@@ -26,7 +33,7 @@ class RecallActivities:
         if not await self._rt.switches.layer_on(request.thread.tenant_id, SwitchableLayer.RECALL):
             return []
         hits = await self._rt.recall.search(request.thread, request.turn, request.query)
-        return [
+        items = [
             ContextItem(
                 layer=Layer.RECALL,
                 source_id=hit.id,
@@ -38,6 +45,9 @@ class RecallActivities:
             )
             for hit in hits
         ]
+        return await mark_superseded(
+            self._rt.knowledge, request.thread.tenant_id, list(zip(items, [h.text for h in hits], strict=True)), utc_now()
+        )
 
     @activity.defn(name="recall_write")
     @heartbeats

@@ -51,8 +51,9 @@ class Settings(BaseModel):
     tool_scratch_root: str = ".data/scratch"
     tool_command_timeout_seconds: float = 20.0
 
-    # Episodic retrieval: an episode's weight halves every this many days.
-    episode_half_life_days: float = 14.0
+    # Episodic retrieval: how much the latest episode's match may gain over the agent's
+    # first one (a bounded tie-breaker, relative to the agent's own span of episodes).
+    episode_recency_weight: float = Field(default=0.1, ge=0.0, le=1.0)
     episodic_top_k: int = 3
     # Retention: transcripts older than this are cut to their summaries; recall rows not
     # retrieved for this long are pruned unless their tenant is active.
@@ -68,6 +69,7 @@ class Settings(BaseModel):
     # Hybrid recall (memory/recall_search.py): "hybrid", "vector" or "lexical"; RRF's k,
     # each leg's candidate count and weight.
     recall_retrieval: str = Field(default="hybrid", pattern="^(hybrid|vector|lexical)$")
+    recall_fusion: str = Field(default="relative", pattern="^(relative|rrf)$")
     recall_rrf_k: int = Field(default=60, ge=1)
     recall_vector_candidates: int = Field(default=40, ge=1, le=1000)
     recall_lexical_candidates: int = Field(default=40, ge=1, le=1000)

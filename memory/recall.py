@@ -315,7 +315,8 @@ class RecallStore:
                 vector_rows = [dict(r) for r in found.mappings() if r["score"] >= min_score]
             if fusion.mode != RetrievalMode.VECTOR and terms:
                 found = await conn.execute(
-                    lexical_statement(literal), {**params, "terms": terms, "limit": fusion.lexical_candidates}
+                    lexical_statement(literal),
+                    {**params, "query": query, "terms": terms, "limit": fusion.lexical_candidates},
                 )
                 lexical_rows = [dict(r) for r in found.mappings()]
             hits = [

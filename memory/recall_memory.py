@@ -10,7 +10,7 @@ from memory.config import Settings
 from memory.embedding.base import Embedder
 from memory.llm.base import ModelUsage
 from memory.recall import RecallHit, RecallStore
-from memory.recall_search import FusionSettings, RetrievalMode
+from memory.recall_search import FusionMethod, FusionSettings, RetrievalMode
 from memory.refs import AgentRef, ThreadRef
 from memory.validation import InvalidInput
 from memory.tenants import TenantRegistry
@@ -30,6 +30,7 @@ class ImportedTurn(BaseModel):
 def fusion_settings(settings: Settings) -> FusionSettings:
     return FusionSettings(
         mode=RetrievalMode(settings.recall_retrieval),
+        method=FusionMethod(settings.recall_fusion),
         rrf_k=settings.recall_rrf_k,
         vector_candidates=settings.recall_vector_candidates,
         lexical_candidates=settings.recall_lexical_candidates,

@@ -152,7 +152,7 @@ class MemoryRuntime:
                 audit_fraction=settings.session_cache_audit_fraction,
             ),
             cache_audit=audit,
-            episodic=EpisodicMemory(engine, half_life_days=settings.episode_half_life_days),
+            episodic=EpisodicMemory(engine, recency_weight=settings.episode_recency_weight),
             skills=SkillLibrary(documents, engine),
             commands=CommandRunner(CommandPolicy.from_settings(settings)),
             tool_log=ToolLog(engine),

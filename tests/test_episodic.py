@@ -80,7 +80,7 @@ async def test_the_transcript_is_stored_compressed_and_read_back_whole(runtime, 
 
 
 async def test_search_finds_the_past_episode_and_ranks_the_recent_one_first(runtime):
-    memory = EpisodicMemory(runtime.engine, half_life_days=14)
+    memory = EpisodicMemory(runtime.engine)
     owner = tenant()
     old = ThreadRef(tenant_id=owner, agent_id="ops", thread_id="t-old")
     recent = ThreadRef(tenant_id=owner, agent_id="ops", thread_id="t-recent")
