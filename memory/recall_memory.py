@@ -209,9 +209,9 @@ class RecallMemory:
         floor = self._min_score if min_score is None else min_score
         if not -1.0 <= floor <= 1.0:
             raise InvalidInput(f"min_score is a cosine similarity between -1 and 1, not {floor}")
-        vector = None
-        model = await self._tenants.current_embedding_model(agent.tenant_id)
-        if self._fusion.mode != RetrievalMode.LEXICAL:
+        if self._fusion.mode == RetrievalMode.LEXICAL:
+            model, vector = await self._tenants.current_embedding_model(agent.tenant_id), None
+        else:
             model, vector = await self._embed(
                 agent, thread_id, query, purpose="query", key=key, action=Action.RECALL_EMBED_QUERY
             )

@@ -88,46 +88,36 @@ def lexical_sql(model_literal: str) -> str:
           OR i.source_type = 'document'
         )"""
     return f"""
-    WITH q AS (
+    WITH q AS MATERIALIZED (
         SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', :query))
     ),
-    df AS (
+    df AS MATERIALIZED (
         SELECT q.lexeme,
                (SELECT count(*) FROM recall_items d
-                WHERE d.tenant_id = :tenant_id
-                  AND to_tsvector('english', d.text) @@ quote_literal(q.lexeme)::tsquery) AS df
+                WHERE d.tenant_id = :tenant_id AND d.text_search @@ quote_literal(q.lexeme)::tsquery) AS df
         FROM q
     ),
-    n AS (SELECT count(*) AS n FROM recall_items d WHERE d.tenant_id = :tenant_id),
+    n AS MATERIALIZED (SELECT count(*) AS n FROM recall_items d WHERE d.tenant_id = :tenant_id),
     candidates AS MATERIALIZED (
-        SELECT {_COLUMNS}, to_tsvector('english', i.text) AS doc
+        SELECT {_COLUMNS}, i.text_search AS doc
         FROM recall_items i
         WHERE {scope}
-          AND to_tsvector('english', i.text) @@ websearch_to_tsquery('english', :terms)
+          AND i.text_search @@ websearch_to_tsquery('english', :terms)
           AND EXISTS (
             SELECT 1 FROM recall_embeddings e
             WHERE e.item_id = i.id AND e.tenant_id = :tenant_id AND e.embedding_model = {model_literal}
           )
     ),
-    avglen AS (SELECT greatest(avg(length(doc)), 1) AS avglen FROM candidates),
-    scored AS (
-        SELECT c.id,
-               sum(
-                 ln(1 + (n.n - df.df + 0.5) / (df.df + 0.5))
-                 * cardinality(u.positions) * ({BM25_K1} + 1)
-                 / (cardinality(u.positions)
-                    + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * length(c.doc) / avglen.avglen))
-               ) AS rank
-        FROM candidates c
-        CROSS JOIN n
-        CROSS JOIN avglen
-        CROSS JOIN LATERAL unnest(c.doc) AS u
-        JOIN df ON df.lexeme = u.lexeme
-        GROUP BY c.id
-    )
-    SELECT {", ".join(col.split(".")[1] for col in _COLUMNS.split(", "))}, s.rank
-    FROM scored s JOIN candidates USING (id)
-    ORDER BY s.rank DESC, id DESC
+    avglen AS MATERIALIZED (SELECT greatest(avg(length(doc)), 1) AS avglen FROM candidates)
+    SELECT {", ".join(col.split(".")[1] for col in _COLUMNS.split(", "))},
+           (SELECT sum(
+                     ln(1 + (n.n - df.df + 0.5) / (df.df + 0.5))
+                     * cardinality(u.positions) * ({BM25_K1} + 1)
+                     / (cardinality(u.positions)
+                        + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * length(c.doc) / avglen.avglen)))
+            FROM unnest(c.doc) AS u JOIN df ON df.lexeme = u.lexeme) AS rank
+    FROM candidates c CROSS JOIN n CROSS JOIN avglen
+    ORDER BY rank DESC, id DESC
     LIMIT :limit
     """
 
