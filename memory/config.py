@@ -74,6 +74,11 @@ class Settings(BaseModel):
     recall_vector_candidates: int = Field(default=40, ge=1, le=1000)
     recall_lexical_candidates: int = Field(default=40, ge=1, le=1000)
     recall_vector_weight: float = Field(default=1.0, ge=0.0)
+    # The HNSW index (memory/recall.py HnswSettings): m and ef_construction shape indexes
+    # built from now on; ef_search is the candidate list of every vector query.
+    recall_hnsw_m: int = Field(default=16, ge=2, le=100)
+    recall_hnsw_ef_construction: int = Field(default=128, ge=4, le=1000)
+    recall_hnsw_ef_search: int = Field(default=100, ge=1, le=1000)
     recall_lexical_weight: float = Field(default=1.0, ge=0.0)
     max_tool_iterations: int = 4
     # Only used by the offline model: how many tokens its pretend window holds.

@@ -14,7 +14,7 @@ import re
 from datetime import datetime
 
 from pgvector.sqlalchemy import Vector
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import bindparam, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -76,19 +76,33 @@ def index_name(embedding_model: str) -> str:
     return f"ix_recall_hnsw_{slug}_{digest}"
 
 
-def index_sql(embedding_model: str) -> str:
+class HnswSettings(BaseModel, frozen=True):
+    """The approximate index's shape (m, ef_construction: read when an index is built; an
+    existing index keeps the shape it was built with) and its query-time candidate list."""
+
+    # A denser graph than pgvector's default (ef_construction 64): better recall per
+    # candidate at query time, paid once at build time.
+    m: int = Field(default=16, ge=2, le=100)
+    ef_construction: int = Field(default=128, ge=4, le=1000)
+    # pgvector's default (40) found about two thirds of the true top 10 at 100,000 rows in
+    # the benchmark; a wider list buys recall for a few milliseconds.
+    ef_search: int = Field(default=100, ge=1, le=1000)
+
+
+DEFAULT_HNSW = HnswSettings()
+
+
+def index_sql(embedding_model: str, hnsw: HnswSettings = DEFAULT_HNSW) -> str:
     literal, dimension = model_literal(embedding_model)
     return (
         f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {index_name(embedding_model)} ON recall_embeddings "
         f"USING hnsw ((embedding::vector({dimension})) vector_cosine_ops) "
-        # A denser graph than pgvector's default (ef_construction 64): better recall per
-        # candidate at query time, paid once at build time.
-        f"WITH (m = 16, ef_construction = 128) "
+        f"WITH (m = {hnsw.m}, ef_construction = {hnsw.ef_construction}) "
         f"WHERE embedding_model = {literal}"
     )
 
 
-async def ensure_index(engine: AsyncEngine, embedding_model: str) -> str:
+async def ensure_index(engine: AsyncEngine, embedding_model: str, hnsw: HnswSettings = DEFAULT_HNSW) -> str:
     """Create the model's partial HNSW index if it is missing; returns its name.
 
     The untyped column holds vectors of several dimensions; the cast to the model's
@@ -111,13 +125,13 @@ async def ensure_index(engine: AsyncEngine, embedding_model: str) -> str:
         while not await conn.scalar(text("SELECT pg_try_advisory_lock(hashtext(:name))"), {"name": name}):
             await asyncio.sleep(0.2)
         try:
-            await _build_index(conn, embedding_model, name)
+            await _build_index(conn, embedding_model, name, hnsw)
         finally:
             await conn.execute(text("SELECT pg_advisory_unlock(hashtext(:name))"), {"name": name})
     return name
 
 
-async def _build_index(conn, embedding_model: str, name: str) -> None:
+async def _build_index(conn, embedding_model: str, name: str, hnsw: HnswSettings) -> None:
     valid = await conn.scalar(
         text(
             "SELECT x.indisvalid FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
@@ -128,7 +142,7 @@ async def _build_index(conn, embedding_model: str, name: str) -> None:
     if valid is False:
         await conn.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {name}"))
     if valid is not True:
-        await conn.execute(text(index_sql(embedding_model)))
+        await conn.execute(text(index_sql(embedding_model, hnsw)))
 
 
 def search_sql(embedding_model: str) -> str:
@@ -171,15 +185,14 @@ def _search(embedding_model: str):
 # Per transaction, not per pooled session: the tenant filter must not starve the index
 # scan of rows, so the scan goes on past ef_search candidates until LIMIT is met.
 _ITERATIVE_SCAN = text("SET LOCAL hnsw.iterative_scan = 'relaxed_order'")
-# The candidate list per scan. pgvector's default (40) found about two thirds of the true
-# top 10 at 100,000 rows in the benchmark; a wider list buys recall for a few milliseconds.
-EF_SEARCH = 100
-_EF_SEARCH = text(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}")
 
 
 class RecallStore:
-    def __init__(self, engine: AsyncEngine):
+    def __init__(self, engine: AsyncEngine, hnsw: HnswSettings = DEFAULT_HNSW):
         self._engine = engine
+        self._hnsw = hnsw
+        # The candidate list per scan, per transaction.
+        self._ef_search = text(f"SET LOCAL hnsw.ef_search = {int(hnsw.ef_search)}")
         # Models whose index this process has already ensured: the check runs once per model.
         self._indexed: set[str] = set()
 
@@ -189,7 +202,7 @@ class RecallStore:
         if embedding_model in self._indexed:
             return
         if model_literal(embedding_model)[1] <= HNSW_MAX_DIMENSIONS:
-            await ensure_index(self._engine, embedding_model)
+            await ensure_index(self._engine, embedding_model, self._hnsw)
         self._indexed.add(embedding_model)
 
     async def write(
@@ -260,7 +273,7 @@ class RecallStore:
         statement = _search(embedding_model)
         async with self._engine.begin() as conn:
             await conn.execute(_ITERATIVE_SCAN)
-            await conn.execute(_EF_SEARCH)
+            await conn.execute(self._ef_search)
             rows = (
                 await conn.execute(
                     statement,
@@ -307,7 +320,7 @@ class RecallStore:
         async with self._engine.begin() as conn:
             if fusion.mode != RetrievalMode.LEXICAL and query_embedding is not None:
                 await conn.execute(_ITERATIVE_SCAN)
-                await conn.execute(_EF_SEARCH)
+                await conn.execute(self._ef_search)
                 found = await conn.execute(
                     _search(embedding_model),
                     {**params, "query": query_embedding, "limit": fusion.vector_candidates},

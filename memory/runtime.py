@@ -25,7 +25,7 @@ from memory.knowledge import KnowledgeGraph
 from memory.migration import EmbeddingMigration
 from memory.llm.base import LLMClient
 from memory.notebook import Notebook
-from memory.recall import RecallStore
+from memory.recall import HnswSettings, RecallStore
 from memory.recall_memory import EmbedderPool, RecallMemory, fusion_settings
 from memory.retention import Retention
 from memory.session_cache import SessionCache
@@ -115,7 +115,14 @@ class MemoryRuntime:
             documents=documents,
             notebook=Notebook(documents),
             recall=RecallMemory(
-                RecallStore(engine),
+                RecallStore(
+                    engine,
+                    HnswSettings(
+                        m=settings.recall_hnsw_m,
+                        ef_construction=settings.recall_hnsw_ef_construction,
+                        ef_search=settings.recall_hnsw_ef_search,
+                    ),
+                ),
                 tenants,
                 pool,
                 ledger,
