@@ -110,11 +110,13 @@ def lexical_sql(model_literal: str) -> str:
     ),
     avglen AS MATERIALIZED (SELECT greatest(avg(length(doc)), 1) AS avglen FROM candidates)
     SELECT {", ".join(col.split(".")[1] for col in _COLUMNS.split(", "))},
-           (SELECT sum(
+           (SELECT coalesce(sum(
                      ln(1 + (n.n - df.df + 0.5) / (df.df + 0.5))
                      * cardinality(u.positions) * ({BM25_K1} + 1)
                      / (cardinality(u.positions)
-                        + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * length(c.doc) / avglen.avglen)))
+                        + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * length(c.doc) / avglen.avglen))),
+                   0)
+            -- An item matched through a word the query's own lexemes lack scores 0.
             FROM unnest(c.doc) AS u JOIN df ON df.lexeme = u.lexeme) AS rank
     FROM candidates c CROSS JOIN n CROSS JOIN avglen
     ORDER BY rank DESC, id DESC
