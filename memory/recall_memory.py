@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from memory.config import Settings
 from memory.embedding.base import Embedder
@@ -12,10 +12,10 @@ from memory.llm.base import ModelUsage
 from memory.recall import RecallHit, RecallStore
 from memory.recall_search import FusionMethod, FusionSettings, RetrievalMode
 from memory.refs import AgentRef, ThreadRef
-from memory.validation import InvalidInput
 from memory.tenants import TenantRegistry
 from memory.tokens import estimate_tokens
 from memory.usage import Action, UsageLedger
+from memory.validation import InvalidInput, check_storable
 
 
 class ImportedTurn(BaseModel):
@@ -25,6 +25,11 @@ class ImportedTurn(BaseModel):
     key: str = Field(min_length=1, max_length=200, description="unique within the thread; a retry with it stores nothing new")
     text: str = Field(min_length=1, max_length=100_000)
     occurred_at: AwareDatetime
+
+    @field_validator("text")
+    @classmethod
+    def _storable(cls, value: str) -> str:
+        return check_storable("imported turn text", value)
 
 
 def fusion_settings(settings: Settings) -> FusionSettings:
