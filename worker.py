@@ -15,21 +15,40 @@ import signal
 from datetime import timedelta
 from pathlib import Path
 
+from contract.learning import RETENTION_SCHEDULE_ID, RetentionPolicy
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker.workflow_sandbox import (
+    SandboxedWorkflowRunner,
+    SandboxRestrictions,
+)
 
 from activities.registry import all_activities
-from memory.config import Settings, SettingsError
-from memory.db import upgrade_schema
-from memory.metrics import observe_layer_latency
+from memory.core.config import Settings, SettingsError
+from memory.core.db import upgrade_schema
+from memory.core.metrics import observe_layer_latency
+from memory.core.telemetry import (
+    configure_tracing,
+    install_log_context,
+    set_latency_observer,
+    shutdown_tracing,
+)
 from memory.runtime import MemoryRuntime
-from memory.telemetry import configure_tracing, install_log_context, set_latency_observer, shutdown_tracing
-from stack.checks import ServiceUnavailable, check_database, check_graph, check_redis_url
-from stack.metrics_endpoint import free_loopback_port, sdk_metrics_url, serve_metrics, temporal_runtime
-from stack.schedules import ensure_retention_schedule
-from stack.temporal_client import ClientConfigError, client_options
+from wiring.checks import (
+    ServiceUnavailable,
+    check_database,
+    check_graph,
+    check_redis_url,
+)
+from wiring.metrics_endpoint import (
+    free_loopback_port,
+    sdk_metrics_url,
+    serve_metrics,
+    temporal_runtime,
+)
+from wiring.schedules import ensure_retention_schedule
+from wiring.temporal_client import ClientConfigError, client_options
 from workflows.codify import CodifyWorkflow
 from workflows.conversation import ConversationWorkflow
 from workflows.documents import DocumentIngestionWorkflow
@@ -38,7 +57,7 @@ from workflows.ingestion import KnowledgeIngestionWorkflow
 from workflows.migration import EmbeddingMigrationWorkflow
 from workflows.notebook_edit import NotebookEditWorkflow
 from workflows.reflection import SkillReflectionWorkflow
-from workflows.retention import RETENTION_SCHEDULE_ID, RetentionPolicy, RetentionWorkflow
+from workflows.retention import RetentionWorkflow
 
 log = logging.getLogger("worker")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities.errors import classified
 from activities.heartbeat import heartbeats
-from activities.models import (
+from activities.tracing import traced
+from activities.turn_models import (
     AppendMessageInput,
     ConversationLoaded,
     LoadConversationInput,
@@ -14,13 +14,12 @@ from activities.models import (
     SummariseInput,
     SummariseResult,
 )
-from activities.tracing import traced
-from memory.manifest import ContextItem, Layer
-from memory.refs import ThreadRef
+from memory.conversation.summariser import summarise_thread
+from memory.core.refs import ThreadRef
+from memory.core.switches import SwitchableLayer
+from memory.core.validation import MAX_STORED_MESSAGE_CHARS, check_message
+from memory.prompt.manifest import ContextItem, Layer
 from memory.runtime import MemoryRuntime
-from memory.summariser import summarise_thread
-from memory.switches import SwitchableLayer
-from memory.validation import MAX_STORED_MESSAGE_CHARS, check_message
 
 
 class ConversationActivities:
@@ -28,13 +27,11 @@ class ConversationActivities:
         self._rt = runtime
 
     @activity.defn(name="conversation_open")
-    @classified
     async def open(self, thread: ThreadRef) -> int:
         """The last turn number already stored, so a restarted thread never reuses one."""
         return await self._rt.conversation.last_turn(thread)
 
     @activity.defn(name="conversation_append_message")
-    @classified
     @traced("conversation", "append")
     async def append_message(self, request: AppendMessageInput) -> MessageRef:
         if request.role == "user":
@@ -51,7 +48,6 @@ class ConversationActivities:
         return MessageRef(id=stored.id, tokens=stored.token_estimate, created_at=stored.created_at)
 
     @activity.defn(name="conversation_load")
-    @classified
     @traced("conversation", "load")
     async def load(self, request: LoadConversationInput) -> ConversationLoaded:
         context = await self._rt.conversation.context(request.thread)
@@ -81,7 +77,6 @@ class ConversationActivities:
 
     @activity.defn(name="conversation_summarise")
     @heartbeats
-    @classified
     @traced("conversation", "summarise")
     async def summarise(self, request: SummariseInput) -> SummariseResult:
         # A forced summary is how an overflowing turn recovers; only routine ones are switched off.

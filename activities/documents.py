@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities.errors import classified
-from activities.knowledge_models import DocumentChunksInput, DocumentChunksStored, DocumentPrepared, DocumentUpload, EpisodeTicket
+from activities.graph_models import (
+    DocumentChunksInput,
+    DocumentChunksStored,
+    DocumentPrepared,
+    EpisodeTicket,
+)
+from contract.ingestion import DocumentUpload
+from memory.core.switches import SwitchableLayer
+from memory.core.validation import InvalidInput, check_id
 from memory.runtime import MemoryRuntime
-from memory.switches import SwitchableLayer
-from memory.validation import InvalidInput, check_id
 
 
 class DocumentActivities:
@@ -17,7 +22,6 @@ class DocumentActivities:
         self._rt = runtime
 
     @activity.defn(name="document_store")
-    @classified
     async def store(self, upload: DocumentUpload) -> DocumentPrepared:
         check_id("tenant", upload.tenant_id)
         if not await self._rt.switches.layer_on(upload.tenant_id, SwitchableLayer.DOCUMENTS):
@@ -28,7 +32,6 @@ class DocumentActivities:
         return DocumentPrepared(chunks=stored.chunks, chars=stored.chars)
 
     @activity.defn(name="document_recall_chunks")
-    @classified
     async def recall_chunks(self, request: DocumentChunksInput) -> DocumentChunksStored:
         """Embed and store a batch of chunks in the recall store."""
         stored, chunks = await self._rt.library.chunks(request.tenant_id, request.sha256, request.first_chunk, request.last_chunk)
@@ -38,7 +41,6 @@ class DocumentActivities:
         return DocumentChunksStored(recall_item_ids=ids, episodes=[])
 
     @activity.defn(name="document_queue_episodes")
-    @classified
     async def queue_episodes(self, request: DocumentChunksInput) -> DocumentChunksStored:
         """Queue a batch of chunks as graph episodes, in chunk order."""
         stored, chunks = await self._rt.library.chunks(request.tenant_id, request.sha256, request.first_chunk, request.last_chunk)

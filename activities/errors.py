@@ -13,10 +13,14 @@ from pydantic import ValidationError
 from temporalio.exceptions import ApplicationError
 
 from activities.tracing import owner_of
+from memory.core.validation import InvalidInput
 from memory.embedding.base import EmbeddingRejected, EmbeddingUnavailable
 from memory.graph import GraphUnavailable
-from memory.llm.base import ContextWindowExceeded, ModelRequestRejected, ModelUnavailable
-from memory.validation import InvalidInput
+from memory.llm.base import (
+    ContextWindowExceeded,
+    ModelRequestRejected,
+    ModelUnavailable,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")

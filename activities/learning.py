@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from contract.errors import INVALID_INPUT
+from contract.learning import CodifyInput, CodifyResult, CorrectionReceipt
+from memory.learning.models import RetentionReport
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.errors import INVALID_INPUT, classified
 from activities.learning_models import (
-    CodifyInput,
-    CodifyResult,
     CorrectionInput,
-    CorrectionReceipt,
     EpisodeInput,
     EpisodeStored,
     EpisodicSearchInput,
@@ -28,19 +27,19 @@ from activities.learning_models import (
 )
 from activities.tools import session_context
 from activities.tracing import traced
-from memory.codify import Codifier
-from memory.context import LearnedEntry
-from memory.episodes import summarise_exchange
-from memory.episodic import EpisodeRecord, outcome_filter
-from memory.manifest import ContextItem
-from memory.reflection import reflect, reflection_prompt
-from memory.retention import RetentionReport, cutoff
+from memory.core.switches import SwitchableLayer
+from memory.core.usage import Action
+from memory.documents.skills import SkillProtected
+from memory.graph.episode_sources import summarise_exchange
+from memory.learning.codify import Codifier
+from memory.learning.episodic import EpisodeRecord, outcome_filter
+from memory.learning.reflection import reflect, reflection_prompt
+from memory.learning.retention import cutoff
+from memory.learning.session_cache import CacheEntryNotFound, SessionContext
+from memory.prompt.assembly import LearnedEntry
+from memory.prompt.manifest import ContextItem
+from memory.recall.superseded import mark_superseded
 from memory.runtime import MemoryRuntime
-from memory.session_cache import CacheEntryNotFound, SessionContext
-from memory.superseded import mark_superseded
-from memory.skills import SkillProtected
-from memory.switches import SwitchableLayer
-from memory.usage import Action
 
 CACHE_ENTRY_EXPIRED = "CacheEntryExpired"
 
@@ -54,13 +53,11 @@ class LearningActivities:
         self._rt = runtime
 
     @activity.defn(name="session_cache_lookup")
-    @classified
     @traced("session_cache", "lookup")
     async def lookup(self, session: SessionRef) -> Learned:
         return Learned(entries=_entries(await self._rt.session_cache.lookup(session_context(session))))
 
     @activity.defn(name="session_cache_learn")
-    @classified
     @traced("session_cache", "write")
     async def learn(self, request: LearnInput) -> Learned:
         """Record a tool recovery ("tried X, Y worked"); returns the session's learned set."""
@@ -71,7 +68,6 @@ class LearningActivities:
         return Learned(entries=_entries(await self._rt.session_cache.entries(ctx)))
 
     @activity.defn(name="correction_record")
-    @classified
     @traced("corrections", "write")
     async def record_correction(self, request: CorrectionInput) -> CorrectionReceipt:
         thread = request.session.thread
@@ -93,7 +89,6 @@ class LearningActivities:
         )
 
     @activity.defn(name="skills_load")
-    @classified
     @traced("skills", "load")
     async def load_skills(self, request: SkillsLoadInput) -> SkillsLoaded:
         agent = request.thread.agent
@@ -104,7 +99,6 @@ class LearningActivities:
         return SkillsLoaded(task_type=task_type, items=[s.context_item() for s in skills])
 
     @activity.defn(name="episodic_search")
-    @classified
     @traced("episodic", "search")
     async def search_episodes(self, request: EpisodicSearchInput) -> list[ContextItem]:
         thread = request.thread
@@ -122,7 +116,6 @@ class LearningActivities:
         )
 
     @activity.defn(name="episode_record")
-    @classified
     @traced("episodic", "write")
     async def record_episode(self, request: EpisodeInput) -> EpisodeStored:
         thread = request.thread
@@ -172,7 +165,6 @@ class LearningActivities:
         return summary.text
 
     @activity.defn(name="skill_reflect")
-    @classified
     @traced("skills", "reflect")
     async def reflect(self, request: ReflectInput) -> ReflectionResult:
         thread = request.thread
@@ -205,7 +197,6 @@ class LearningActivities:
         return ReflectionResult(status="updated", path=skill.path, lesson=lesson, version=skill.version)
 
     @activity.defn(name="codify")
-    @classified
     async def codify(self, request: CodifyInput) -> CodifyResult:
         rt = self._rt
         ctx = SessionContext(
@@ -230,7 +221,6 @@ class LearningActivities:
         return CodifyResult(**done.model_dump())
 
     @activity.defn(name="retention_run")
-    @classified
     async def retention(self, request: RetentionInput) -> RetentionReport:
         # Cutoffs from the workflow's clock, so a retried attempt removes exactly the same set.
         return await self._rt.retention.run(

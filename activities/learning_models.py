@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+from contract.learning import CodifyInput, CodifyResult, CorrectionReceipt
+from memory.learning.models import Correction
+from memory.tools.models import ToolStatus
 from pydantic import BaseModel, Field
 
-from memory.context import LearnedEntry
-from memory.corrections import Correction
-from memory.manifest import ContextItem
-from memory.refs import AgentRef, ThreadRef
-from memory.tool_log import ToolStatus
+from memory.core.refs import AgentRef, ThreadRef
+from memory.prompt.assembly import LearnedEntry
+from memory.prompt.manifest import ContextItem
 
 Outcome = Literal["succeeded", "failed", "corrected"]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities.errors import classified
 from activities.heartbeat import heartbeating
 from activities.migration_models import (
     EmbedBatchInput,
@@ -15,8 +14,13 @@ from activities.migration_models import (
     PlanInput,
     SwitchInput,
 )
-from memory.metrics import MIGRATION_ROWS_DONE, MIGRATION_ROWS_TOTAL
-from memory.migration import BatchBounds, BatchResult, MigrationPlan, VerifyReport
+from memory.core.metrics import MIGRATION_ROWS_DONE, MIGRATION_ROWS_TOTAL
+from memory.embedding.migration import (
+    BatchBounds,
+    BatchResult,
+    MigrationPlan,
+    VerifyReport,
+)
 from memory.runtime import MemoryRuntime
 
 
@@ -25,7 +29,6 @@ class MigrationActivities:
         self._rt = runtime
 
     @activity.defn(name="migration_plan")
-    @classified
     async def plan(self, request: PlanInput) -> MigrationPlan:
         plan = await self._rt.migration.plan(request.tenant_id, request.to_model)
         MIGRATION_ROWS_TOTAL.labels(tenant=plan.tenant_id).set(plan.total_rows)
@@ -33,18 +36,15 @@ class MigrationActivities:
         return plan
 
     @activity.defn(name="migration_ensure_index")
-    @classified
     async def ensure_index(self, model: str) -> str:
         async with heartbeating(5.0, f"index for {model}"):
             return await self._rt.migration.ensure_index(model)
 
     @activity.defn(name="migration_next_batch")
-    @classified
     async def next_batch(self, request: NextBatchInput) -> BatchBounds | None:
         return await self._rt.migration.next_batch(request.tenant_id, after_id=request.after_id, size=request.size)
 
     @activity.defn(name="migration_embed_batch")
-    @classified
     async def embed_batch(self, request: EmbedBatchInput) -> BatchResult:
         async with heartbeating(2.0, f"rows {request.first_id}-{request.last_id}"):
             result = await self._rt.migration.embed_batch(
@@ -55,7 +55,6 @@ class MigrationActivities:
         return result
 
     @activity.defn(name="migration_graph_batch")
-    @classified
     async def graph_batch(self, request: GraphBatchInput) -> GraphBatchResult:
         async with heartbeating(2.0, f"graph after {request.after or 'start'}"):
             batch = await self._rt.knowledge.reembed_graph_batch(
@@ -64,19 +63,16 @@ class MigrationActivities:
         return GraphBatchResult(items=batch.entities + batch.facts, last_key=batch.last_key)
 
     @activity.defn(name="migration_verify")
-    @classified
     async def verify(self, request: PlanInput) -> VerifyReport:
         return await self._rt.migration.verify(request.tenant_id, request.to_model)
 
     @activity.defn(name="migration_switch")
-    @classified
     async def switch(self, request: SwitchInput) -> bool:
         """Promote the graph's new vectors, then flip the tenant's fence; True if this call flipped it."""
         await self._rt.knowledge.promote_graph(request.tenant_id, request.to_model)
         return await self._rt.migration.switch(request.tenant_id, request.from_model, request.to_model)
 
     @activity.defn(name="migration_rollback")
-    @classified
     async def rollback(self, request: FenceChangeInput) -> None:
         """Every check first: the graph is re-embedded and promoted only for a rollback that
         goes ahead, before the fence moves (a retry after a crash in between finds the fence
@@ -87,6 +83,5 @@ class MigrationActivities:
         await self._rt.migration.rollback(request.tenant_id, request.model)
 
     @activity.defn(name="migration_cleanup")
-    @classified
     async def cleanup(self, request: FenceChangeInput) -> int:
         return await self._rt.migration.cleanup(request.tenant_id, request.model)

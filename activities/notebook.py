@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities.errors import classified
-from activities.knowledge_models import NotebookWriteInput, NotebookWritten
-from activities.models import NotebookEditInput, NotebookEditResult, NotebookReadInput
+from activities.graph_models import NotebookWriteInput, NotebookWritten
 from activities.tracing import traced
-from memory.manifest import ContextItem, Layer
+from activities.turn_models import (
+    NotebookEditInput,
+    NotebookEditResult,
+    NotebookReadInput,
+)
+from memory.core.switches import SwitchableLayer
+from memory.core.tokens import estimate_tokens
+from memory.prompt.manifest import ContextItem, Layer
 from memory.runtime import MemoryRuntime
-from memory.switches import SwitchableLayer
-from memory.tokens import estimate_tokens
 
 
 class NotebookActivities:
@@ -19,7 +22,6 @@ class NotebookActivities:
         self._rt = runtime
 
     @activity.defn(name="notebook_read")
-    @classified
     @traced("notebook", "read")
     async def read(self, request: NotebookReadInput) -> list[ContextItem]:
         if not await self._rt.switches.layer_on(request.agent.tenant_id, SwitchableLayer.NOTEBOOK):
@@ -38,7 +40,6 @@ class NotebookActivities:
         ]
 
     @activity.defn(name="notebook_edit")
-    @classified
     @traced("notebook", "write")
     async def edit(self, request: NotebookEditInput) -> NotebookEditResult:
         version = await self._rt.notebook.append_note(
@@ -50,7 +51,6 @@ class NotebookActivities:
         return NotebookEditResult(version_id=version.id, version=version.version)
 
     @activity.defn(name="notebook_write")
-    @classified
     @traced("notebook", "write")
     async def write(self, request: NotebookWriteInput) -> NotebookWritten:
         """An operator's edit: replaces the notebook as a new version, attributed to the operator."""

@@ -6,15 +6,14 @@ from datetime import UTC, datetime
 
 from temporalio import activity
 
-from activities.errors import classified
 from activities.heartbeat import heartbeats
-from activities.models import RecallSearchInput, RecallWriteInput
 from activities.tracing import traced
-from memory.manifest import ContextItem, Layer
+from activities.turn_models import RecallSearchInput, RecallWriteInput
+from memory.core.switches import SwitchableLayer
+from memory.core.tokens import estimate_tokens
+from memory.prompt.manifest import ContextItem, Layer
+from memory.recall.superseded import mark_superseded
 from memory.runtime import MemoryRuntime
-from memory.superseded import mark_superseded
-from memory.switches import SwitchableLayer
-from memory.tokens import estimate_tokens
 
 
 def utc_now() -> datetime:
@@ -27,7 +26,6 @@ class RecallActivities:
 
     @activity.defn(name="recall_search")
     @heartbeats
-    @classified
     @traced("recall", "search")
     async def search(self, request: RecallSearchInput) -> list[ContextItem]:
         if not await self._rt.switches.layer_on(request.thread.tenant_id, SwitchableLayer.RECALL):
@@ -51,7 +49,6 @@ class RecallActivities:
 
     @activity.defn(name="recall_write")
     @heartbeats
-    @classified
     @traced("recall", "write")
     async def write(self, request: RecallWriteInput) -> int:
         """The stored item's id; 0 when the recall layer is switched off."""

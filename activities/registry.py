@@ -6,10 +6,10 @@ from typing import Callable
 
 from activities.conversation import ConversationActivities
 from activities.documents import DocumentActivities
-from activities.knowledge import KnowledgeActivities
+from activities.graph import KnowledgeActivities
 from activities.learning import LearningActivities
 from activities.migration import MigrationActivities
-from activities.model import ModelActivities
+from activities.model_call import ModelActivities
 from activities.notebook import NotebookActivities
 from activities.recall import RecallActivities
 from activities.tools import ToolActivities

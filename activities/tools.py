@@ -3,9 +3,9 @@ working memory and never leave the workflow)."""
 
 from __future__ import annotations
 
+from memory.tools.models import ToolStatus
 from temporalio import activity
 
-from activities.errors import classified
 from activities.heartbeat import heartbeats
 from activities.learning_models import (
     SessionRef,
@@ -14,10 +14,9 @@ from activities.learning_models import (
     ToolOutput,
 )
 from activities.tracing import traced
-from memory.command_runner import CommandRejected
+from memory.learning.session_cache import SessionContext
 from memory.runtime import MemoryRuntime
-from memory.session_cache import SessionContext
-from memory.tool_log import ToolStatus
+from memory.tools.command_runner import CommandRejected
 
 
 def session_context(session: SessionRef) -> SessionContext:
@@ -45,7 +44,6 @@ class ToolActivities:
 
     @activity.defn(name="tool_recall_search")
     @heartbeats
-    @classified
     @traced("recall", "tool_search")
     async def recall_search(self, request: ToolInput) -> ToolOutput:
         thread = request.session.thread
@@ -59,7 +57,6 @@ class ToolActivities:
         return await self._log(request, "recall_search", ToolOutput(content=content, status=ToolStatus.OK))
 
     @activity.defn(name="tool_load_skill")
-    @classified
     @traced("skills", "tool_load")
     async def load_skill(self, request: ToolInput) -> ToolOutput:
         task_type = request.arguments["task_type"]
@@ -75,7 +72,6 @@ class ToolActivities:
 
     @activity.defn(name="tool_run_command")
     @heartbeats
-    @classified
     @traced("tools", "run_command")
     async def run_command(self, request: ToolInput) -> ToolOutput:
         command = request.arguments["command"]
@@ -102,7 +98,6 @@ class ToolActivities:
         return await self._log(request, "run_command", ToolOutput(content=text or "(no output)", status=status))
 
     @activity.defn(name="tool_record_failure")
-    @classified
     async def record_failure(self, request: ToolFailureRecord) -> None:
         """A call refused before it ran, or cut off by its timeout: logged like any other."""
         await self._rt.tool_log.record(

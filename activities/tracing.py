@@ -10,9 +10,9 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar
 
-from memory.manifest import ContextItem
-from memory.refs import AgentRef, ThreadRef
-from memory.telemetry import LayerSpan, layer_span, owner_scope
+from memory.core.refs import AgentRef, ThreadRef
+from memory.core.telemetry import LayerSpan, layer_span, owner_scope
+from memory.prompt.manifest import ContextItem
 
 R = TypeVar("R")
 log = logging.getLogger(__name__)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities.errors import classified
-from activities.models import TurnRecordInput
+from activities.turn_models import TurnRecordInput
 from memory.runtime import MemoryRuntime
 
 
@@ -14,7 +13,6 @@ class TurnActivities:
         self._rt = runtime
 
     @activity.defn(name="turn_record")
-    @classified
     async def record(self, request: TurnRecordInput) -> None:
         await self._rt.turns.record(
             request.thread,

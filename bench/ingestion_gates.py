@@ -28,14 +28,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from bench.services import Services, embedded_services
-from memory.conversation import StoredMessage
-from memory.gates import Gate, IngestionFacts
+from memory.conversation.store import StoredMessage
+from memory.core.refs import ThreadRef
+from memory.core.schema import usage_ledger
+from memory.core.tenants import Plan
+from memory.core.usage import Action
+from memory.graph.gates import Gate, IngestionFacts
 from memory.llm.base import ChatMessage, ModelRequest
-from memory.refs import ThreadRef
 from memory.runtime import MemoryRuntime
-from memory.schema import usage_ledger
-from memory.tenants import Plan
-from memory.usage import Action
 
 # The gated-out messages are most of a real conversation by count, though the short ones
 # are cheap: the gates must save at least this share of model calls and of input tokens.

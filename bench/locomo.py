@@ -41,15 +41,15 @@ from datetime import datetime
 from sqlalchemy import text
 
 from bench.services import embedded_services
-from memory.config import Settings
-from memory.db import create_engine
+from memory.core.config import Settings
+from memory.core.db import create_engine
+from memory.core.refs import ThreadRef
+from memory.core.tenants import TenantRegistry
+from memory.core.usage import UsageLedger
 from memory.embedding.registry import build_embedder
-from memory.recall import RecallStore
-from memory.recall_memory import EmbedderPool, ImportedTurn, RecallMemory
-from memory.recall_search import FusionMethod, FusionSettings, RetrievalMode
-from memory.refs import ThreadRef
-from memory.tenants import TenantRegistry
-from memory.usage import UsageLedger
+from memory.recall.search import FusionMethod, FusionSettings, RetrievalMode
+from memory.recall.service import EmbedderPool, ImportedTurn, RecallMemory
+from memory.recall.store import RecallStore
 
 DEV = ("conv-26", "conv-30", "conv-41", "conv-42", "conv-43")
 HELD_OUT = ("conv-44", "conv-47", "conv-48", "conv-49", "conv-50")

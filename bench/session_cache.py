@@ -40,12 +40,12 @@ import redis.asyncio as redis
 from sqlalchemy import func, select
 
 from bench.services import Services, embedded_services
-from memory.cache_audit import CacheAudit
-from memory.command_form import DEFAULT_MODE, MODES, CommandNormalizer
-from memory.config import Settings
-from memory.db import create_engine
-from memory.schema import session_cache_audit
-from memory.session_cache import SessionCache, SessionContext
+from memory.core.config import Settings
+from memory.core.db import create_engine
+from memory.core.schema import session_cache_audit
+from memory.learning.cache_audit import CacheAudit
+from memory.learning.command_form import DEFAULT_MODE, MODES, CommandNormalizer
+from memory.learning.session_cache import SessionCache, SessionContext
 
 TARGET_P99_MS = 5.0
 ENTRIES_PER_SESSION = 20

@@ -29,22 +29,29 @@ from sqlalchemy import text
 from temporalio.client import Client
 
 from activities.conversation import ConversationActivities
-from activities.knowledge import KnowledgeActivities
-from activities.knowledge_models import GraphSearchInput
+from activities.graph import KnowledgeActivities
+from activities.graph_models import GraphSearchInput
 from activities.learning import LearningActivities
 from activities.learning_models import EpisodicSearchInput, SessionRef, SkillsLoadInput
-from activities.model import ModelActivities
-from activities.models import (AppendMessageInput, GenerateInput, LoadConversationInput, NotebookReadInput,
-                               RecallSearchInput, RecallWriteInput, TurnRecordInput)
+from activities.model_call import ModelActivities
 from activities.notebook import NotebookActivities
 from activities.recall import RecallActivities
+from activities.turn_models import (
+    AppendMessageInput,
+    GenerateInput,
+    LoadConversationInput,
+    NotebookReadInput,
+    RecallSearchInput,
+    RecallWriteInput,
+    TurnRecordInput,
+)
 from activities.turns import TurnActivities
 from bench.services import Services, embedded_services, start_temporal_dev_server
 from clients.conversation import send_message
-from memory.refs import ThreadRef
+from contract.conversation import ConversationLimits, UserMessage
+from memory.core.refs import ThreadRef
 from memory.runtime import MemoryRuntime
 from worker import build_worker
-from workflows.models import ConversationLimits, UserMessage
 
 TARGET_OVERHEAD_MS = 50.0
 # The between-turns summary runs after the update has replied and would overlap the next

@@ -22,9 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from clients.usage import database_engine  # noqa: E402
-from memory.cache_audit import MAX_PENDING_ROWS, AuditEntry, CacheAudit  # noqa: E402
-from memory.validation import InvalidInput, check_id  # noqa: E402
-from stack.checks import ServiceUnavailable  # noqa: E402
+from memory.core.validation import InvalidInput, check_id  # noqa: E402
+from memory.learning.cache_audit import MAX_PENDING_ROWS, AuditEntry, CacheAudit  # noqa: E402
+from wiring.checks import ServiceUnavailable  # noqa: E402
 
 # Longer commands are cut, and newlines flattened, in the table; the full text is in the audit row.
 SHOWN_COMMAND_CHARS = 60

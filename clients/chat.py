@@ -17,15 +17,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from contract.names import TASK_QUEUE  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 from temporalio.client import WorkflowUpdateFailedError  # noqa: E402
 
 from clients.connect import connect  # noqa: E402
 from clients.conversation import send_message  # noqa: E402
 from clients.refused import report_refused  # noqa: E402
-from memory.refs import ThreadRef  # noqa: E402
-from memory.validation import InvalidInput, check_message  # noqa: E402
-from workflows.models import TASK_QUEUE, ConversationLimits, TurnResult, UserMessage  # noqa: E402
+from contract.conversation import ConversationLimits, TurnResult, UserMessage  # noqa: E402
+from memory.core.refs import ThreadRef  # noqa: E402
+from memory.core.validation import InvalidInput, check_message  # noqa: E402
 
 
 def _print_turn(result: TurnResult) -> None:

@@ -22,20 +22,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from contract.learning import (
+    CodifyInput,  # noqa: E402
+    codify_id,  # noqa: E402
+)
+from contract.names import TASK_QUEUE  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 from temporalio.client import WorkflowFailureError  # noqa: E402
 
-from activities.learning_models import CodifyInput  # noqa: E402
 from clients.connect import connect, failure_reason  # noqa: E402
 from clients.refused import report_refused  # noqa: E402
-from memory.command_form import CommandNormalizer  # noqa: E402
-from memory.config import Settings  # noqa: E402
-from memory.refs import AgentRef  # noqa: E402
-from memory.session_cache import SessionCache, SessionContext  # noqa: E402
-from memory.skills import check_task_type  # noqa: E402
-from memory.validation import InvalidInput  # noqa: E402
-from workflows.codify import CodifyWorkflow, codify_id  # noqa: E402
-from workflows.models import TASK_QUEUE  # noqa: E402
+from memory.core.config import Settings  # noqa: E402
+from memory.core.refs import AgentRef  # noqa: E402
+from memory.core.validation import InvalidInput  # noqa: E402
+from memory.documents.skills import check_task_type  # noqa: E402
+from memory.learning.command_form import CommandNormalizer  # noqa: E402
+from memory.learning.session_cache import SessionCache, SessionContext  # noqa: E402
+from workflows.codify import CodifyWorkflow  # noqa: E402
 
 
 async def list_entries(ctx: SessionContext) -> int:

@@ -7,8 +7,8 @@ import os
 
 from temporalio.client import Client
 
-from memory.telemetry import configure_tracing
-from stack.temporal_client import ClientConfigError, client_options
+from memory.core.telemetry import configure_tracing
+from wiring.temporal_client import ClientConfigError, client_options
 
 
 async def connect() -> Client:

@@ -3,24 +3,32 @@ or correct the agent in a running one."""
 
 from __future__ import annotations
 
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowExecutionStatus
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from contract.learning import CorrectionReceipt
+from contract.names import TASK_QUEUE
+from memory.learning.models import Correction
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.learning_models import CorrectionReceipt
-from memory.corrections import Correction
-from memory.refs import ThreadRef
-from memory.validation import check_message
-from stack.search_attributes import AGENT_ID, TENANT_ID, THREAD_ID
-from workflows.conversation import ConversationWorkflow
-from workflows.models import (
-    TASK_QUEUE,
+from contract.conversation import (
     ConversationLimits,
     ConversationStart,
     TurnResult,
     UserMessage,
     conversation_workflow_id,
 )
+from contract.search_attributes import AGENT_ID, TENANT_ID, THREAD_ID
+from memory.core.refs import ThreadRef
+from memory.core.validation import check_message
+from workflows.conversation import ConversationWorkflow
 
 
 async def send_message(

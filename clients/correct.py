@@ -18,14 +18,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from memory.learning.models import Correction  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 from temporalio.client import WorkflowUpdateFailedError  # noqa: E402
 
 from clients.connect import connect, failure_reason  # noqa: E402
 from clients.conversation import NoRunningConversation, correct  # noqa: E402
 from clients.refused import report_refused  # noqa: E402
-from memory.corrections import Correction  # noqa: E402
-from memory.refs import ThreadRef  # noqa: E402
+from memory.core.refs import ThreadRef  # noqa: E402
 
 
 async def main(argv: list[str] | None = None) -> int:

@@ -20,16 +20,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from contract.names import TASK_QUEUE  # noqa: E402
 from temporalio.client import Client, WorkflowFailureError  # noqa: E402
 from temporalio.common import WorkflowIDConflictPolicy  # noqa: E402
 
-from activities.knowledge_models import DocumentUpload  # noqa: E402
 from clients.connect import connect, failure_reason  # noqa: E402
-from memory.chunking import decode_document  # noqa: E402
-from memory.validation import InvalidInput, check_id  # noqa: E402
+from contract.ingestion import (  # noqa: E402
+    DocumentProgress,
+    DocumentUpload,  # noqa: E402
+    document_ingestion_id,
+)
+from memory.core.validation import InvalidInput, check_id  # noqa: E402
+from memory.documents.chunking import decode_document  # noqa: E402
 from workflows.documents import DocumentIngestionWorkflow  # noqa: E402
-from workflows.ingestion_models import DocumentProgress, document_ingestion_id  # noqa: E402
-from workflows.models import TASK_QUEUE  # noqa: E402
 
 # One upload travels as one workflow input; Temporal's payload limit is 2 MB.
 MAX_DOCUMENT_CHARS = 1_000_000

@@ -25,23 +25,33 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from contract.names import TASK_QUEUE  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from temporalio.api.enums.v1 import EventType  # noqa: E402
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle  # noqa: E402
+from temporalio.client import (  # noqa: E402
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError  # noqa: E402
 from temporalio.service import RPCError, RPCStatusCode  # noqa: E402
 
 from clients.connect import connect, failure_reason  # noqa: E402
-from memory.config import Settings  # noqa: E402
-from memory.db import create_engine  # noqa: E402
+from contract.migration import (  # noqa: E402
+    FenceChange,  # noqa: E402
+    MigrationProgress,
+    MigrationRequest,
+    MigrationStart,
+    migration_id,
+)
+from memory.core.config import Settings  # noqa: E402
+from memory.core.db import create_engine  # noqa: E402
+from memory.core.schema import tenants  # noqa: E402
+from memory.core.validation import InvalidInput, check_id  # noqa: E402
 from memory.embedding.base import EmbeddingModelId  # noqa: E402
-from memory.schema import tenants  # noqa: E402
-from memory.validation import InvalidInput, check_id  # noqa: E402
-from workflows.fence import EmbeddingFenceWorkflow, FenceChange  # noqa: E402
+from workflows.fence import EmbeddingFenceWorkflow  # noqa: E402
 from workflows.migration import EmbeddingMigrationWorkflow  # noqa: E402
-from workflows.migration_models import MigrationProgress, MigrationRequest, MigrationStart, migration_id  # noqa: E402
-from workflows.models import TASK_QUEUE  # noqa: E402
-
 
 # How long `start` waits for the migration's own checks (its plan) before it leaves it running.
 PLAN_PATIENCE = timedelta(seconds=30)

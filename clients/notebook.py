@@ -22,19 +22,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from contract.names import TASK_QUEUE  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 from temporalio.client import WorkflowFailureError  # noqa: E402
 
 from clients.connect import connect, failure_reason  # noqa: E402
 from clients.refused import report_refused  # noqa: E402
-from memory.config import Settings  # noqa: E402
-from memory.db import create_engine  # noqa: E402
-from memory.documents import DocumentStore  # noqa: E402
-from memory.notebook import NOTEBOOK_PATH, check_notebook_text  # noqa: E402
-from memory.refs import AgentRef  # noqa: E402
-from memory.validation import InvalidInput, check_storable  # noqa: E402
-from workflows.ingestion_models import NotebookEdit, NotebookEditResult, notebook_edit_id  # noqa: E402
-from workflows.models import TASK_QUEUE  # noqa: E402
+from contract.ingestion import NotebookEdit, NotebookEditResult, notebook_edit_id  # noqa: E402
+from memory.core.config import Settings  # noqa: E402
+from memory.core.db import create_engine  # noqa: E402
+from memory.core.refs import AgentRef  # noqa: E402
+from memory.core.validation import InvalidInput, check_storable  # noqa: E402
+from memory.documents.notebook import NOTEBOOK_PATH, check_notebook_text  # noqa: E402
+from memory.documents.path_store import DocumentStore  # noqa: E402
 from workflows.notebook_edit import NotebookEditWorkflow  # noqa: E402
 
 

@@ -22,19 +22,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from contract.learning import RETENTION_SCHEDULE_ID, RetentionPolicy, describe  # noqa: E402
+from contract.names import TASK_QUEUE  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 from temporalio.client import WorkflowFailureError  # noqa: E402
 
 from clients.connect import connect, failure_reason  # noqa: E402
 from clients.refused import report_refused  # noqa: E402
 from clients.usage import database_engine  # noqa: E402
-from memory.config import Settings  # noqa: E402
-from memory.tenants import TenantRegistry  # noqa: E402
-from memory.validation import InvalidInput  # noqa: E402
-from stack.checks import ServiceUnavailable  # noqa: E402
-from stack.schedules import ensure_retention_schedule  # noqa: E402
-from workflows.models import TASK_QUEUE  # noqa: E402
-from workflows.retention import RETENTION_SCHEDULE_ID, RetentionPolicy, RetentionWorkflow, describe  # noqa: E402
+from memory.core.config import Settings  # noqa: E402
+from memory.core.tenants import TenantRegistry  # noqa: E402
+from memory.core.validation import InvalidInput  # noqa: E402
+from wiring.checks import ServiceUnavailable  # noqa: E402
+from wiring.schedules import ensure_retention_schedule  # noqa: E402
+from workflows.retention import RetentionWorkflow  # noqa: E402
 
 # A schedule that fires less than once a year is no schedule; past this, a typo is likelier.
 MAX_EVERY_HOURS = 24 * 366

@@ -23,8 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from clients.usage import database_engine  # noqa: E402
-from memory.config import Settings  # noqa: E402
-from memory.switches import (  # noqa: E402
+from memory.core.config import Settings  # noqa: E402
+from memory.core.switches import (  # noqa: E402
     GLOBAL,
     GRAPH_EXTRACTION,
     INGEST_MIN_CHARS,
@@ -38,9 +38,9 @@ from memory.switches import (  # noqa: E402
     parse_value,
     switch_spec,
 )
-from memory.tenants import Plan, TenantRegistry  # noqa: E402
-from memory.validation import InvalidInput, check_id  # noqa: E402
-from stack.checks import ServiceUnavailable  # noqa: E402
+from memory.core.tenants import Plan, TenantRegistry  # noqa: E402
+from memory.core.validation import InvalidInput, check_id  # noqa: E402
+from wiring.checks import ServiceUnavailable  # noqa: E402
 
 # The value word that clears a level instead of setting it.
 CLEAR = "default"

@@ -23,11 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pydantic import BaseModel  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
-from memory.config import Settings  # noqa: E402
-from memory.db import create_engine  # noqa: E402
-from memory.usage import UsageLedger, UsageRow, is_memory_layer  # noqa: E402
-from memory.validation import InvalidInput, check_id  # noqa: E402
-from stack.checks import ServiceUnavailable, check_database  # noqa: E402
+from memory.core.config import Settings  # noqa: E402
+from memory.core.db import create_engine  # noqa: E402
+from memory.core.usage import UsageLedger, UsageRow, is_memory_layer  # noqa: E402
+from memory.core.validation import InvalidInput, check_id  # noqa: E402
+from wiring.checks import ServiceUnavailable, check_database  # noqa: E402
 
 
 @asynccontextmanager

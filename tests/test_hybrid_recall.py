@@ -8,19 +8,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from memory.context import ContextSources, RecalledEntry, assemble
+from memory.core.refs import ThreadRef
+from memory.core.tenants import TenantRegistry
+from memory.core.usage import UsageLedger
+from memory.core.validation import InvalidInput
 from memory.embedding.registry import build_embedder
 from memory.graph import GraphEpisode, episode_uuid
-from memory.knowledge import group_of
-from memory.manifest import ContextItem, Layer
-from memory.recall import RecallStore
-from memory.recall_memory import EmbedderPool, ImportedTurn, RecallMemory
-from memory.recall_search import FusionSettings, RetrievalMode
-from memory.refs import ThreadRef
-from memory.superseded import mark_superseded
-from memory.tenants import TenantRegistry
-from memory.usage import UsageLedger
-from memory.validation import InvalidInput
+from memory.graph.service import group_of
+from memory.prompt.assembly import ContextSources, RecalledEntry, assemble
+from memory.prompt.manifest import ContextItem, Layer
+from memory.recall.search import FusionSettings, RetrievalMode
+from memory.recall.service import EmbedderPool, ImportedTurn, RecallMemory
+from memory.recall.store import RecallStore
+from memory.recall.superseded import mark_superseded
 
 HASHED = "offline/hashed-ngrams/256"
 SEMANTIC = "wordllama/l2-supercat/256"

@@ -49,31 +49,36 @@ import uuid
 from dataclasses import dataclass, field
 
 import pytest
+from contract.learning import CodifyInput, codify_id
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from memory.learning.models import Correction
 from sqlalchemy import text
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
-from activities.knowledge_models import DocumentUpload
-from activities.learning_models import CodifyInput
 from clients.conversation import NoRunningConversation, correct, send_message
-from memory.config import Settings
-from memory.corrections import Correction
-from memory.episodic import Outcome
-from memory.knowledge import group_of
-from memory.manifest import ContextItem, Layer
-from memory.refs import AgentRef, ThreadRef
+from contract.conversation import UserMessage
+from contract.ingestion import (
+    DocumentUpload,
+    NotebookEdit,
+    document_ingestion_id,
+    exchange_ingestion_id,
+    notebook_edit_id,
+)
+from contract.migration import MigrationRequest, MigrationStart, migration_id
+from memory.core.config import Settings
+from memory.core.refs import AgentRef, ThreadRef
+from memory.graph.service import group_of
+from memory.learning.episodic import Outcome
+from memory.learning.session_cache import SessionContext
+from memory.prompt.manifest import ContextItem, Layer
 from memory.runtime import MemoryRuntime
-from memory.session_cache import SessionContext
 from tests.conftest import _start_time_skipping, finished, running_worker
 from tests.store_counts import ChildWorkflows
-from workflows.codify import CodifyWorkflow, codify_id
+from workflows.codify import CodifyWorkflow
 from workflows.documents import DocumentIngestionWorkflow
-from workflows.ingestion_models import NotebookEdit, document_ingestion_id, exchange_ingestion_id, notebook_edit_id
 from workflows.migration import EmbeddingMigrationWorkflow
-from workflows.migration_models import MigrationRequest, MigrationStart, migration_id
-from workflows.models import UserMessage
 from workflows.notebook_edit import NotebookEditWorkflow
 
 NEW_MODEL = "offline/hashed-ngrams/384"

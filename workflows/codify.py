@@ -3,11 +3,13 @@ skill or the notebook. The only path from the session cache to long-term memory.
 
 from __future__ import annotations
 
+from contract.learning import codify_id
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from contract.learning import CodifyInput, CodifyResult
+
     from activities.learning import LearningActivities
-    from activities.learning_models import CodifyInput, CodifyResult
     from workflows.options import MEMORY_IO
 
 

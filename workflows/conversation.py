@@ -13,26 +13,40 @@ from datetime import timedelta
 from typing import Any, Awaitable, Callable, NoReturn, TypeVar
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
-from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError, WorkflowAlreadyStartedError
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    TimeoutError,
+    WorkflowAlreadyStartedError,
+)
 
 with workflow.unsafe.imports_passed_through():
+    from contract.learning import CorrectionReceipt
+    from memory.conversation.models import EarlierTurn
+    from memory.learning.models import Correction
+
     from activities.conversation import ConversationActivities
     from activities.errors import CONTEXT_WINDOW_EXCEEDED
-    from activities.knowledge import KnowledgeActivities
-    from activities.knowledge_models import GraphSearchInput
+    from activities.graph import KnowledgeActivities
+    from activities.graph_models import GraphSearchInput
     from activities.learning import LearningActivities
     from activities.learning_models import (
         CorrectionInput,
-        CorrectionReceipt,
         EpisodicSearchInput,
         Learned,
         SessionRef,
         SkillsLoaded,
         SkillsLoadInput,
     )
-    from activities.model import ModelActivities
-    from activities.models import (
+    from activities.model_call import ModelActivities
+    from activities.notebook import NotebookActivities
+    from activities.recall import RecallActivities
+    from activities.turn_models import (
         AppendMessageInput,
         GenerateInput,
         GenerateOutput,
@@ -44,20 +58,21 @@ with workflow.unsafe.imports_passed_through():
         SummariseInput,
         TurnRecordInput,
     )
-    from activities.notebook import NotebookActivities
-    from activities.recall import RecallActivities
     from activities.turns import TurnActivities
-    from memory.context import CorrectionEntry, LearnedEntry
-    from memory.corrections import Correction
+    from contract.conversation import ConversationStart, TurnResult, UserMessage
+    from contract.ingestion import ExchangeIngestion, exchange_ingestion_id
+    from contract.search_attributes import AGENT_ID, TENANT_ID, THREAD_ID
+    from memory.core.validation import InvalidInput, check_message
     from memory.llm.base import ModelUsage
-    from memory.manifest import ContextItem
-    from memory.turn_requests import EarlierTurn
-    from memory.validation import InvalidInput, check_message
-    from stack.search_attributes import AGENT_ID, TENANT_ID, THREAD_ID
+    from memory.prompt.assembly import CorrectionEntry, LearnedEntry
+    from memory.prompt.manifest import ContextItem
     from workflows.ingestion import KnowledgeIngestionWorkflow
-    from workflows.ingestion_models import ExchangeIngestion, exchange_ingestion_id
-    from workflows.models import ConversationStart, TurnResult, UserMessage
-    from workflows.options import LOCAL_STORE_WRITE, MEMORY_IO, TURN_EMBEDDING_CALL, TURN_MODEL_CALL
+    from workflows.options import (
+        LOCAL_STORE_WRITE,
+        MEMORY_IO,
+        TURN_EMBEDDING_CALL,
+        TURN_MODEL_CALL,
+    )
     from workflows.tools import LEARNING_PATCH, ToolRunner
 
 

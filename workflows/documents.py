@@ -7,9 +7,9 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.documents import DocumentActivities
-    from activities.knowledge_models import DecideIngestionInput, DocumentChunksInput, DocumentUpload
+    from activities.graph_models import DecideIngestionInput, DocumentChunksInput
+    from contract.ingestion import DocumentProgress, DocumentUpload
     from workflows import graph_steps
-    from workflows.ingestion_models import DocumentProgress
     from workflows.options import EMBEDDING_CALL, MEMORY_IO
 
 BATCH_CHUNKS = 16

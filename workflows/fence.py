@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import BaseModel
 from temporalio import workflow
 
+from contract.migration import FenceChange
+
 with workflow.unsafe.imports_passed_through():
     from activities.migration import MigrationActivities
     from activities.migration_models import FenceChangeInput

@@ -5,10 +5,15 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.knowledge import KnowledgeActivities
-    from activities.knowledge_models import DecideIngestionInput, EpisodeTicket, GraphIngestInput, GraphIngestReport
-    from memory.gates import GateDecision
-    from stack.search_attributes import INGESTION_OUTCOME
+    from activities.graph import KnowledgeActivities
+    from activities.graph_models import (
+        DecideIngestionInput,
+        EpisodeTicket,
+        GraphIngestInput,
+        GraphIngestReport,
+    )
+    from contract.search_attributes import INGESTION_OUTCOME
+    from memory.graph.gates import GateDecision
     from workflows.options import GRAPH_INGEST, MEMORY_IO
 
 

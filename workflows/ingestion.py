@@ -13,12 +13,12 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.knowledge import KnowledgeActivities
-    from activities.knowledge_models import DecideIngestionInput, ExchangeEpisodeInput
+    from activities.graph import KnowledgeActivities
+    from activities.graph_models import DecideIngestionInput, ExchangeEpisodeInput
     from activities.learning import LearningActivities
     from activities.learning_models import EpisodeInput, ReflectInput
+    from contract.ingestion import ExchangeIngestion, IngestionResult
     from workflows import graph_steps
-    from workflows.ingestion_models import ExchangeIngestion, IngestionResult
     from workflows.options import MODEL_CALL
     from workflows.reflection import SkillReflectionWorkflow, reflection_id
 

@@ -28,14 +28,14 @@ with workflow.unsafe.imports_passed_through():
         PlanInput,
         SwitchInput,
     )
-    from stack.search_attributes import MIGRATION_STATE
-    from workflows.migration_models import (
+    from contract.migration import (
         MigrationProgress,
         MigrationRequest,
         MigrationResult,
         MigrationStart,
         MigrationState,
     )
+    from contract.search_attributes import MIGRATION_STATE
     from workflows.options import MEMORY_IO
 
 # Embedding batches: a few retries with backoff, then the workflow pauses itself.

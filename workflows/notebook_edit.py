@@ -10,11 +10,15 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.knowledge import KnowledgeActivities
-    from activities.knowledge_models import DecideIngestionInput, NotebookEpisodeInput, NotebookWriteInput
+    from activities.graph import KnowledgeActivities
+    from activities.graph_models import (
+        DecideIngestionInput,
+        NotebookEpisodeInput,
+        NotebookWriteInput,
+    )
     from activities.notebook import NotebookActivities
+    from contract.ingestion import IngestionResult, NotebookEdit, NotebookEditResult
     from workflows import graph_steps
-    from workflows.ingestion_models import IngestionResult, NotebookEdit, NotebookEditResult
     from workflows.options import MEMORY_IO
 
 

@@ -9,7 +9,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.learning import LearningActivities
     from activities.learning_models import ReflectInput, ReflectionResult
-    from memory.refs import ThreadRef
+    from memory.core.refs import ThreadRef
     from workflows.options import MODEL_CALL
 
 

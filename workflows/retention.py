@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from contract.learning import RETENTION_SCHEDULE_ID, RetentionPolicy, describe
 from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from memory.learning.models import MAX_RETENTION_DAYS, RetentionReport
+
     from activities.learning import LearningActivities
     from activities.learning_models import RetentionInput
-    from memory.retention import MAX_RETENTION_DAYS, RetentionReport
 
 RETENTION_SCHEDULE_ID = "retention"
 

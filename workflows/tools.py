@@ -16,16 +16,23 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, TimeoutError, TimeoutType
 
 with workflow.unsafe.imports_passed_through():
+    from memory.tools.models import ToolStatus
+
     from activities.learning import LearningActivities
-    from activities.learning_models import LearnInput, SessionRef, ToolFailureRecord, ToolInput, ToolOutput
-    from activities.models import NotebookEditInput
+    from activities.learning_models import (
+        LearnInput,
+        SessionRef,
+        ToolFailureRecord,
+        ToolInput,
+        ToolOutput,
+    )
     from activities.notebook import NotebookActivities
     from activities.tools import ToolActivities
-    from memory.context import LearnedEntry
+    from activities.turn_models import NotebookEditInput
     from memory.llm.base import ToolCall, ToolResult
-    from memory.tool_arguments import argument_problem
-    from memory.tool_log import ToolStatus
-    from memory.tools import TOOLS_BY_NAME
+    from memory.prompt.assembly import LearnedEntry
+    from memory.tools.arguments import argument_problem
+    from memory.tools.registry import TOOLS_BY_NAME
     from workflows.options import MEMORY_IO, TURN_EMBEDDING_CALL, TURN_HEARTBEAT_TIMEOUT
 
 # Threads started before tools beyond the notebook existed replay without their commands.

@@ -1,8 +1,8 @@
 from memory.embedding.base import (
     Embedder,
     EmbeddingModelId,
-    EmbeddingUnavailable,
     EmbeddingRejected,
+    EmbeddingUnavailable,
 )
 
 __all__ = ["Embedder", "EmbeddingModelId", "EmbeddingRejected", "EmbeddingUnavailable"]

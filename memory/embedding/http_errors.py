@@ -13,7 +13,11 @@ from typing import Any
 
 import httpx
 
-from memory.embedding.base import EmbeddingModelId, EmbeddingRejected, EmbeddingUnavailable
+from memory.embedding.base import (
+    EmbeddingModelId,
+    EmbeddingRejected,
+    EmbeddingUnavailable,
+)
 
 # Longer waits belong to the retry policy's own backoff, not to one provider hint.
 MAX_RETRY_AFTER_SECONDS = 60.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from memory.config import Settings
+from memory.core.config import Settings
 from memory.embedding.base import Embedder, EmbeddingModelId, EmbeddingRejected
 from memory.embedding.offline import OfflineEmbedder
 from memory.embedding.openai_embedder import OpenAIEmbedder

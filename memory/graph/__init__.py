@@ -2,7 +2,7 @@
 
 from memory.graph.clients import GraphClientsFactory
 from memory.graph.errors import GraphIngestFailed, GraphModelChanged, GraphUnavailable
-from memory.graph.memory import GraphMemory
+from memory.graph.graphiti_store import GraphMemory
 from memory.graph.models import (
     GraphCall,
     GraphEpisode,

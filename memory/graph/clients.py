@@ -12,7 +12,7 @@ from graphiti_core.cross_encoder.client import CrossEncoderClient
 from graphiti_core.embedder.client import EmbedderClient
 from graphiti_core.llm_client.client import LLMClient
 
-from memory.config import Settings
+from memory.core.config import Settings
 from memory.embedding.base import Embedder, EmbeddingModelId, EmbeddingRejected
 from memory.embedding.offline import OfflineEmbedder
 from memory.embedding.registry import build_embedder

@@ -10,10 +10,10 @@ from collections.abc import Iterable
 
 from graphiti_core.embedder.client import EmbedderClient, EmbedderConfig
 
+from memory.core.tokens import estimate_tokens
 from memory.embedding.base import Embedder
 from memory.graph.models import GraphCall
 from memory.graph.recording import embed_purpose, record
-from memory.tokens import estimate_tokens
 
 
 class GraphEmbedder(EmbedderClient):

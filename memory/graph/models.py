@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from memory.validation import ID_PATTERN
+from memory.core.validation import ID_PATTERN
 
 # Fixed forever: changing it would give every retried episode a new uuid, and the
 # graph would ingest it twice.

@@ -23,10 +23,10 @@ from graphiti_core.llm_client.config import LLMConfig, ModelSize
 from graphiti_core.prompts.models import Message
 from pydantic import BaseModel
 
+from memory.core.tokens import estimate_tokens
 from memory.graph import grammar
 from memory.graph.models import GraphCall
 from memory.graph.recording import record
-from memory.tokens import estimate_tokens
 
 PROVIDER = "offline"
 MODEL = "rule-based-extractor"

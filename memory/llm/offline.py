@@ -18,15 +18,21 @@ from __future__ import annotations
 
 import re
 
-from memory.command_form import CommandNormalizer
-from memory.context import (
+from memory.core.tokens import estimate_tokens
+from memory.learning.command_form import CommandNormalizer
+from memory.llm.base import (
+    ContextWindowExceeded,
+    ModelRequest,
+    ModelResponse,
+    ModelUsage,
+    ToolCall,
+)
+from memory.prompt.assembly import (
     CORRECTIONS_HEADER,
     LEARNED_HEADER,
     NOTEBOOK_HEADER,
     SUMMARY_HEADER,
 )
-from memory.llm.base import ContextWindowExceeded, ModelRequest, ModelResponse, ModelUsage, ToolCall
-from memory.tokens import estimate_tokens
 
 LABEL = "[offline model: no language model configured]"
 SUMMARY_LABEL = "[offline summary]"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 
-from memory.db import upgrade_schema
+from memory.core.db import upgrade_schema
 from stack.embedded import falkordb_binaries, redis_answers_ping
 
 with warnings.catch_warnings():

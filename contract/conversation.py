@@ -1,0 +1,78 @@
+"""Typed inputs and outputs of the conversation workflow."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from pydantic import BaseModel, Field
+
+from contract.ingestion import ExchangeIngestion
+from memory.core.refs import ThreadRef
+from memory.llm.base import ModelUsage
+from memory.prompt.assembly import CorrectionEntry
+from memory.prompt.manifest import ContextItem
+
+TASK_QUEUE = "agent-memory"
+
+
+def conversation_workflow_id(thread: ThreadRef) -> str:
+    return f"conversation/{thread.tenant_id}/{thread.agent_id}/{thread.thread_id}"
+
+
+class ConversationLimits(BaseModel):
+    max_message_chars: int = 32_000
+    # The live tail of a thread is folded into its summary above this many tokens,
+    # keeping the newest messages verbatim.
+    summary_trigger_tokens: int = 3_000
+    summary_keep_tail_messages: int = 6
+    max_tool_iterations: int = 4
+    # A command the agent runs is cut off after this long and recorded as timed out.
+    tool_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Continue-as-new after this many turns even if the server has not suggested it.
+    max_turns_per_run: int = 200
+    # A thread with no message for this long closes; its next message starts a new run.
+    idle_timeout_hours: float = 24 * 7
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "ConversationLimits":
+        """Limits for new threads from MAX_MESSAGE_CHARS, SUMMARY_TRIGGER_TOKENS and so on."""
+        env = os.environ if environ is None else environ
+        return cls.model_validate({name: env[name.upper()] for name in cls.model_fields if env.get(name.upper())})
+
+
+class ConversationStart(BaseModel):
+    thread: ThreadRef
+    limits: ConversationLimits = Field(default_factory=ConversationLimits)
+    # Set when continuing as new: the turn counter carries over, no need to ask the store.
+    last_turn: int | None = None
+    # Knowledge ingestions the previous run asked for but did not see started.
+    pending_ingestions: list[ExchangeIngestion] = []
+    # The project this thread works in: with tenant and agent, the context that what a
+    # session learns is keyed by.
+    project: str = Field(default="default", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:/-]+$")
+    # Operator corrections received but not yet applied to a model call.
+    pending_corrections: list[CorrectionEntry] = []
+
+
+class UserMessage(BaseModel):
+    text: str
+    # Marks a conversation between agents: the ingestion gates keep it out of the graph.
+    delegated: bool = False
+
+
+class TurnResult(BaseModel):
+    reply: str
+    workflow_id: str
+    turn: int
+    manifest: list[ContextItem]
+    usage: ModelUsage
+    provider: str
+    model: str
+    tools_used: list[str] = []
+    user_message_id: int
+    assistant_message_id: int
+    task_type: str = "general"
+    # succeeded, failed (a command failed and nothing recovered it) or corrected
+    outcome: str = "succeeded"
+    corrections_applied: int = 0

@@ -1,0 +1,1 @@
+"""Conversation layer: the message log, rolling summaries, turn records and request ids."""

@@ -1,0 +1,132 @@
+"""Usage ledger: every model and embedding call, by the action that caused it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel
+from sqlalchemy import case, distinct, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from memory.core.metrics import MEMORY_MODEL_CALLS, MEMORY_MODEL_TOKENS
+from memory.core.schema import usage_ledger
+from memory.llm.base import ModelUsage
+
+
+class Action(StrEnum):
+    AGENT_TURN = "agent_turn"
+    CONVERSATION_SUMMARY = "conversation_summary"
+    RECALL_EMBED_WRITE = "recall_embed_write"
+    RECALL_EMBED_QUERY = "recall_embed_query"
+    GRAPH_EXTRACTION = "graph_extraction"
+    GRAPH_EMBED = "graph_embed"
+    GRAPH_RERANK = "graph_rerank"
+    EPISODE_SUMMARY = "episode_summary"
+    DOCUMENT_EMBED = "document_embed"
+    RECALL_EMBED_MIGRATION = "recall_embed_migration"
+    SKILL_REFLECTION = "skill_reflection"
+
+
+def is_memory_layer(action: str) -> bool:
+    """Whether the memory layer caused a call, as opposed to the agent's own turn."""
+    return action != Action.AGENT_TURN
+
+
+class UsageRow(BaseModel):
+    tenant_id: str
+    action: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_input_tokens: int
+    cache_creation_input_tokens: int
+    # "provider/model" of every model the action used, sorted.
+    models: list[str]
+
+
+class UsageLedger:
+    def __init__(self, engine: AsyncEngine):
+        self._engine = engine
+
+    async def record(
+        self,
+        *,
+        idempotency_key: str,
+        tenant_id: str,
+        action: Action,
+        provider: str,
+        model: str,
+        usage: ModelUsage,
+        agent_id: str | None = None,
+        thread_id: str | None = None,
+    ) -> None:
+        """Record once per key: a retried call that already succeeded is not billed twice."""
+        async with self._engine.begin() as conn:
+            inserted = await conn.execute(
+                insert(usage_ledger)
+                .values(
+                    tenant_id=tenant_id,
+                    agent_id=agent_id,
+                    thread_id=thread_id,
+                    action=action.value,
+                    provider=provider,
+                    model=model,
+                    idempotency_key=idempotency_key,
+                    **usage.model_dump(),
+                )
+                .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            )
+        if inserted.rowcount:
+            MEMORY_MODEL_CALLS.labels(action=action.value).inc()
+            MEMORY_MODEL_TOKENS.labels(action=action.value, direction="input").inc(usage.input_tokens)
+            MEMORY_MODEL_TOKENS.labels(action=action.value, direction="output").inc(usage.output_tokens)
+
+    async def totals_by_action(self, tenant_id: str) -> dict[str, int]:
+        """Number of recorded calls per action for a tenant."""
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                select(usage_ledger.c.action, func.count())
+                .where(usage_ledger.c.tenant_id == tenant_id)
+                .group_by(usage_ledger.c.action)
+            )
+            return {action: count for action, count in rows}
+
+    async def report(self, tenant_id: str | None = None, since: datetime | None = None) -> list[UsageRow]:
+        """Calls and tokens per tenant and action, ordered by tenant then action."""
+        ledger = usage_ledger.c
+        query = (
+            select(
+                ledger.tenant_id,
+                ledger.action,
+                func.count().label("calls"),
+                *(
+                    func.sum(column).label(column.name)
+                    for column in (
+                        ledger.input_tokens,
+                        ledger.output_tokens,
+                        ledger.cache_read_input_tokens,
+                        ledger.cache_creation_input_tokens,
+                    )
+                ),
+                # Embedding model ids already start with their provider ("offline/hashed-ngrams/256").
+                func.array_agg(
+                    distinct(
+                        case(
+                            (ledger.model.startswith(ledger.provider + "/"), ledger.model),
+                            else_=ledger.provider + "/" + ledger.model,
+                        )
+                    )
+                ).label("models"),
+            )
+            .group_by(ledger.tenant_id, ledger.action)
+            .order_by(ledger.tenant_id, ledger.action)
+        )
+        if tenant_id is not None:
+            query = query.where(ledger.tenant_id == tenant_id)
+        if since is not None:
+            query = query.where(ledger.created_at >= since)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [UsageRow.model_validate({**row, "models": sorted(row["models"])}) for row in rows]

@@ -1,0 +1,1 @@
+"""Path-routed documents: the versioned store, the notebook, skills and uploaded documents."""

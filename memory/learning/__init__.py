@@ -1,0 +1,1 @@
+"""Learning from work: session cache, corrections, codify, episodic memory, reflection, retention."""

@@ -1,0 +1,1 @@
+"""Working-context assembly: the manifest, hydrating it, and the cache-stable prompt."""

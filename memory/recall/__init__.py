@@ -1,0 +1,1 @@
+"""Persistent recall store: past exchanges and document chunks, fenced vector search."""

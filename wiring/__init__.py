@@ -1,0 +1,1 @@
+"""How a process of the project meets Temporal: the client options, the worker plugin, start-up checks, schedules, search-attribute registration and the metrics endpoint. The embedded dev stack is stack/."""
