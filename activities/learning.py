@@ -3,6 +3,8 @@ codify and retention, as thin activities over memory/."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from temporalio import activity
 
 from activities.learning_models import (
@@ -21,6 +23,7 @@ from memory.core.switches import SwitchableLayer
 from memory.learning.episodic import outcome_filter
 from memory.prompt.assembly import LearnedEntry
 from memory.prompt.manifest import ContextItem
+from memory.recall.superseded import mark_superseded
 from memory.runtime import MemoryRuntime
 
 
@@ -91,4 +94,6 @@ class LearningActivities:
             limit=self._rt.settings.episodic_top_k,
             exclude_thread=thread.thread_id,
         )
-        return [episode.context_item() for episode in found]
+        return await mark_superseded(
+            self._rt.knowledge, thread.tenant_id, [(e.context_item(), e.summary) for e in found], datetime.now(UTC)
+        )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from temporalio import activity
 
 from activities.heartbeat import heartbeats
@@ -10,7 +12,12 @@ from activities.turn_models import RecallSearchInput, RecallWriteInput
 from memory.core.switches import SwitchableLayer
 from memory.core.tokens import estimate_tokens
 from memory.prompt.manifest import ContextItem, Layer
+from memory.recall.superseded import mark_superseded
 from memory.runtime import MemoryRuntime
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class RecallActivities:
@@ -24,17 +31,21 @@ class RecallActivities:
         if not await self._rt.switches.layer_on(request.thread.tenant_id, SwitchableLayer.RECALL):
             return []
         hits = await self._rt.recall.search(request.thread, request.turn, request.query)
-        return [
+        items = [
             ContextItem(
                 layer=Layer.RECALL,
                 source_id=hit.id,
-                source_time=hit.created_at,
+                source_time=hit.occurred_at,
                 label=hit.provenance,
                 score=round(hit.score, 4),
                 tokens=estimate_tokens(hit.text),
+                found_by=hit.found_by,
             )
             for hit in hits
         ]
+        return await mark_superseded(
+            self._rt.knowledge, request.thread.tenant_id, list(zip(items, [h.text for h in hits], strict=True)), utc_now()
+        )
 
     @activity.defn(name="recall_write")
     @heartbeats
@@ -46,9 +57,14 @@ class RecallActivities:
         messages = await self._rt.conversation.messages_by_id(
             request.thread, [request.user_message_id, request.assistant_message_id]
         )
-        by_role = {m.role: m.content for m in messages}
+        by_role = {m.role: m for m in messages}
         if set(by_role) != {"user", "assistant"}:
             raise LookupError(f"turn {request.turn} of {request.thread.key} has no stored user/assistant pair yet")
+        # The exchange happened when the user asked, not when the write was retried.
         return await self._rt.recall.remember_exchange(
-            request.thread, request.turn, by_role["user"], by_role["assistant"]
+            request.thread,
+            request.turn,
+            by_role["user"].content,
+            by_role["assistant"].content,
+            occurred_at=by_role["user"].created_at,
         )

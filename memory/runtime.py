@@ -36,8 +36,8 @@ from memory.learning.reflection import Reflector
 from memory.learning.retention import Retention
 from memory.learning.session_cache import SessionCache
 from memory.llm.base import LLMClient
-from memory.recall.service import EmbedderPool, RecallMemory
-from memory.recall.store import RecallStore
+from memory.recall.service import EmbedderPool, RecallMemory, fusion_settings
+from memory.recall.store import HnswSettings, RecallStore
 from memory.tools.command_runner import CommandPolicy, CommandRunner
 from memory.tools.log import ToolLog
 
@@ -116,7 +116,7 @@ class MemoryRuntime:
         switches = SwitchBoard(engine, default_ingest_min_chars=settings.ingest_min_chars)
         pool = embedders or EmbedderPool(lambda model_id: build_embedder(model_id, settings))
         audit = CacheAudit(engine)
-        episodic = EpisodicMemory(engine, half_life_days=settings.episode_half_life_days)
+        episodic = EpisodicMemory(engine, recency_weight=settings.episode_recency_weight)
         skills = SkillLibrary(documents, engine)
         lessons = LessonReview(engine, skills)
         tool_log = ToolLog(engine)
@@ -144,12 +144,20 @@ class MemoryRuntime:
             documents=documents,
             notebook=notebook,
             recall=RecallMemory(
-                RecallStore(engine),
+                RecallStore(
+                    engine,
+                    HnswSettings(
+                        m=settings.recall_hnsw_m,
+                        ef_construction=settings.recall_hnsw_ef_construction,
+                        ef_search=settings.recall_hnsw_ef_search,
+                    ),
+                ),
                 tenants,
                 pool,
                 ledger,
                 top_k=settings.recall_top_k,
                 min_score=settings.recall_min_score,
+                fusion=fusion_settings(settings),
             ),
             turns=TurnLog(engine),
             ledger=ledger,

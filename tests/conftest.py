@@ -137,6 +137,8 @@ def settings(database_url, graph_url, redis_url, tmp_path) -> Settings:
         graph_url=graph_url,
         redis_url=redis_url,
         tool_scratch_root=str(tmp_path / "scratch"),
+        # Hand-checkable vectors: tests that compare scores were written against these.
+        embedding_model="offline/hashed-ngrams/256",
     )
 
 

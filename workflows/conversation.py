@@ -33,10 +33,6 @@ from contract.names import (
 )
 
 with workflow.unsafe.imports_passed_through():
-    from contract.learning import CorrectionReceipt
-    from memory.conversation.models import EarlierTurn
-    from memory.learning.models import Correction
-
     from activities.conversation import ConversationActivities
     from activities.graph import KnowledgeActivities
     from activities.graph_models import GraphSearchInput

@@ -16,8 +16,6 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, TimeoutError, TimeoutType
 
 with workflow.unsafe.imports_passed_through():
-    from memory.tools.models import ToolStatus
-
     from activities.learning import LearningActivities
     from activities.learning_models import (
         LearnInput,
@@ -33,8 +31,8 @@ with workflow.unsafe.imports_passed_through():
     from memory.prompt.assembly import LearnedEntry
     from memory.tools.arguments import argument_problem
     from memory.tools.models import ToolStatus
-    from memory.tools.summary import summarise_call
     from memory.tools.registry import TOOLS_BY_NAME
+    from memory.tools.summary import summarise_call
     from workflows.options import MEMORY_IO, TURN_EMBEDDING_CALL, TURN_HEARTBEAT_TIMEOUT
 
 # Threads started before tools beyond the notebook existed replay without their commands.

@@ -37,7 +37,7 @@ class Settings(BaseModel):
     voyage_api_key: str | None = Field(default=None, repr=False)
     openai_api_key: str | None = Field(default=None, repr=False)
     # The model new tenants start on; existing tenants keep theirs (the fence).
-    embedding_model: str = "offline/hashed-ngrams/256"
+    embedding_model: str = "wordllama/l2-supercat/256"
 
     # The length gate's default threshold; a switch per tenant or global overrides it.
     ingest_min_chars: int = 80
@@ -68,8 +68,9 @@ class Settings(BaseModel):
     tool_file_mb: int = Field(default=64, ge=1)
     tool_max_processes: int = Field(default=64, ge=1)
 
-    # Episodic retrieval: an episode's weight halves every this many days.
-    episode_half_life_days: float = 14.0
+    # Episodic retrieval: how much the latest episode's match may gain over the agent's
+    # first one (a bounded tie-breaker, relative to the agent's own span of episodes).
+    episode_recency_weight: float = Field(default=0.1, ge=0.0, le=1.0)
     episodic_top_k: int = 3
     # Retention: transcripts older than this are cut to their summaries; recall rows not
     # retrieved for this long are pruned unless their tenant is active.
@@ -98,8 +99,23 @@ class Settings(BaseModel):
     # Each document (the notebook above all) keeps the full text of this many newest versions.
     document_versions_kept: int = Field(default=20, ge=1, le=100_000)
 
-    recall_top_k: int = 4
-    recall_min_score: float = 0.15
+    recall_top_k: int = Field(default=4, ge=1, le=100)
+    # The vector leg's floor: candidates less similar than this (cosine) are not considered.
+    recall_min_score: float = Field(default=0.15, ge=-1.0, le=1.0)
+    # Hybrid recall (memory/recall/search.py): "hybrid", "vector" or "lexical"; RRF's k,
+    # each leg's candidate count and weight.
+    recall_retrieval: str = Field(default="hybrid", pattern="^(hybrid|vector|lexical)$")
+    recall_fusion: str = Field(default="relative", pattern="^(relative|rrf)$")
+    recall_rrf_k: int = Field(default=60, ge=1)
+    recall_vector_candidates: int = Field(default=40, ge=1, le=1000)
+    recall_lexical_candidates: int = Field(default=40, ge=1, le=1000)
+    recall_vector_weight: float = Field(default=1.0, ge=0.0)
+    # The HNSW index (memory/recall/store.py HnswSettings): m and ef_construction shape indexes
+    # built from now on; ef_search is the candidate list of every vector query.
+    recall_hnsw_m: int = Field(default=16, ge=2, le=100)
+    recall_hnsw_ef_construction: int = Field(default=128, ge=4, le=1000)
+    recall_hnsw_ef_search: int = Field(default=100, ge=1, le=1000)
+    recall_lexical_weight: float = Field(default=1.0, ge=0.0)
     # Ceilings for every thread, whatever limits its client asked for.
     max_tool_iterations: int = Field(default=4, ge=0, le=50)
     max_tool_calls_per_response: int = Field(default=8, ge=1, le=64)

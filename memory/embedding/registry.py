@@ -9,8 +9,10 @@ from memory.embedding.base import Embedder, EmbeddingModelId, EmbeddingRejected
 from memory.embedding.offline import OfflineEmbedder
 from memory.embedding.openai_embedder import OpenAIEmbedder
 from memory.embedding.voyage import VoyageEmbedder
+from memory.embedding.wordllama_embedder import MODEL_ID as WORDLLAMA_MODEL_ID
+from memory.embedding.wordllama_embedder import WordLlamaEmbedder
 
-KNOWN_PROVIDERS = ("offline", "openai", "voyage")
+KNOWN_PROVIDERS = ("offline", "openai", "voyage", "wordllama")
 
 
 def build_embedder(
@@ -27,6 +29,12 @@ def build_embedder(
                 f"use offline/hashed-ngrams/<dimension>"
             )
         return offline
+    if parsed.provider == "wordllama":
+        if parsed != WORDLLAMA_MODEL_ID:
+            raise EmbeddingRejected(
+                f"embedding model {parsed} is not the packaged WordLlama model; use {WORDLLAMA_MODEL_ID}"
+            )
+        return WordLlamaEmbedder()
     if parsed.provider == "voyage":
         key = _require_key(settings.voyage_api_key, parsed, "VOYAGE_API_KEY")
         return VoyageEmbedder(key, parsed, http_client=http_client)

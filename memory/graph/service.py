@@ -210,6 +210,10 @@ class KnowledgeGraph:
                 break
         return await self.graph.promote(group, to_model)
 
+    async def all_facts(self, tenant_id: str) -> list[GraphFact]:
+        """Every fact of the tenant's graph, invalidated ones included (memory/recall/superseded.py)."""
+        return await self.graph.facts(group_of(tenant_id), include_invalid=True)
+
     async def facts_by_uuid(self, tenant_id: str, uuids: list[str]) -> list[GraphFact]:
         return await self.graph.facts_by_uuid(group_of(tenant_id), uuids) if uuids else []
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 import zlib
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy import DateTime, extract, func, literal, literal_column, select, update
+from sqlalchemy import extract, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -68,14 +68,31 @@ class StoredEpisode(BaseModel):
         )
 
 
-_ABOUT_FAILURE = re.compile(r"\b(fail\w*|wrong|errors?|mistakes?|correct(?:ed|ions?))\b", re.IGNORECASE)
 _FAILURE_OUTCOMES = frozenset({Outcome.FAILED, Outcome.CORRECTED})
+_GAP = r"(?:\W+\w+){0,4}?\W+"
+# Questions about how past work went, not any text that mentions a mistake: "what failed
+# last time", "what went wrong", "did I make a mistake", "which errors did we hit",
+# "any errors?", "errors in the previous run". "How do I fix this error", "I made a
+# mistake in the address, change it" and "what is wrong with this code" do not ask for
+# past failures and see every episode.
+_ASKS_ABOUT_FAILURE = (
+    re.compile(rf"\bwhat{_GAP}(?:fail\w*|went wrong|go(?:es)? wrong|gone wrong|broke)\b", re.IGNORECASE),
+    re.compile(rf"\b(?:did|has|have|had){_GAP}(?:fail\w*|go wrong|gone wrong|break|broke|mistakes?)\b", re.IGNORECASE),
+    re.compile(r"\b(?:what|which) (?:mistakes?|errors?|failures?|corrections?)\b", re.IGNORECASE),
+    re.compile(r"^\W*(?:any|were there(?: any)?)\W+(?:errors?|failures?|mistakes?)\W*$", re.IGNORECASE),
+    re.compile(
+        r"\b(?:fail\w*|errors?|mistakes?|went wrong)\b.*\b(?:last|previous|earlier) (?:time|attempts?|runs?|tries)\b"
+        r"|\b(?:last|previous|earlier) (?:time|attempts?|runs?|tries)\b.*\b(?:fail\w*|errors?|mistakes?|went wrong)\b",
+        re.IGNORECASE,
+    ),
+)
 
 
 def outcome_filter(query: str) -> set[Outcome] | None:
-    """The outcomes a query asks about: "what failed", "what went wrong" look only at episodes
-    that failed or were corrected; anything else looks at all of them."""
-    return set(_FAILURE_OUTCOMES) if _ABOUT_FAILURE.search(query) else None
+    """The outcomes a query asks about: a question about what failed or went wrong before
+    looks only at episodes that failed or were corrected; anything else, including text
+    that merely mentions an error, looks at all of them."""
+    return set(_FAILURE_OUTCOMES) if any(p.search(query) for p in _ASKS_ABOUT_FAILURE) else None
 
 
 # The index on summaries is on to_tsvector('english', summary): the configuration must be
@@ -147,12 +164,26 @@ async def truncate_batch(conn: AsyncConnection, cutoff: datetime, *, after_id: i
     return {episode_id: tenant_id for episode_id, tenant_id in rows}
 
 
+def _position(agent: AgentRef):
+    """Where an episode falls in its agent's span of episodes: 0 the first, 1 the latest
+    (1 when the agent has one episode, or all at one moment)."""
+    span = (
+        select(func.min(episodes.c.occurred_at).label("first"), func.max(episodes.c.occurred_at).label("last"))
+        .where(*_owned_by(agent))
+        .subquery()
+    )
+    first = select(span.c.first).scalar_subquery()
+    last = select(span.c.last).scalar_subquery()
+    elapsed = extract("epoch", episodes.c.occurred_at - first)
+    return func.coalesce(elapsed / func.nullif(extract("epoch", last - first), 0), 1.0)
+
+
 class EpisodicMemory:
-    def __init__(self, engine: AsyncEngine, *, half_life_days: float = 14.0):
-        if half_life_days <= 0:
-            raise ValueError("half_life_days must be positive")
+    def __init__(self, engine: AsyncEngine, *, recency_weight: float = 0.1):
+        if not 0.0 <= recency_weight <= 1.0:
+            raise ValueError("recency_weight must be between 0 and 1")
         self._engine = engine
-        self._half_life_days = half_life_days
+        self._recency_weight = recency_weight
 
     async def record(self, rec: EpisodeRecord, *, idempotency_key: str) -> StoredEpisode:
         """Record an episode once per key: a retry returns the row already stored."""
@@ -190,19 +221,20 @@ class EpisodicMemory:
         *,
         outcomes: set[Outcome] | None = None,
         limit: int = 3,
-        now: datetime | None = None,
         exclude_thread: str | None = None,
     ) -> list[StoredEpisode]:
         """The agent's past episodes most like the query, best first.
 
-        Score: full-text rank of the summary times 0.5 ** (age in days / half-life), so an
-        old episode has to match much better to beat a recent one. With outcomes given and
+        Score: the full-text rank of the summary times 1 + w * position, where position is
+        where the episode falls in the agent's own span of episodes (0 the first, 1 the
+        latest) and w the recency weight (0.1). Recency is a bounded tie-breaker: a better
+        match months earlier is not buried under a weaker one from the latest session, and
+        an agent idle for a year ranks as it did. With outcomes given and
         no summary sharing a word with the query, the most recent episodes with those
         outcomes answer instead, unscored: "what failed last time" rarely names the task.
         """
         if limit < 1:
             return []
-        now = now or datetime.now(UTC)
         filters = [*_owned_by(agent)]
         if outcomes:
             filters.append(episodes.c.outcome.in_(sorted(o.value for o in outcomes)))
@@ -215,12 +247,9 @@ class EpisodicMemory:
         async with self._engine.connect() as conn:
             if terms:
                 tsquery = func.websearch_to_tsquery(_ENGLISH, terms)
-                age_days = func.greatest(
-                    0.0, extract("epoch", literal(now, DateTime(timezone=True)) - episodes.c.occurred_at) / 86400.0
+                score = (func.ts_rank(_SUMMARY_VECTOR, tsquery) * (1.0 + self._recency_weight * _position(agent))).label(
+                    "score"
                 )
-                score = (
-                    func.ts_rank(_SUMMARY_VECTOR, tsquery) * func.power(0.5, age_days / self._half_life_days)
-                ).label("score")
                 rows = (
                     await conn.execute(
                         select(episodes, score)

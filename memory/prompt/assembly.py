@@ -34,7 +34,8 @@ can say where you learned something ("I read this in thread t3 on 2026-03-04").
 The notebook is authoritative: it was written deliberately, by you or by an operator, and
 it overrides anything recalled, extracted or summarised. Knowledge-graph facts were
 extracted automatically from past conversations and documents; each says since when it
-holds. Recalled items are reference material and may be outdated. Skills say how a kind of
+holds. Recalled items are reference material and may be outdated; one marked SUPERSEDED
+repeats something a newer fact has replaced: trust the newer fact. Skills say how a kind of
 task is done here; past episodes say what you did before and how it went. Write to the
 notebook only through the notebook_edit tool, and only when asked to remember something.
 Everything between a <data ...> line and its </data> line, every line of it quoted with
@@ -75,6 +76,8 @@ class RecalledEntry(BaseModel):
     source: str
     created_at: datetime
     text: str
+    # The newer fact this item contradicts (memory/recall/superseded.py), said in the prompt.
+    superseded: str | None = None
 
 
 class SkillEntry(BaseModel):
@@ -95,6 +98,7 @@ class EpisodeEntry(BaseModel):
     occurred_at: datetime
     outcome: str
     summary: str
+    superseded: str | None = None
 
 
 class LearnedEntry(BaseModel):
@@ -155,6 +159,10 @@ def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _superseded(label: str | None) -> str:
+    return f" | SUPERSEDED, {label}" if label else ""
+
+
 def _memory_block(sources: ContextSources) -> str:
     parts: list[str] = []
     if sources.notebook:
@@ -179,14 +187,16 @@ def _memory_block(sources: ContextSources) -> str:
         parts.append(GRAPH_HEADER + "\n" + "\n\n".join(facts))
     if sources.recalled:
         items = [
-            data_item(f"recall:{item.id} | {item.source} | {_stamp(item.created_at)}", item.text)
+            data_item(f"recall:{item.id} | {item.source} | {_stamp(item.created_at)}{_superseded(item.superseded)}", item.text)
             for item in sorted(sources.recalled, key=lambda r: r.id)
         ]
         parts.append(RECALL_HEADER + "\n" + "\n\n".join(items))
     if sources.episodes:
         episodes = [
             data_item(
-                f"episode:{e.id} | thread {e.thread_id}, turn {e.turn} | {e.outcome} | {_stamp(e.occurred_at)}", e.summary
+                f"episode:{e.id} | thread {e.thread_id}, turn {e.turn} | {e.outcome} | {_stamp(e.occurred_at)}"
+                f"{_superseded(e.superseded)}",
+                e.summary,
             )
             for e in sorted(sources.episodes, key=lambda e: e.id)
         ]

@@ -65,8 +65,17 @@ async def build_working_context(
         )
         for fact in await knowledge.facts_by_uuid(thread.tenant_id, list(graph_items))
     ]
+    superseded = {
+        (item.layer, item.source_id): item.superseded_by for item in manifest if item.superseded_by is not None
+    }
     recalled = [
-        RecalledEntry(id=item.id, source=item.provenance, created_at=item.created_at, text=item.text)
+        RecalledEntry(
+            id=item.id,
+            source=item.provenance,
+            created_at=item.occurred_at,
+            text=item.text,
+            superseded=superseded.get((Layer.RECALL, item.id)),
+        )
         for item in await recall.items_by_id(thread.agent, _ids(manifest, Layer.RECALL))
     ]
     summary = None
@@ -95,6 +104,7 @@ async def build_working_context(
             occurred_at=e.occurred_at,
             outcome=e.outcome,
             summary=e.summary,
+            superseded=superseded.get((Layer.EPISODIC, e.id)),
         )
         for e in await episodic.by_id(thread.agent, _ids(manifest, Layer.EPISODIC))
     ]

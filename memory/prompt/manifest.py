@@ -33,6 +33,11 @@ class ContextItem(BaseModel, frozen=True):
     # Graph facts: since when the fact holds, and the episode it was extracted from.
     valid_at: datetime | None = None
     source_episode: str | None = None
+    # Recall: how the item was found ("vector", "lexical" or "both").
+    found_by: str | None = None
+    # Recall and episodes: the newer notebook line or graph fact this item contradicts
+    # (memory/recall/superseded.py); None when nothing newer says otherwise.
+    superseded_by: str | None = None
 
     @property
     def ref(self) -> str:

@@ -13,7 +13,7 @@ import re
 from datetime import datetime
 
 from pgvector.sqlalchemy import Vector
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import bindparam, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,6 +22,13 @@ from memory.core.refs import AgentRef, ThreadRef
 from memory.core.schema import recall_embeddings, recall_items
 from memory.core.validation import InvalidInput
 from memory.embedding.base import EmbeddingModelId
+from memory.recall.search import (
+    FusionSettings,
+    RetrievalMode,
+    fuse,
+    lexical_statement,
+    query_terms,
+)
 
 
 class RecallItem(BaseModel):
@@ -35,6 +42,8 @@ class RecallItem(BaseModel):
     chunk_index: int | None = None
     text: str
     created_at: datetime
+    # When the remembered thing happened; created_at is when it was stored.
+    occurred_at: datetime
 
     @property
     def provenance(self) -> str:
@@ -45,6 +54,8 @@ class RecallItem(BaseModel):
 
 class RecallHit(RecallItem):
     score: float
+    # How the item was found: "vector", "lexical" or "both" (hybrid search).
+    found_by: str = "vector"
 
 
 # HNSW indexes vectors of up to this many dimensions (pgvector's limit for the vector type).
@@ -70,19 +81,33 @@ def index_name(embedding_model: str) -> str:
     return f"ix_recall_hnsw_{slug}_{digest}"
 
 
-def index_sql(embedding_model: str) -> str:
+class HnswSettings(BaseModel, frozen=True):
+    """The approximate index's shape (m, ef_construction: read when an index is built; an
+    existing index keeps the shape it was built with) and its query-time candidate list."""
+
+    # A denser graph than pgvector's default (ef_construction 64): better recall per
+    # candidate at query time, paid once at build time.
+    m: int = Field(default=16, ge=2, le=100)
+    ef_construction: int = Field(default=128, ge=4, le=1000)
+    # pgvector's default (40) found about two thirds of the true top 10 at 100,000 rows in
+    # the benchmark; a wider list buys recall for a few milliseconds.
+    ef_search: int = Field(default=100, ge=1, le=1000)
+
+
+DEFAULT_HNSW = HnswSettings()
+
+
+def index_sql(embedding_model: str, hnsw: HnswSettings = DEFAULT_HNSW) -> str:
     literal, dimension = model_literal(embedding_model)
     return (
         f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {index_name(embedding_model)} ON recall_embeddings "
         f"USING hnsw ((embedding::vector({dimension})) vector_cosine_ops) "
-        # A denser graph than pgvector's default (ef_construction 64): better recall per
-        # candidate at query time, paid once at build time.
-        f"WITH (m = 16, ef_construction = 128) "
+        f"WITH (m = {hnsw.m}, ef_construction = {hnsw.ef_construction}) "
         f"WHERE embedding_model = {literal}"
     )
 
 
-async def ensure_index(engine: AsyncEngine, embedding_model: str) -> str:
+async def ensure_index(engine: AsyncEngine, embedding_model: str, hnsw: HnswSettings = DEFAULT_HNSW) -> str:
     """Create the model's partial HNSW index if it is missing; returns its name.
 
     The untyped column holds vectors of several dimensions; the cast to the model's
@@ -105,13 +130,13 @@ async def ensure_index(engine: AsyncEngine, embedding_model: str) -> str:
         while not await conn.scalar(text("SELECT pg_try_advisory_lock(hashtext(:name))"), {"name": name}):
             await asyncio.sleep(0.2)
         try:
-            await _build_index(conn, embedding_model, name)
+            await _build_index(conn, embedding_model, name, hnsw)
         finally:
             await conn.execute(text("SELECT pg_advisory_unlock(hashtext(:name))"), {"name": name})
     return name
 
 
-async def _build_index(conn, embedding_model: str, name: str) -> None:
+async def _build_index(conn, embedding_model: str, name: str, hnsw: HnswSettings) -> None:
     valid = await conn.scalar(
         text(
             "SELECT x.indisvalid FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
@@ -122,7 +147,7 @@ async def _build_index(conn, embedding_model: str, name: str) -> None:
     if valid is False:
         await conn.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {name}"))
     if valid is not True:
-        await conn.execute(text(index_sql(embedding_model)))
+        await conn.execute(text(index_sql(embedding_model, hnsw)))
 
 
 def search_sql(embedding_model: str) -> str:
@@ -136,7 +161,7 @@ def search_sql(embedding_model: str) -> str:
     return f"""
     WITH nearest AS MATERIALIZED (
         SELECT i.id, i.tenant_id, i.agent_id, i.thread_id, i.source_type, i.source_name, i.chunk_index,
-               i.text, i.created_at,
+               i.text, i.created_at, i.occurred_at,
                e.embedding::vector({dimension}) <=> CAST(:query AS vector({dimension})) AS distance
         FROM recall_embeddings e
         JOIN recall_items i ON i.id = e.item_id
@@ -151,7 +176,7 @@ def search_sql(embedding_model: str) -> str:
         LIMIT :limit
     )
     SELECT id, tenant_id, agent_id, thread_id, source_type, source_name, chunk_index, text, created_at,
-           1 - distance AS score
+           occurred_at, 1 - distance AS score
     FROM nearest
     ORDER BY distance
     """
@@ -165,15 +190,14 @@ def _search(embedding_model: str):
 # Per transaction, not per pooled session: the tenant filter must not starve the index
 # scan of rows, so the scan goes on past ef_search candidates until LIMIT is met.
 _ITERATIVE_SCAN = text("SET LOCAL hnsw.iterative_scan = 'relaxed_order'")
-# The candidate list per scan. pgvector's default (40) found about two thirds of the true
-# top 10 at 100,000 rows in the benchmark; a wider list buys recall for a few milliseconds.
-EF_SEARCH = 100
-_EF_SEARCH = text(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}")
 
 
 class RecallStore:
-    def __init__(self, engine: AsyncEngine):
+    def __init__(self, engine: AsyncEngine, hnsw: HnswSettings = DEFAULT_HNSW):
         self._engine = engine
+        self._hnsw = hnsw
+        # The candidate list per scan, per transaction.
+        self._ef_search = text(f"SET LOCAL hnsw.ef_search = {int(hnsw.ef_search)}")
         # Models whose index this process has already ensured: the check runs once per model.
         self._indexed: set[str] = set()
 
@@ -183,7 +207,7 @@ class RecallStore:
         if embedding_model in self._indexed:
             return
         if model_literal(embedding_model)[1] <= HNSW_MAX_DIMENSIONS:
-            await ensure_index(self._engine, embedding_model)
+            await ensure_index(self._engine, embedding_model, self._hnsw)
         self._indexed.add(embedding_model)
 
     async def write(
@@ -195,9 +219,13 @@ class RecallStore:
         embedding: list[float],
         embedding_model: str,
         source_type: str = "exchange",
+        occurred_at: datetime | None = None,
     ) -> int:
-        """Store an item and its vector once; a retry with the same key changes nothing."""
+        """Store an item and its vector once; a retry with the same key changes nothing.
+        occurred_at is when the exchange happened (the insert time if not given)."""
         item = dict(tenant_id=thread.tenant_id, agent_id=thread.agent_id, thread_id=thread.thread_id, source_type=source_type)
+        if occurred_at is not None:
+            item["occurred_at"] = occurred_at
         return await self._store(item, idempotency_key, text_, embedding, embedding_model)
 
     async def write_document_chunk(
@@ -250,7 +278,7 @@ class RecallStore:
         statement = _search(embedding_model)
         async with self._engine.begin() as conn:
             await conn.execute(_ITERATIVE_SCAN)
-            await conn.execute(_EF_SEARCH)
+            await conn.execute(self._ef_search)
             rows = (
                 await conn.execute(
                     statement,
@@ -264,6 +292,55 @@ class RecallStore:
                 )
             ).mappings()
             hits = [RecallHit.model_validate(dict(r)) for r in rows if r["score"] >= min_score]
+            if hits:
+                await conn.execute(
+                    update(recall_items)
+                    .where(recall_items.c.id.in_([h.id for h in hits]))
+                    .values(last_retrieved_at=func.now())
+                )
+        return hits
+
+    async def hybrid_search(
+        self,
+        agent: AgentRef,
+        *,
+        query: str,
+        query_embedding: list[float] | None,
+        embedding_model: str,
+        limit: int,
+        min_score: float,
+        fusion: FusionSettings,
+        exclude_thread_id: str = "",
+    ) -> list[RecallHit]:
+        """The vector leg (candidates at or above min_score similarity) and the full-text
+        leg, fused by reciprocal rank; see memory.recall_search. An empty exclude_thread_id
+        searches all of the agent's threads."""
+        if limit < 1:
+            return []
+        literal, _ = model_literal(embedding_model)
+        params = {"tenant_id": agent.tenant_id, "agent_id": agent.agent_id, "exclude_thread_id": exclude_thread_id}
+        vector_rows: list = []
+        lexical_rows: list = []
+        terms = query_terms(query)
+        async with self._engine.begin() as conn:
+            if fusion.mode != RetrievalMode.LEXICAL and query_embedding is not None:
+                await conn.execute(_ITERATIVE_SCAN)
+                await conn.execute(self._ef_search)
+                found = await conn.execute(
+                    _search(embedding_model),
+                    {**params, "query": query_embedding, "limit": fusion.vector_candidates},
+                )
+                vector_rows = [dict(r) for r in found.mappings() if r["score"] >= min_score]
+            if fusion.mode != RetrievalMode.VECTOR and terms:
+                found = await conn.execute(
+                    lexical_statement(literal),
+                    {**params, "query": query, "terms": terms, "limit": fusion.lexical_candidates},
+                )
+                lexical_rows = [dict(r) for r in found.mappings()]
+            hits = [
+                RecallHit.model_validate({**f.row, "score": f.score, "found_by": f.found_by.value})
+                for f in fuse(vector_rows, lexical_rows, fusion, limit=limit)
+            ]
             if hits:
                 await conn.execute(
                     update(recall_items)

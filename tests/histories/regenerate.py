@@ -101,7 +101,10 @@ async def record(database_url: str, graph_url: str, redis_url: str, scratch: str
         ],
     )
     model = ScriptedFailures([])
-    settings = Settings(database_url=database_url, graph_url=graph_url, redis_url=redis_url, tool_scratch_root=scratch)
+    settings = Settings(
+        database_url=database_url, graph_url=graph_url, redis_url=redis_url, tool_scratch_root=scratch,
+        embedding_model="offline/hashed-ngrams/256",
+    )
     runtime = MemoryRuntime.create(settings, llm=model)
     tenant = f"replay-{uuid.uuid4().hex[:6]}"
     limits = ConversationLimits(summary_trigger_tokens=150, summary_keep_tail_messages=2)

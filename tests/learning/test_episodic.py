@@ -85,7 +85,7 @@ async def test_the_transcript_is_stored_compressed_and_read_back_whole(runtime, 
 
 
 async def test_search_finds_the_past_episode_and_ranks_the_recent_one_first(runtime):
-    memory = EpisodicMemory(runtime.engine, half_life_days=14)
+    memory = EpisodicMemory(runtime.engine)
     owner = tenant()
     old = ThreadRef(tenant_id=owner, agent_id="ops", thread_id="t-old")
     recent = ThreadRef(tenant_id=owner, agent_id="ops", thread_id="t-recent")
@@ -123,8 +123,26 @@ def test_questions_about_failures_ask_for_failed_and_corrected_episodes():
         "did I make a mistake",
     ):
         assert outcome_filter(question) == {Outcome.FAILED, Outcome.CORRECTED}, question
-    for question in ("how do I deploy billing", "what is the correct port"):
+    for question in (
+        "how do I deploy billing",
+        "what is the correct port",
+        # Mentioning a mistake is not asking what failed before.
+        "How do I fix this error: connection refused?",
+        "I made a mistake in the invoice address, please change it to 5 Main St",
+        "what is wrong with my code",
+    ):
         assert outcome_filter(question) is None, question
+
+
+async def test_a_better_match_months_ago_beats_a_weaker_one_from_the_latest_session(runtime):
+    memory = EpisodicMemory(runtime.engine)
+    agent = ThreadRef(tenant_id=tenant(), agent_id="ops", thread_id="t-old")
+    await remember(memory, episode(agent, 1, "Rotated the TLS certificate of the billing gateway with certbot", days_ago=120))
+    await remember(memory, episode(agent.model_copy(update={"thread_id": "t-new"}), 2, "Checked the billing dashboard", days_ago=1))
+
+    hits = await memory.search(agent.agent, "rotate the billing gateway TLS certificate", limit=2)
+
+    assert [h.turn for h in hits] == [1, 2]
 
 
 async def test_an_outcome_filter_keeps_only_those_outcomes(runtime, thread):

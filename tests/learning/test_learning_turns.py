@@ -7,8 +7,6 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from contract.learning import CodifyInput, codify_id
-from memory.learning.models import Correction
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 

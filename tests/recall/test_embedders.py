@@ -246,3 +246,21 @@ async def test_closing_the_runtime_closes_the_embedders_http_clients(settings):
     pool.get("voyage/voyage-3/1024")
     await runtime.close()
     assert closed == ["voyage/voyage-3/1024"]
+
+
+async def test_the_default_embedder_is_semantic_offline_and_gives_unit_vectors():
+    embedder = build_embedder(Settings().embedding_model, Settings())
+    assert str(embedder.model_id) == "wordllama/l2-supercat/256"
+
+    work, employed, weather = await embedder.embed(
+        ["Where does Alice work?", "Alice is employed by Globex.", "It will rain on Tuesday."], purpose="document"
+    )
+
+    assert len(work) == 256 and abs(sum(x * x for x in work) - 1.0) < 1e-4
+    cosine = lambda a, b: sum(x * y for x, y in zip(a, b))  # noqa: E731
+    assert cosine(work, employed) > cosine(work, weather) + 0.3
+
+
+def test_a_wordllama_id_naming_another_size_is_refused():
+    with pytest.raises(EmbeddingRejected, match="packaged WordLlama model"):
+        build_embedder("wordllama/l2-supercat/512", Settings())
