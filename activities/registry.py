@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from activities.agents import agent_activities
 from activities.conversation import ConversationActivities
 from activities.documents import DocumentActivities
 from activities.graph import KnowledgeActivities
@@ -70,4 +71,5 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
         learning.reflect,
         learning.codify,
         learning.retention,
+        *agent_activities(runtime),
     ]

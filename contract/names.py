@@ -27,3 +27,5 @@ CANCEL_SIGNAL: Final = "cancel"
 SKILL_REFLECTION_WORKFLOW: Final = "SkillReflectionWorkflow"
 CODIFY_WORKFLOW: Final = "CodifyWorkflow"
 RETENTION_WORKFLOW: Final = "RetentionWorkflow"
+
+AGENT_DEFINITION_WORKFLOW: Final = "AgentDefinitionWorkflow"

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from memory.agents.model_choice import AgentModels
+from memory.agents.store import AgentDefinitions
 from memory.conversation.store import ConversationStore
 from memory.conversation.turn_log import TurnLog
 from memory.core.config import Settings
@@ -73,6 +75,8 @@ class MemoryRuntime:
     tool_log: ToolLog
     corrections: CorrectionLog
     retention: Retention
+    agents: AgentDefinitions
+    agent_models: AgentModels
 
     @classmethod
     def create(
@@ -157,9 +161,12 @@ class MemoryRuntime:
             tool_log=ToolLog(engine),
             corrections=CorrectionLog(engine),
             retention=Retention(engine),
+            agents=AgentDefinitions(engine),
+            agent_models=AgentModels(settings, llm),
         )
 
     async def close(self) -> None:
+        await self.agent_models.close()
         await self.session_cache.close()
         await self.knowledge.graph.close()
         await self.embedders.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from workflows.agent_definition import AgentDefinitionWorkflow
 from workflows.codify import CodifyWorkflow
 from workflows.conversation import ConversationWorkflow
 from workflows.documents import DocumentIngestionWorkflow
@@ -22,4 +23,5 @@ WORKFLOWS = [
     SkillReflectionWorkflow,
     CodifyWorkflow,
     RetentionWorkflow,
+    AgentDefinitionWorkflow,
 ]

@@ -142,6 +142,8 @@ turns = Table(
     Column("usage", JSONB, nullable=False),
     Column("idempotency_key", String(300), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The agent definition version that answered; null for an agent never defined.
+    Column("agent_version", Integer),
 )
 
 # The request id each user message was sent with, and how its turn ended: a client that
@@ -366,4 +368,22 @@ retention_runs = Table(
     Column("skipped_active", Boolean, nullable=False, server_default="false"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("run_key", "tenant_id", name="uq_retention_runs_run_tenant"),
+)
+
+# Agent definitions: one row per saved version, never updated. The newest version of an
+# agent is the one its next turn uses; mcp_tools is the tool list fetched when it was saved.
+agent_definitions = Table(
+    "agent_definitions",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("agent_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("spec", JSONB, nullable=False),
+    Column("mcp_tools", JSONB, nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("idempotency_key", String(300), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("tenant_id", "agent_id", "version", name="uq_agent_definitions_version"),
 )

@@ -37,6 +37,7 @@ SUMMARY_HEADER = "## Summary of earlier messages in this thread"
 SKILLS_HEADER = "## Skills for this task type (how this kind of task is done here)"
 EPISODES_HEADER = "## Past episodes like this one (what you did before, and how it went)"
 LEARNED_HEADER = "## Learned in this session (use the right-hand command instead of the left)"
+AGENT_HEADER = "## Your instructions (from the operator who defined you)"
 CORRECTIONS_HEADER = "## Operator corrections for the current task (apply them now)"
 
 
@@ -115,6 +116,9 @@ class ContextSources(BaseModel):
     # Whether the learned set is the one the previous model call of this thread saw.
     learned_unchanged: bool = False
     corrections: list[CorrectionEntry] = []
+    # A defined agent's own instructions: after the runtime's memory rules, before memory,
+    # so they share the cache-stable prefix and change only with the agent's version.
+    agent_instructions: str | None = None
 
 
 class WorkingContext(BaseModel):
@@ -185,6 +189,8 @@ def _learned_block(sources: ContextSources) -> list[TextBlock]:
 
 def assemble(sources: ContextSources) -> WorkingContext:
     system = [TextBlock(text=SYSTEM_PREFIX, cacheable=True)]
+    if sources.agent_instructions:
+        system.append(TextBlock(text=f"{AGENT_HEADER}\n{sources.agent_instructions.strip()}", cacheable=True))
     memory = _memory_block(sources)
     if memory:
         system.append(TextBlock(text=memory, cacheable=True))
