@@ -176,3 +176,37 @@ async def test_creating_an_agent_twice_or_updating_a_stale_version_saves_nothing
 def test_limits_in_a_definition_are_those_of_a_thread():
     spec = AgentSpec(instructions="Be brief.", limits={"max_tool_iterations": 2})
     assert ConversationLimits.model_validate(spec.limits).max_tool_iterations == 2
+
+
+async def test_an_agent_on_an_openai_compatible_endpoint_is_retried_after_429_and_refused_on_400(
+    time_skipping_env, settings, thread
+):
+    from tests.chat_completions_server import ChatCompletionsServer, completion
+
+    server = ChatCompletionsServer()
+    server.reply(429, {"error": {"message": "slow down"}}, {"retry-after": "1"})
+    server.reply(200, completion("Bonjour from llama.", prompt=300, cached=256))
+    server.reply(400, {"error": {"message": "model 'llama3.1' does not support tools"}})
+    runtime = MemoryRuntime.create(settings)
+    client = time_skipping_env.client
+    try:
+        with server.running() as base_url:
+            async with running_worker(client, runtime) as tq:
+                spec = {"model": "openai/llama3.1", "base_url": base_url, "temperature": 0.1, "max_output_tokens": 200}
+                await save_definition(client, definition(thread.agent, SUPPORT, **spec), task_queue=tq)
+                answered = await send_message(client, thread, UserMessage(text="Hello?"), task_queue=tq)
+                await finished(client, exchange_ingestion_id(thread, answered.turn))
+                with pytest.raises(Exception) as refused:
+                    await send_message(client, thread, UserMessage(text="Use a tool."), task_queue=tq)
+                await finished(client, exchange_ingestion_id(thread, 2))
+    finally:
+        await runtime.close()
+
+    assert (answered.reply, answered.provider, answered.model) == ("Bonjour from llama.", "openai", "llama3.1")
+    assert (answered.usage.input_tokens, answered.usage.cache_read_input_tokens) == (44, 256)
+    assert answered.agent_version == 1
+    turn_calls = [r for r in server.requests if r["messages"][-1]["content"] in ("Hello?", "Use a tool.")]
+    # One 429, retried once; then the 400, not retried at all.
+    assert [r["messages"][-1]["content"] for r in turn_calls] == ["Hello?", "Hello?", "Use a tool."]
+    assert SUPPORT in turn_calls[0]["messages"][0]["content"] and turn_calls[0]["temperature"] == 0.1
+    assert "does not support tools" in str(refused.value.cause)
