@@ -7,6 +7,8 @@ from temporalio import activity
 from activities.heartbeat import heartbeats
 from activities.tracing import traced
 from activities.turn_models import GenerateInput, GenerateOutput
+from memory.agents.models import AgentVersion
+from memory.agents.tools import agent_tool_specs, agent_tools
 from memory.core.metrics import (
     PROMPT_CACHE_READ_PER_TURN,
     PROMPT_CACHE_READ_TOKENS,
@@ -16,8 +18,6 @@ from memory.core.usage import Action
 from memory.llm.base import ModelRequest
 from memory.prompt.hydration import build_working_context
 from memory.runtime import MemoryRuntime
-from memory.agents.models import AgentVersion
-from memory.agents.tools import agent_tool_specs, agent_tools
 from memory.tools.registry import AGENT_TOOLS
 
 
