@@ -15,7 +15,12 @@ from activities.heartbeat import heartbeats
 from activities.learning_models import ToolOutput
 from contract.errors import INVALID_INPUT
 from memory.agents import mcp_client
-from memory.agents.models import AgentDefinitionInvalid, AgentVersion, McpTool, check_tool_names
+from memory.agents.models import (
+    AgentDefinitionInvalid,
+    AgentVersion,
+    McpTool,
+    check_tool_names,
+)
 from memory.agents.store import VersionConflict
 from memory.runtime import MemoryRuntime
 from memory.tools.models import ToolStatus

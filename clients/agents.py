@@ -32,7 +32,11 @@ from temporalio.client import Client, WorkflowFailureError  # noqa: E402
 
 from clients.connect import connect, failure_reason  # noqa: E402
 from clients.refused import report_refused  # noqa: E402
-from contract.agents import AgentSaved, SaveAgentDefinition, agent_definition_workflow_id  # noqa: E402
+from contract.agents import (  # noqa: E402
+    AgentSaved,
+    SaveAgentDefinition,
+    agent_definition_workflow_id,
+)
 from contract.names import AGENT_DEFINITION_WORKFLOW, TASK_QUEUE  # noqa: E402
 from memory.agents.models import AgentSpec, AgentVersion  # noqa: E402
 from memory.agents.store import AgentDefinitions  # noqa: E402

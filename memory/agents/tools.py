@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from memory.agents.models import AnsweringAgent, AgentVersion, McpRoute
+from memory.agents.models import AgentVersion, AnsweringAgent, McpRoute
 from memory.llm.base import ToolSpec
 from memory.tools.registry import TOOLS_BY_NAME
 
