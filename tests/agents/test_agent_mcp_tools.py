@@ -29,7 +29,7 @@ from memory.runtime import MemoryRuntime
 from tests.conftest import finished, running_worker
 from tests.support import RecordingModel
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # Each stdio call starts the server afresh (a few seconds on a busy machine), and one call is
 # left to hit its timeout.
 pytestmark = pytest.mark.timeout(400)
