@@ -7,6 +7,8 @@ from temporalio import activity
 from activities.heartbeat import heartbeats
 from activities.tracing import traced
 from activities.turn_models import GenerateInput, GenerateOutput
+from memory.agents.models import AgentVersion
+from memory.agents.tools import agent_tool_specs, agent_tools
 from memory.core.metrics import (
     PROMPT_CACHE_READ_PER_TURN,
     PROMPT_CACHE_READ_TOKENS,
@@ -28,9 +30,15 @@ class ModelActivities:
     @heartbeats
     @traced("model", "generate")
     async def generate(self, request: GenerateInput) -> GenerateOutput:
+        agent = await self._agent(request)
+        manifest = request.manifest
+        if agent is not None:
+            # The layers it does not read are left out here, at hydration: the cheapest place,
+            # and the workflow records the manifest the model actually saw.
+            manifest = [item for item in manifest if item.layer in agent.spec.reads]
         context = await build_working_context(
             request.thread,
-            request.manifest,
+            manifest,
             request.user_message_id,
             conversation=self._rt.conversation,
             recall=self._rt.recall.store,
@@ -40,18 +48,29 @@ class ModelActivities:
             learned=request.learned,
             learned_unchanged=request.learned_unchanged,
             corrections=request.corrections,
+            agent_instructions=agent.spec.instructions if agent else None,
         )
         settings = self._rt.settings
-        response = await self._rt.llm.generate(
-            ModelRequest(
-                system=context.system,
-                messages=context.messages,
-                # The worker's MAX_TOOL_ITERATIONS bounds the loop whatever the thread's limits say.
-                tools=AGENT_TOOLS if request.tools_enabled and request.iteration < settings.max_tool_iterations else [],
-                tool_calls=request.tool_calls,
-                tool_results=request.tool_results,
-            )
+        # The worker's MAX_TOOL_ITERATIONS bounds the loop whatever the thread's limits say.
+        tools_allowed = request.tools_enabled and request.iteration < settings.max_tool_iterations
+        model_request = ModelRequest(
+            system=context.system,
+            messages=context.messages,
+            tools=AGENT_TOOLS if tools_allowed else [],
+            tool_calls=request.tool_calls,
+            tool_results=request.tool_results,
         )
+        llm = self._rt.llm
+        if agent is not None:
+            llm = self._rt.agent_models.client_for(agent.spec)
+            model_request = model_request.model_copy(
+                update={
+                    "tools": agent_tool_specs(agent) if tools_allowed else [],
+                    "max_output_tokens": agent.spec.max_output_tokens,
+                    "temperature": agent.spec.temperature,
+                }
+            )
+        response = await llm.generate(model_request)
         thread = request.thread
         usage = response.usage
         PROMPT_CACHE_READ_TOKENS.labels(tenant=thread.tenant_id).inc(usage.cache_read_input_tokens)
@@ -67,4 +86,16 @@ class ModelActivities:
             usage=response.usage,
             provider=response.provider,
             model=response.model,
+            agent=agent_tools(agent) if agent else None,
         )
+
+    async def _agent(self, request: GenerateInput) -> AgentVersion | None:
+        if not request.use_agent:
+            return None
+        ref = request.thread.agent
+        if request.agent_version is None:
+            return await self._rt.agents.current(ref)
+        agent = await self._rt.agents.get(ref, request.agent_version)
+        if agent is None:
+            raise LookupError(f"agent {ref.agent_id} has no version {request.agent_version}")
+        return agent

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from activities.agents import agent_activities
 from activities.codify import CodifyActivities
 from activities.conversation import ConversationActivities
 from activities.documents import DocumentActivities
@@ -81,4 +82,5 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
         codify.codify,
         reflection.review_lesson,
         retention.retention,
+        *agent_activities(runtime),
     ]

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from memory.agents.models import AnsweringAgent
 from memory.conversation.models import EarlierTurn
 from memory.core.refs import AgentRef, ThreadRef
 from memory.llm.base import ModelUsage, ToolCall, ToolResult
@@ -102,6 +103,10 @@ class GenerateInput(BaseModel):
     learned: list[LearnedEntry] = []
     learned_unchanged: bool = False
     corrections: list[CorrectionEntry] = []
+    # Answer as the thread's agent, as defined by its operator (when it is): its current
+    # version on a turn's first call, then the version that call used, for the whole turn.
+    use_agent: bool = False
+    agent_version: int | None = None
 
 
 class GenerateOutput(BaseModel):
@@ -110,6 +115,8 @@ class GenerateOutput(BaseModel):
     usage: ModelUsage
     provider: str
     model: str
+    # The defined agent's version and tools; None for an agent never defined.
+    agent: AnsweringAgent | None = None
 
 
 class TurnRecordInput(BaseModel):
@@ -125,3 +132,4 @@ class TurnRecordInput(BaseModel):
     request_id: str | None = None
     result: dict[str, Any] | None = None
     error: str | None = None
+    agent_version: int | None = None

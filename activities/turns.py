@@ -25,4 +25,5 @@ class TurnActivities:
             request_id=request.request_id,
             result=request.result,
             error=request.error,
+            agent_version=request.agent_version,
         )

@@ -33,7 +33,8 @@ from memory.core.validation import InvalidInput, check_message  # noqa: E402
 def _print_turn(result: TurnResult) -> None:
     print(result.reply)
     print()
-    print(f"-- turn {result.turn} of {result.workflow_id}, answered by {result.provider}/{result.model}")
+    agent = f"agent {result.workflow_id.split('/')[2]} v{result.agent_version}, " if result.agent_version else ""
+    print(f"-- turn {result.turn} of {result.workflow_id}, answered by {agent}{result.provider}/{result.model}")
     for item in result.manifest:
         score = f" score {item.score:.2f}" if item.score is not None else ""
         origin = ""

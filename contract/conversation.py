@@ -83,3 +83,5 @@ class TurnResult(BaseModel):
     # succeeded, failed (a command failed and nothing recovered it) or corrected
     outcome: str = "succeeded"
     corrections_applied: int = 0
+    # The version of the agent's definition that answered; None for an agent never defined.
+    agent_version: int | None = None

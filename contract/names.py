@@ -28,3 +28,5 @@ SKILL_REFLECTION_WORKFLOW: Final = "SkillReflectionWorkflow"
 LESSON_REVIEW_WORKFLOW: Final = "LessonReviewWorkflow"
 CODIFY_WORKFLOW: Final = "CodifyWorkflow"
 RETENTION_WORKFLOW: Final = "RetentionWorkflow"
+
+AGENT_DEFINITION_WORKFLOW: Final = "AgentDefinitionWorkflow"

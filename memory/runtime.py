@@ -7,6 +7,8 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from memory.agents.model_choice import AgentModels
+from memory.agents.store import AgentDefinitions
 from memory.conversation.store import ConversationStore
 from memory.conversation.turn_log import TurnLog
 from memory.core.config import Settings
@@ -82,6 +84,8 @@ class MemoryRuntime:
     codifier: Codifier
     lessons: LessonReview
     reflector: Reflector
+    agents: AgentDefinitions
+    agent_models: AgentModels
 
     @classmethod
     def create(
@@ -192,9 +196,12 @@ class MemoryRuntime:
             codifier=Codifier(engine, session_cache, skills, notebook),
             lessons=lessons,
             reflector=Reflector(episodic, corrections, tool_log, llm, ledger, lessons),
+            agents=AgentDefinitions(engine),
+            agent_models=AgentModels(settings, llm),
         )
 
     async def close(self) -> None:
+        await self.agent_models.close()
         await self.session_cache.close()
         await self.knowledge.graph.close()
         await self.embedders.close()

@@ -92,6 +92,9 @@ TURN_DURABILITY_PATCH = "turn-request-ids-and-failure-audit"
 # local activities, inside the workflow task: no server round trip for each.
 LOCAL_WRITES_PATCH = "turn-local-store-writes"
 TURN_LOCAL_WRITES = ("conversation_append_message", "turn_record")
+# From here on a turn answers as the thread's agent as its operator defined it (when it is):
+# the model call resolves the version, and the turn keeps that version, its tools and its reads.
+AGENT_DEFINITIONS_PATCH = "agent-definitions"
 
 Request = TypeVar("Request")
 Result = TypeVar("Result")
@@ -300,6 +303,10 @@ class ConversationWorkflow:
             except ActivityError as retry_err:
                 await self._fail(turn, message, user, manifest, retry_err, "the context does not fit even after summarising: ")
 
+        if reply.agent is not None:
+            # What the model saw: the layers this agent does not read were left out.
+            manifest = [item for item in manifest if item.layer in reply.agent.reads]
+            progress.manifest = manifest
         assistant = await self._write(
             ConversationActivities.append_message,
             AppendMessageInput(thread=thread, turn=turn, role="assistant", content=reply.text),
@@ -329,6 +336,7 @@ class ConversationWorkflow:
             task_type=self._task_type,
             outcome=outcome,
             corrections_applied=len(self._turn_corrections),
+            agent_version=reply.agent.version if reply.agent else None,
         )
         await self._record(turn, "completed", user.id, assistant.id, manifest, reply.usage, result=result)
         self._start_ingestion(turn, message, user.id, assistant.id, outcome=outcome, tools_used=tools.used)
@@ -415,6 +423,7 @@ class ConversationWorkflow:
         )
         usage = ModelUsage()
         limit = self._start.limits.max_tool_iterations
+        use_agent = workflow.patched(AGENT_DEFINITIONS_PATCH)
         for iteration in range(limit + 1):
             # A correction that arrived since the last call applies from this call on.
             self._turn_corrections += self._pending_corrections
@@ -436,11 +445,14 @@ class ConversationWorkflow:
                     learned=self._learned,
                     learned_unchanged=learned_unchanged,
                     corrections=self._turn_corrections,
+                    use_agent=use_agent,
+                    agent_version=tools.agent.version if tools.agent else None,
                 ),
                 summary=f"model: generate reply, turn {turn}" + (f", after {iteration} tool round(s)" if iteration else ""),
                 **TURN_MODEL_CALL,
             )
             usage = _add(usage, output.usage)
+            tools.agent = output.agent
             if not output.tool_calls:
                 return output.model_copy(update={"usage": usage}), tools
             for call in output.tool_calls:
@@ -571,6 +583,7 @@ class ConversationWorkflow:
                 request_id=self._request_id,
                 result=result.model_dump(mode="json") if result else None,
                 error=error,
+                agent_version=result.agent_version if result else None,
             ),
             name="turn_record",
             summary=f"turns: record manifest of turn {turn} ({status})",

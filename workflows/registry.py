@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from workflows.agent_definition import AgentDefinitionWorkflow
 from workflows.codify import CodifyWorkflow
 from workflows.conversation import ConversationWorkflow
 from workflows.documents import DocumentIngestionWorkflow
@@ -23,4 +24,5 @@ WORKFLOWS = [
     LessonReviewWorkflow,
     CodifyWorkflow,
     RetentionWorkflow,
+    AgentDefinitionWorkflow,
 ]

@@ -16,6 +16,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, TimeoutError, TimeoutType
 
 with workflow.unsafe.imports_passed_through():
+    from activities.agent_models import McpCallInput
+    from activities.agents import mcp_activity_name
     from activities.learning import LearningActivities
     from activities.learning_models import (
         LearnInput,
@@ -27,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.notebook import NotebookActivities
     from activities.tools import ToolActivities
     from activities.turn_models import NotebookEditInput
+    from memory.agents.models import AnsweringAgent, McpRoute
     from memory.llm.base import ToolCall, ToolResult
     from memory.prompt.assembly import LearnedEntry
     from memory.tools.arguments import argument_problem
@@ -58,6 +61,8 @@ class ToolRunner:
         self._scratch: list[str] = []
         # Commands that failed since the last one that worked.
         self._failed_commands: list[str] = []
+        # The defined agent answering this turn, if any: only its tools run.
+        self.agent: AnsweringAgent | None = None
 
     @property
     def used(self) -> list[str]:
@@ -77,6 +82,13 @@ class ToolRunner:
         self.results.append(result)
 
     async def _dispatch(self, call: ToolCall) -> ToolResult:
+        if self.agent is not None:
+            if not self.agent.allows(call.name):
+                problem = f"agent {self.agent.agent_id} v{self.agent.version} has no tool {call.name!r}"
+                await self._record_failure(call, ToolStatus.REJECTED, problem)
+                return self._error(call, f"rejected: {problem}")
+            if route := self.agent.mcp.get(call.name):
+                return await self._mcp_tool(call, route)
         spec = TOOLS_BY_NAME.get(call.name)
         problem = f"unknown tool {call.name!r}" if spec is None else argument_problem(spec, call.arguments)
         if problem:
@@ -135,6 +147,41 @@ class ToolRunner:
             self._failed_commands.append(command)
         elif self._failed_commands:
             await self._learn(command, call.name)
+        return self._result(call, output)
+
+    async def _mcp_tool(self, call: ToolCall, route: McpRoute) -> ToolResult:
+        assert self.agent is not None
+        timeout = timedelta(seconds=route.timeout_seconds)
+        try:
+            output = await workflow.execute_activity(
+                mcp_activity_name(route.server, call.name),
+                McpCallInput(
+                    session=self._session,
+                    turn=self._turn,
+                    call_id=call.id,
+                    agent_version=self.agent.version,
+                    tool=call.name,
+                    arguments=call.arguments if isinstance(call.arguments, dict) else {},
+                ),
+                result_type=ToolOutput,
+                summary=f"tool {call.name} (MCP server {route.server}): turn {self._turn}",
+                start_to_close_timeout=timeout,
+                heartbeat_timeout=TURN_HEARTBEAT_TIMEOUT,
+                # Like run_command: a tool that may change something is not called again
+                # behind the model's back; only one its server marks read-only or idempotent is.
+                retry_policy=RetryPolicy(maximum_attempts=3 if route.retry_safe else 1),
+            )
+        except ActivityError as err:
+            lost = isinstance(err.cause, TimeoutError) and err.cause.type == TimeoutType.HEARTBEAT
+            timed_out = isinstance(err.cause, TimeoutError) and not lost
+            if lost:
+                why = "the worker running it stopped responding"
+            elif timed_out:
+                why = f"cut off after {route.timeout_seconds:g} s"
+            else:
+                why = str(err.cause or err)
+            await self._record_failure(call, ToolStatus.TIMED_OUT if timed_out else ToolStatus.FAILED, why)
+            return self._error(call, f"failed: {why}")
         return self._result(call, output)
 
     async def _learn(self, worked: str, tool: str) -> None:

@@ -25,6 +25,7 @@ class TurnRecord(BaseModel):
     manifest: list[ContextItem]
     usage: ModelUsage
     created_at: datetime
+    agent_version: int | None = None
 
 
 class TurnLog:
@@ -44,6 +45,7 @@ class TurnLog:
         request_id: str | None = None,
         result: dict[str, Any] | None = None,
         error: str | None = None,
+        agent_version: int | None = None,
     ) -> None:
         """Record the turn, and with it how the request that started it ended (result: what
         the caller got back; error: why the turn failed), for a resend of that request."""
@@ -61,6 +63,7 @@ class TurnLog:
                     manifest=[item.model_dump(mode="json") for item in manifest],
                     usage=usage.model_dump(),
                     idempotency_key=f"{thread.key}/turn/{turn}/record",
+                    agent_version=agent_version,
                 )
                 .on_conflict_do_nothing(index_elements=["idempotency_key"])
             )

@@ -36,6 +36,9 @@ class Settings(BaseModel):
     anthropic_model: str = "claude-sonnet-4-5"
     voyage_api_key: str | None = Field(default=None, repr=False)
     openai_api_key: str | None = Field(default=None, repr=False)
+    # Where OpenAI-compatible models and embeddings answer: OpenAI itself, or Azure OpenAI,
+    # Ollama (http://localhost:11434/v1), vLLM, LM Studio. An agent definition may name its own.
+    openai_base_url: str = "https://api.openai.com/v1"
     # The model new tenants start on; existing tenants keep theirs (the fence).
     embedding_model: str = "wordllama/l2-supercat/256"
 

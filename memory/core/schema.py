@@ -147,6 +147,7 @@ turns = Table(
     Column("assistant_message_id", BigInteger),
     Column("manifest", JSONB, nullable=False),
     Column("usage", JSONB, nullable=False),
+    Column("agent_version", Integer),
     Column("idempotency_key", String(300), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
@@ -398,4 +399,23 @@ skill_lessons = Table(
     Column("document_version_id", BigInteger),
     Column("idempotency_key", String(300), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+# Agent definitions: one row per saved version, never updated. The newest version of an
+# agent is the one its next turn uses; mcp_tools is the tool list fetched when it was saved.
+agent_definitions = Table(
+    "agent_definitions",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("agent_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("spec", JSONB, nullable=False),
+    Column("mcp_tools", JSONB, nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("idempotency_key", String(300), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("tenant_id", "agent_id", "version", name="uq_agent_definitions_version"),
 )

@@ -13,6 +13,7 @@ from memory.embedding.wordllama_embedder import MODEL_ID as WORDLLAMA_MODEL_ID
 from memory.embedding.wordllama_embedder import WordLlamaEmbedder
 
 KNOWN_PROVIDERS = ("offline", "openai", "voyage", "wordllama")
+DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
 def build_embedder(
@@ -39,8 +40,10 @@ def build_embedder(
         key = _require_key(settings.voyage_api_key, parsed, "VOYAGE_API_KEY")
         return VoyageEmbedder(key, parsed, http_client=http_client)
     if parsed.provider == "openai":
-        key = _require_key(settings.openai_api_key, parsed, "OPENAI_API_KEY")
-        return OpenAIEmbedder(key, parsed, http_client=http_client)
+        # A local embedding server (Ollama, vLLM) needs no key; OpenAI itself does.
+        local = settings.openai_base_url.rstrip("/") != DEFAULT_OPENAI_BASE_URL
+        key = (settings.openai_api_key or "") if local else _require_key(settings.openai_api_key, parsed, "OPENAI_API_KEY")
+        return OpenAIEmbedder(key, parsed, http_client=http_client, base_url=settings.openai_base_url)
     raise EmbeddingRejected(
         f"embedding model {parsed} has unknown provider {parsed.provider!r}; "
         f"known providers: {', '.join(KNOWN_PROVIDERS)}"

@@ -53,6 +53,8 @@ class AnthropicClient:
             "system": _system_blocks(request),
             "messages": _messages(request),
         }
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
         if request.tools:
             params["tools"] = [tool.model_dump() for tool in request.tools]
         try:

@@ -50,6 +50,8 @@ class ModelRequest(BaseModel):
     tool_calls: list[ToolCall] = Field(default_factory=list)
     tool_results: list[ToolResult] = Field(default_factory=list)
     max_output_tokens: int = 1024
+    # None: the provider's default. An agent definition may set it.
+    temperature: float | None = None
     # What the call is for: "agent_turn", "summary" (the conversation's), "episode_summary"
     # or "reflection". Offline models behave by it; providers ignore it.
     purpose: str = "agent_turn"

@@ -53,6 +53,7 @@ SKILLS_HEADER = "## Skills for this task type (how this kind of task is done her
 EPISODES_HEADER = "## Past episodes like this one (what you did before, and how it went)"
 LESSONS_HEADER = "## Lessons from skills (use the right-hand command instead of the left)"
 LEARNED_HEADER = "## Learned in this session (use the right-hand command instead of the left)"
+AGENT_HEADER = "## Your instructions (from the operator who defined you)"
 CORRECTIONS_HEADER = "## Operator corrections for the current task (apply them now)"
 
 
@@ -137,6 +138,9 @@ class ContextSources(BaseModel):
     # Whether the learned set is the one the previous model call of this thread saw.
     learned_unchanged: bool = False
     corrections: list[CorrectionEntry] = []
+    # A defined agent's own instructions: after the runtime's memory rules, before memory,
+    # so they share the cache-stable prefix and change only with the agent's version.
+    agent_instructions: str | None = None
 
 
 # At most this many of the session's learned substitutions enter the prompt (the cache
@@ -232,6 +236,8 @@ def _learned_block(sources: ContextSources) -> list[TextBlock]:
 
 def assemble(sources: ContextSources) -> WorkingContext:
     system = [TextBlock(text=SYSTEM_PREFIX, cacheable=True)]
+    if sources.agent_instructions:
+        system.append(TextBlock(text=f"{AGENT_HEADER}\n{sources.agent_instructions.strip()}", cacheable=True))
     memory = _memory_block(sources)
     if memory:
         system.append(TextBlock(text=memory, cacheable=True))

@@ -47,6 +47,7 @@ async def build_working_context(
     learned: list[LearnedEntry] = (),
     learned_unchanged: bool = False,
     corrections: list[CorrectionEntry] = (),
+    agent_instructions: str | None = None,
 ) -> WorkingContext:
     notebook = None
     for version_id in _ids(manifest, Layer.NOTEBOOK):
@@ -127,5 +128,6 @@ async def build_working_context(
             learned=list(learned),
             learned_unchanged=learned_unchanged,
             corrections=list(corrections),
+            agent_instructions=agent_instructions,
         )
     )

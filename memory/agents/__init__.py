@@ -1,0 +1,1 @@
+"""Agents that users define: instructions, model, tools (built-in and MCP), limits, reads."""

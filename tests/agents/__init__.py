@@ -1,0 +1,1 @@
+"""Agents users define: versioned definitions, model providers, MCP tools."""
