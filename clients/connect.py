@@ -1,26 +1,25 @@
-"""The client connection every script uses: TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE, with the
-worker's payload encryption (PAYLOAD_ENCRYPTION_KEYS) and tracing (OTEL_EXPORTER_OTLP_*)."""
+"""The client connection every script uses: the SDK's environment configuration (a profile of
+TEMPORAL_CONFIG_FILE, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*),
+with the worker's payload encryption (PAYLOAD_ENCRYPTION_KEYS) and tracing (OTEL_EXPORTER_OTLP_*)."""
 
 from __future__ import annotations
-
-import os
 
 from temporalio.client import Client
 
 from memory.core.telemetry import configure_tracing
-from wiring.temporal_client import ClientConfigError, client_options
+from wiring.temporal_client import ClientConfigError, client_options, connect_config
 
 
 async def connect() -> Client:
-    address = os.environ.get("TEMPORAL_ADDRESS", "localhost:7233")
-    namespace = os.environ.get("TEMPORAL_NAMESPACE", "default")
     configure_tracing("agent-memory-client")
     try:
+        config = connect_config()
         options = client_options()
     except ClientConfigError as err:
         raise SystemExit(f"error: {err}") from None
+    address = config["target_host"]
     try:
-        return await Client.connect(address, namespace=namespace, **options)
+        return await Client.connect(**config, **options)
     except Exception as err:
         raise SystemExit(
             f"error: cannot reach Temporal at {address} (set TEMPORAL_ADDRESS): {err}. "
