@@ -3,6 +3,7 @@ through the notebook workflow), skills, and search across recall, graph facts an
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Literal
@@ -41,7 +42,7 @@ class NotebookNote(BaseModel):
 
 
 class SearchHit(BaseModel):
-    layer: Literal["recall", "graph", "episodes"]
+    layer: Literal["notebook", "recall", "graph", "episodes"]
     text: str
     source: str
     source_time: datetime | None
@@ -125,11 +126,25 @@ async def get_skill(agent_id: str, task_type: str, key: ApiKey = Depends(read_ke
     return loaded[0]
 
 
+async def _notebook_lines(api: ApiServices, agent: AgentRef, query: str) -> list[SearchHit]:
+    """Notebook lines sharing a word with the query: the notebook is short and sovereign, so
+    every matching line is a hit, ahead of anything extracted."""
+    latest = await api.runtime.notebook.read(agent)
+    words = {w for w in re.findall(r"\w+", query.lower()) if len(w) > 2}
+    if latest is None or not words:
+        return []
+    return [
+        SearchHit(layer="notebook", text=line.strip(), source=f"notebook v{latest.version}", source_time=latest.created_at)
+        for line in latest.content.splitlines()
+        if words & set(re.findall(r"\w+", line.lower()))
+    ]
+
+
 @router.get("/search", response_model=SearchResult, summary="Search the agent's memory")
 async def search(
     agent_id: str,
     q: str = Query(min_length=1, max_length=2_000, description="what to look for"),
-    layers: list[Literal["recall", "graph", "episodes"]] = Query(default=["recall", "graph", "episodes"]),
+    layers: list[Literal["notebook", "recall", "graph", "episodes"]] = Query(default=["notebook", "recall", "graph", "episodes"]),
     key: ApiKey = Depends(read_key),
     api: ApiServices = Depends(services),
 ) -> SearchResult:
@@ -138,6 +153,8 @@ async def search(
     # A search of its own, so its embedding and graph calls are billed under a key of their own.
     probe = ThreadRef(tenant_id=agent.tenant_id, agent_id=agent.agent_id, thread_id=f"api-search-{uuid.uuid4().hex[:12]}")
     hits: list[SearchHit] = []
+    if "notebook" in layers:
+        hits.extend(await _notebook_lines(api, agent, q))
     if "recall" in layers:
         for hit in await api.runtime.recall.search(probe, 0, q, ledger_key=f"{probe.key}/recall_query"):
             hits.append(
