@@ -11,12 +11,12 @@ from typing import Annotated, Optional
 
 import typer
 
-app = typer.Typer(help="Talk to agents and operate their memory, through the HTTP API.", no_args_is_help=True)
-notebook_app = typer.Typer(help="The agent's notebook: what an operator holds authoritative.", no_args_is_help=True)
-skills_app = typer.Typer(help="The agent's skills, one per task type.", no_args_is_help=True)
-migrate_app = typer.Typer(help="Move the tenant to another embedding model.", no_args_is_help=True)
-docs_app = typer.Typer(help="Feed documents into the tenant's memory.", no_args_is_help=True)
-keys_app = typer.Typer(help="API keys (operators; needs DATABASE_URL).", no_args_is_help=True)
+app = typer.Typer(help="Talk to agents and operate their memory, through the HTTP API.", no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
+notebook_app = typer.Typer(help="The agent's notebook: what an operator holds authoritative.", no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
+skills_app = typer.Typer(help="The agent's skills, one per task type.", no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
+migrate_app = typer.Typer(help="Move the tenant to another embedding model.", no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
+docs_app = typer.Typer(help="Feed documents into the tenant's memory.", no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
+keys_app = typer.Typer(help="API keys (operators; needs DATABASE_URL).", no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
 app.add_typer(notebook_app, name="notebook")
 app.add_typer(skills_app, name="skills")
 app.add_typer(migrate_app, name="migrate")
@@ -61,7 +61,7 @@ def chat(
     from cli.http import call
 
     body = {"text": message, "request_id": request_id, "project": project, "delegated": delegated}
-    result = call("POST", f"/v1/agents/{agent}/threads/{thread}/messages", json=body)
+    result = call("POST", f"/v1/agents/{agent}/threads/{thread}/messages", json_body=body)
 
     def render(turn) -> None:
         print(turn["reply"])
@@ -89,7 +89,7 @@ def correct(agent: str, thread: str, tried: str, instead: str, as_json: Json = F
     """Correct the agent in a running task: it tried TRIED, it should do INSTEAD."""
     from cli.http import call
 
-    result = call("POST", f"/v1/agents/{agent}/threads/{thread}/corrections", json={"tried": tried, "instead": instead})
+    result = call("POST", f"/v1/agents/{agent}/threads/{thread}/corrections", json_body={"tried": tried, "instead": instead})
     _show(result, as_json, lambda r: print(f"correction {r['correction_id']} applies to turn {r['applies_to_turn']}"))
 
 
@@ -135,7 +135,7 @@ def notebook_remember(agent: str, note: str, as_json: Json = False) -> None:
     """Add one note to the notebook (a new version, ingested into the graph)."""
     from cli.http import call
 
-    result = call("POST", f"/v1/agents/{agent}/notebook/notes", json={"note": note})
+    result = call("POST", f"/v1/agents/{agent}/notebook/notes", json_body={"note": note})
     _show(result, as_json, lambda r: print(f"notebook v{r['version']}; graph: {r['ingestion']['outcome']}"))
 
 
@@ -145,7 +145,7 @@ def notebook_edit(agent: str, file: Path, reason: str = "", as_json: Json = Fals
     from cli.http import call
 
     content = file.read_text(encoding="utf-8")
-    result = call("PUT", f"/v1/agents/{agent}/notebook", json={"content": content, "reason": reason})
+    result = call("PUT", f"/v1/agents/{agent}/notebook", json_body={"content": content, "reason": reason})
     _show(result, as_json, lambda r: print(f"notebook v{r['version']}; graph: {r['ingestion']['outcome']}"))
 
 
@@ -193,7 +193,7 @@ def documents_ingest(files: list[Path], as_json: Json = False) -> None:
     """Upload text or markdown FILES; each is chunked into recall and the graph."""
     from cli.http import call
 
-    accepted = [call("POST", "/v1/documents", json={"name": f.name, "text": f.read_text(encoding="utf-8")}) for f in files]
+    accepted = [call("POST", "/v1/documents", json_body={"name": f.name, "text": f.read_text(encoding="utf-8")}) for f in files]
     _show(accepted, as_json, lambda rows: [print(f"{r['document_id']}  {r['workflow_id']}") for r in rows])
 
 
@@ -211,7 +211,7 @@ def documents_status(document_id: str, as_json: Json = False) -> None:
 def migrate_start(to_model: str, as_json: Json = False) -> None:
     from cli.http import call
 
-    _show(call("POST", "/v1/migrations", json={"to_model": to_model}), as_json, lambda r: print(f"started {r['workflow_id']}"))
+    _show(call("POST", "/v1/migrations", json_body={"to_model": to_model}), as_json, lambda r: print(f"started {r['workflow_id']}"))
 
 
 @migrate_app.command("status")
