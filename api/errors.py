@@ -3,6 +3,7 @@ for refused input, the field. Clients branch on the code; the message may change
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,6 +13,8 @@ from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from memory.core.validation import InvalidInput
+
+_log = logging.getLogger("api")
 
 # code -> HTTP status. The codes are part of the API: never rename one.
 CODES: dict[str, int] = {
@@ -29,6 +32,7 @@ CODES: dict[str, int] = {
     "workflow_failed": 502,
     "temporal_unavailable": 503,
     "method_not_allowed": 405,
+    "internal_error": 500,
 }
 
 
@@ -95,6 +99,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(InvalidInput)
     async def _invalid_input(request: Request, err: InvalidInput) -> JSONResponse:
         return error_response("invalid_input", str(err))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, err: Exception) -> JSONResponse:
+        _log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response("internal_error", "the server failed on this request; it is logged")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, err: StarletteHTTPException) -> JSONResponse:

@@ -11,41 +11,18 @@ from typing import Annotated, Optional
 
 import typer
 
+from cli.admin import register
+from cli.output import Json, show, table
+
 app = typer.Typer(help="Talk to agents and operate their memory, through the HTTP API.", no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
 notebook_app = typer.Typer(help="The agent's notebook: what an operator holds authoritative.", no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
 skills_app = typer.Typer(help="The agent's skills, one per task type.", no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
 migrate_app = typer.Typer(help="Move the tenant to another embedding model.", no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
 docs_app = typer.Typer(help="Feed documents into the tenant's memory.", no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
-keys_app = typer.Typer(help="API keys (operators; needs DATABASE_URL).", no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
 app.add_typer(notebook_app, name="notebook")
 app.add_typer(skills_app, name="skills")
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(docs_app, name="documents")
-app.add_typer(keys_app, name="keys")
-
-Json = Annotated[bool, typer.Option("--json", help="print the API's answer as JSON")]
-
-
-def _show(data, as_json: bool, render) -> None:
-    if as_json:
-        import json
-
-        print(json.dumps(data, indent=2, ensure_ascii=False))
-    else:
-        render(data)
-
-
-def _table(title: str, columns: list[str], rows: list[list]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*[str(cell) for cell in row])
-    Console().print(table)
-
 
 @app.command()
 def chat(
@@ -69,7 +46,7 @@ def chat(
         for item in turn["manifest"]:
             print(f"   {item['layer']:<21} {item['ref']:<26} {item['label']}")
 
-    _show(result, as_json, render)
+    show(result, as_json, render)
 
 
 @app.command()
@@ -78,7 +55,7 @@ def turn(agent: str, thread: str, number: int, as_json: Json = False) -> None:
     from cli.http import call
 
     result = call("GET", f"/v1/agents/{agent}/threads/{thread}/turns/{number}")
-    _show(result, as_json, lambda t: _table(
+    show(result, as_json, lambda t: table(
         f"turn {t['turn']} ({t['status']})", ["layer", "ref", "label"],
         [[i["layer"], i["ref"], i["label"]] for i in t["manifest"]],
     ))
@@ -90,7 +67,7 @@ def correct(agent: str, thread: str, tried: str, instead: str, as_json: Json = F
     from cli.http import call
 
     result = call("POST", f"/v1/agents/{agent}/threads/{thread}/corrections", json_body={"tried": tried, "instead": instead})
-    _show(result, as_json, lambda r: print(f"correction {r['correction_id']} applies to turn {r['applies_to_turn']}"))
+    show(result, as_json, lambda r: print(f"correction {r['correction_id']} applies to turn {r['applies_to_turn']}"))
 
 
 @app.command()
@@ -105,18 +82,18 @@ def search(
 
     params = [("q", query)] + [("layers", name) for name in layer or []]
     result = call("GET", f"/v1/agents/{agent}/search", params=params)
-    _show(result, as_json, lambda r: _table(
+    show(result, as_json, lambda r: table(
         f"{len(r['hits'])} hit(s) for {query!r}", ["layer", "source", "text"],
         [[h["layer"], h["source"], h["text"][:100]] for h in r["hits"]],
     ))
 
 
 @notebook_app.command("show")
-def notebook_show(agent: str, as_json: Json = False) -> None:
+def notebookshow(agent: str, as_json: Json = False) -> None:
     from cli.http import call
 
     result = call("GET", f"/v1/agents/{agent}/notebook")
-    _show(result, as_json, lambda n: print(f"-- v{n['version']} by {n['author']}\n{n['content']}"))
+    show(result, as_json, lambda n: print(f"-- v{n['version']} by {n['author']}\n{n['content']}"))
 
 
 @notebook_app.command("history")
@@ -124,7 +101,7 @@ def notebook_history(agent: str, as_json: Json = False) -> None:
     from cli.http import call
 
     result = call("GET", f"/v1/agents/{agent}/notebook/history")
-    _show(result, as_json, lambda vs: _table(
+    show(result, as_json, lambda vs: table(
         "notebook versions", ["version", "at", "author", "reason"],
         [[v["version"], v["created_at"][:16], v["author"], v["reason"]] for v in vs],
     ))
@@ -136,7 +113,7 @@ def notebook_remember(agent: str, note: str, as_json: Json = False) -> None:
     from cli.http import call
 
     result = call("POST", f"/v1/agents/{agent}/notebook/notes", json_body={"note": note})
-    _show(result, as_json, lambda r: print(f"notebook v{r['version']}; graph: {r['ingestion']['outcome']}"))
+    show(result, as_json, lambda r: print(f"notebook v{r['version']}; graph: {r['ingestion']['outcome']}"))
 
 
 @notebook_app.command("edit")
@@ -146,7 +123,7 @@ def notebook_edit(agent: str, file: Path, reason: str = "", as_json: Json = Fals
 
     content = file.read_text(encoding="utf-8")
     result = call("PUT", f"/v1/agents/{agent}/notebook", json_body={"content": content, "reason": reason})
-    _show(result, as_json, lambda r: print(f"notebook v{r['version']}; graph: {r['ingestion']['outcome']}"))
+    show(result, as_json, lambda r: print(f"notebook v{r['version']}; graph: {r['ingestion']['outcome']}"))
 
 
 @skills_app.command("list")
@@ -154,18 +131,18 @@ def skills_list(agent: str, as_json: Json = False) -> None:
     from cli.http import call
 
     result = call("GET", f"/v1/agents/{agent}/skills")
-    _show(result, as_json, lambda ss: _table(
+    show(result, as_json, lambda ss: table(
         "skills", ["task type", "version", "author", "locked"],
         [[s["task_type"], s["version"], s["author"], s["locked"]] for s in ss],
     ))
 
 
 @skills_app.command("show")
-def skills_show(agent: str, task_type: str, as_json: Json = False) -> None:
+def skillsshow(agent: str, task_type: str, as_json: Json = False) -> None:
     from cli.http import call
 
     result = call("GET", f"/v1/agents/{agent}/skills/{task_type}")
-    _show(result, as_json, lambda s: print(f"-- {s['path']} v{s['version']} by {s['author']}\n{s['content']}"))
+    show(result, as_json, lambda s: print(f"-- {s['path']} v{s['version']} by {s['author']}\n{s['content']}"))
 
 
 @app.command()
@@ -174,7 +151,7 @@ def usage(as_json: Json = False) -> None:
     from cli.http import call
 
     result = call("GET", "/v1/usage")
-    _show(result, as_json, lambda rows: _table(
+    show(result, as_json, lambda rows: table(
         "usage", ["action", "calls", "input tokens", "output tokens"],
         [[r["action"], r["calls"], r["input_tokens"], r["output_tokens"]] for r in rows],
     ))
@@ -185,7 +162,7 @@ def switches(as_json: Json = False) -> None:
     """The switches in force for the tenant."""
     from cli.http import call
 
-    _show(call("GET", "/v1/switches"), as_json, lambda s: _table("switches", ["name", "value"], [[k, v] for k, v in s.items()]))
+    show(call("GET", "/v1/switches"), as_json, lambda s: table("switches", ["name", "value"], [[k, v] for k, v in s.items()]))
 
 
 @docs_app.command("ingest")
@@ -194,7 +171,7 @@ def documents_ingest(files: list[Path], as_json: Json = False) -> None:
     from cli.http import call
 
     accepted = [call("POST", "/v1/documents", json_body={"name": f.name, "text": f.read_text(encoding="utf-8")}) for f in files]
-    _show(accepted, as_json, lambda rows: [print(f"{r['document_id']}  {r['workflow_id']}") for r in rows])
+    show(accepted, as_json, lambda rows: [print(f"{r['document_id']}  {r['workflow_id']}") for r in rows])
 
 
 @docs_app.command("status")
@@ -202,7 +179,7 @@ def documents_status(document_id: str, as_json: Json = False) -> None:
     from cli.http import call
 
     result = call("GET", f"/v1/documents/{document_id}")
-    _show(result, as_json, lambda p: print(
+    show(result, as_json, lambda p: print(
         f"{p['name']}: {p['chunks']} chunks, {p['episodes_ingested']}/{p['episodes_queued']} episodes; graph {p['graph_outcome']}"
     ))
 
@@ -211,7 +188,7 @@ def documents_status(document_id: str, as_json: Json = False) -> None:
 def migrate_start(to_model: str, as_json: Json = False) -> None:
     from cli.http import call
 
-    _show(call("POST", "/v1/migrations", json_body={"to_model": to_model}), as_json, lambda r: print(f"started {r['workflow_id']}"))
+    show(call("POST", "/v1/migrations", json_body={"to_model": to_model}), as_json, lambda r: print(f"started {r['workflow_id']}"))
 
 
 @migrate_app.command("status")
@@ -221,7 +198,7 @@ def migrate_status(watch: bool = False, as_json: Json = False) -> None:
 
     progress = call("GET", "/v1/migrations/current")
     if not watch or as_json:
-        _show(progress, as_json, lambda p: print(f"{p['phase']}: {p['rows_done']}/{p['total_rows']} rows"))
+        show(progress, as_json, lambda p: print(f"{p['phase']}: {p['rows_done']}/{p['total_rows']} rows"))
         return
     import time
 
@@ -258,69 +235,7 @@ def migrate_cancel() -> None:
     _steer("cancel")
 
 
-@keys_app.command("create")
-def keys_create(
-    tenant: str,
-    scope: Annotated[str, typer.Option(help="read, write or operator")],
-    name: Annotated[str, typer.Option(help="what the key is for")],
-    operator: Annotated[str, typer.Option(help="who creates it (recorded)")],
-    as_json: Json = False,
-) -> None:
-    """Create a key for TENANT. The key is printed once and stored only as a hash."""
-    from cli.keys import create
-
-    issued = create(tenant, scope, name, operator)
-    _show(issued, as_json, lambda k: print(f"{k['key']['key_id']} ({k['key']['scope']}) for tenant {tenant}:\n{k['secret']}\nStore it now: it is not shown again."))
-
-
-@keys_app.command("revoke")
-def keys_revoke(key_id: str) -> None:
-    from cli.keys import revoke
-
-    revoke(key_id)
-    print(f"key {key_id} revoked")
-
-
-@keys_app.command("list")
-def keys_list(tenant: Optional[str] = None, as_json: Json = False) -> None:
-    from cli.keys import listing
-
-    rows = listing(tenant)
-    _show(rows, as_json, lambda ks: _table(
-        "API keys", ["key id", "tenant", "scope", "name", "created", "revoked"],
-        [[k["key_id"], k["tenant_id"], k["scope"], k["name"], k["created_at"][:16], (k["revoked_at"] or "")[:16]] for k in ks],
-    ))
-
-
-@app.command()
-def serve(host: str = "127.0.0.1", port: int = 8420) -> None:
-    """Serve the HTTP API (Temporal by its environment configuration; stores by DATABASE_URL, GRAPH_URL, REDIS_URL)."""
-    import asyncio
-
-    from cli.serving import serve_api
-
-    asyncio.run(serve_api(host, port))
-
-
-@app.command()
-def mcp(
-    agent: Annotated[str, typer.Option(help="the agent whose memory the MCP tools reach")],
-    http_port: Annotated[Optional[int], typer.Option(help="serve Streamable HTTP on this port instead of stdio")] = None,
-) -> None:
-    """Serve the MCP tools over the HTTP API (AGENT_MEMORY_URL, AGENT_MEMORY_KEY): stdio by default."""
-    import os
-
-    from cli.http import api_url
-    from mcp_server.server import MemoryApi, build_server
-
-    key = os.environ.get("AGENT_MEMORY_KEY")
-    if not key:
-        raise SystemExit("error: AGENT_MEMORY_KEY is not set")
-    server = build_server(MemoryApi(api_url(), key, agent))
-    if http_port:
-        server.run("streamable-http", port=http_port)
-    else:
-        server.run("stdio")
+register(app)
 
 
 def run() -> None:
