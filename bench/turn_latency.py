@@ -34,17 +34,24 @@ from activities.graph_models import GraphSearchInput
 from activities.learning import LearningActivities
 from activities.learning_models import EpisodicSearchInput, SessionRef, SkillsLoadInput
 from activities.model_call import ModelActivities
-from activities.turn_models import (AppendMessageInput, GenerateInput, LoadConversationInput, NotebookReadInput,
-                               RecallSearchInput, RecallWriteInput, TurnRecordInput)
 from activities.notebook import NotebookActivities
 from activities.recall import RecallActivities
+from activities.turn_models import (
+    AppendMessageInput,
+    GenerateInput,
+    LoadConversationInput,
+    NotebookReadInput,
+    RecallSearchInput,
+    RecallWriteInput,
+    TurnRecordInput,
+)
 from activities.turns import TurnActivities
 from bench.services import Services, embedded_services, start_temporal_dev_server
 from clients.conversation import send_message
+from contract.conversation import ConversationLimits, UserMessage
 from memory.core.refs import ThreadRef
 from memory.runtime import MemoryRuntime
 from worker import build_worker
-from contract.conversation import ConversationLimits, UserMessage
 
 TARGET_OVERHEAD_MS = 50.0
 # The between-turns summary runs after the update has replied and would overlap the next

@@ -12,8 +12,8 @@ from typing import Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from temporalio.client import WorkflowFailureError
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from api.auth import operator_key, read_key, write_key
@@ -24,7 +24,12 @@ from api.services import ApiServices
 from api.workflow_errors import as_api_error
 from contract.ingestion import DocumentProgress, DocumentUpload, document_ingestion_id
 from contract.learning import CodifyInput, CodifyResult, codify_id
-from contract.migration import MigrationProgress, MigrationRequest, MigrationStart, migration_id
+from contract.migration import (
+    MigrationProgress,
+    MigrationRequest,
+    MigrationStart,
+    migration_id,
+)
 from contract.names import (
     CANCEL_SIGNAL,
     CODIFY_WORKFLOW,
