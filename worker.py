@@ -46,7 +46,7 @@ from wiring.metrics_endpoint import (
 )
 from wiring.plugin import MemoryWorkerPlugin
 from wiring.schedules import ensure_retention_schedule
-from wiring.temporal_client import ClientConfigError, client_options
+from wiring.temporal_client import ClientConfigError, client_options, connect_config
 
 log = logging.getLogger("worker")
 
@@ -61,22 +61,23 @@ def build_worker(client: Client, runtime: MemoryRuntime, *, task_queue: str, **o
 
 
 async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
+    """By the SDK's environment configuration (profile, TLS, API key); TEMPORAL_ADDRESS and
+    TEMPORAL_NAMESPACE, or the embedded stack's address, as the settings hold them."""
     try:
+        config = connect_config(address=settings.temporal_address, namespace=settings.temporal_namespace)
         options = client_options()
     except ClientConfigError as err:
         raise ServiceUnavailable(str(err)) from None
     try:
-        return await Client.connect(
-            settings.temporal_address, namespace=settings.temporal_namespace, runtime=runtime, **options
-        )
+        return await Client.connect(**{**config, **options}, runtime=runtime)
     except Exception as err:
         raise ServiceUnavailable(
-            f"cannot reach Temporal at TEMPORAL_ADDRESS={settings.temporal_address} "
-            f"(namespace TEMPORAL_NAMESPACE={settings.temporal_namespace}): {err}"
+            f"cannot reach Temporal at TEMPORAL_ADDRESS={config['target_host']} "
+            f"(namespace TEMPORAL_NAMESPACE={config['namespace']}): {err}"
         ) from None
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, *, api_port: int | None = None, dev_key_file: Path | None = None) -> None:
     await check_database(settings)
     await check_redis_url("REDIS_URL", settings.redis_url)
     await check_graph(settings)
@@ -120,15 +121,35 @@ async def serve(settings: Settings) -> None:
         runtime.llm.model,
         settings.embedding_model,
     )
+    api = await _start_api(client, runtime, api_port, dev_key_file) if api_port else None
     try:
         async with build_worker(client, runtime, task_queue=settings.task_queue):
             await stop.wait()
             log.info("stopping: finishing running activities")
+            if api is not None:
+                api[0].should_exit = True
+                await api[1]
     finally:
         await runtime.close()
         shutdown_tracing()
         if metrics is not None:
             metrics.close()
+
+
+async def _start_api(client: Client, runtime: MemoryRuntime, port: int, key_file: Path | None):
+    """The HTTP API beside the worker (dev stack), with a printed operator key of tenant `dev`."""
+    from api.keys import KeyStore
+    from api.serve import DEV_TENANT, dev_key, server
+    from api.services import ApiServices, ApiSettings
+
+    services = ApiServices(temporal=client, runtime=runtime, keys=KeyStore(runtime.engine), settings=ApiSettings.from_env())
+    api_server = server(services, port=port, hosted=True)
+    task = asyncio.create_task(api_server.serve())
+    key = await dev_key(services.keys, key_file) if key_file else None
+    log.info("API at http://127.0.0.1:%d/v1 (docs at /docs)", port)
+    if key:
+        print(f"\n  dev API key (tenant {DEV_TENANT}, scope operator): {key}\n  export AGENT_MEMORY_KEY={key}\n", flush=True)
+    return api_server, task
 
 
 def main() -> None:
@@ -139,6 +160,12 @@ def main() -> None:
         type=Path,
         default=Path(os.environ.get("AGENT_MEMORY_DATA_DIR", ".data")),
         help="where the embedded stack keeps its data (default .data)",
+    )
+    parser.add_argument(
+        "--api-port",
+        type=int,
+        default=int(os.environ.get("API_PORT", "8420")),
+        help="with --dev, the port of the HTTP API served beside the worker (0: no API)",
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
@@ -167,7 +194,7 @@ def main() -> None:
         env_file = args.data_dir / "stack.env"
         env_file.write_text("".join(f"{key}={value}\n" for key, value in urls.as_env().items()))
         log.info("embedded stack up: Temporal UI at %s; data in %s; variables in %s", urls.ui_url, args.data_dir, env_file)
-        asyncio.run(serve(settings))
+        asyncio.run(serve(settings, api_port=args.api_port or None, dev_key_file=args.data_dir / "dev-api-key"))
 
 
 if __name__ == "__main__":

@@ -1,32 +1,32 @@
-"""The client connection every script uses: TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE, with the
-worker's payload encryption (PAYLOAD_ENCRYPTION_KEYS) and tracing (OTEL_EXPORTER_OTLP_*)."""
+"""The client connection every script uses: the SDK's environment configuration (a profile of
+TEMPORAL_CONFIG_FILE, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*),
+with the worker's payload encryption (PAYLOAD_ENCRYPTION_KEYS) and tracing (OTEL_EXPORTER_OTLP_*)."""
 
 from __future__ import annotations
 
 import atexit
 import gc
-import os
 
 from temporalio.client import Client
 from temporalio.exceptions import FailureError
 
 from memory.core.telemetry import configure_tracing, shutdown_tracing
-from wiring.temporal_client import ClientConfigError, client_options
+from wiring.temporal_client import ClientConfigError, client_options, connect_config
 
 _release_registered = False
 
 
 async def connect() -> Client:
-    address = os.environ.get("TEMPORAL_ADDRESS", "localhost:7233")
-    namespace = os.environ.get("TEMPORAL_NAMESPACE", "default")
     configure_tracing("agent-memory-client")
     _release_at_exit()
     try:
+        config = connect_config()
         options = client_options()
     except ClientConfigError as err:
         raise SystemExit(f"error: {err}") from None
+    address = config["target_host"]
     try:
-        return await Client.connect(address, namespace=namespace, **options)
+        return await Client.connect(**{**config, **options})
     except Exception as err:
         raise SystemExit(
             f"error: cannot reach Temporal at {address} (set TEMPORAL_ADDRESS): {err}. "

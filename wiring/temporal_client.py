@@ -64,3 +64,41 @@ def tls_config(environ: Mapping[str, str] | None = None) -> TLSConfig | None:
         client_private_key=read("TEMPORAL_TLS_KEY"),
         domain=values["TEMPORAL_TLS_SERVER_NAME"],
     )
+
+
+DEFAULT_ADDRESS = "localhost:7233"
+DEFAULT_NAMESPACE = "default"
+
+
+def connect_config(
+    environ: Mapping[str, str] | None = None, *, address: str | None = None, namespace: str | None = None
+) -> dict[str, Any]:
+    """Where and how to connect, by the SDK's environment configuration: a profile of the TOML
+    config file (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE) overridden by TEMPORAL_ADDRESS,
+    TEMPORAL_NAMESPACE, TEMPORAL_API_KEY and TEMPORAL_TLS_*, so Temporal Cloud or a TLS cluster
+    is reached the way the `temporal` CLI reaches it. An address or namespace given here (the
+    embedded stack's) wins unless it is only the default and the profile names another."""
+    from temporalio.envconfig import ClientConfig
+
+    try:
+        config: dict[str, Any] = dict(ClientConfig.load_client_connect_config(override_env_vars=environ))
+    except Exception as err:
+        raise ClientConfigError(f"the Temporal client configuration cannot be read: {err}") from None
+    if address and (address != DEFAULT_ADDRESS or "target_host" not in config):
+        config["target_host"] = address
+    if namespace and (namespace != DEFAULT_NAMESPACE or "namespace" not in config):
+        config["namespace"] = namespace
+    config.setdefault("target_host", DEFAULT_ADDRESS)
+    config.setdefault("namespace", DEFAULT_NAMESPACE)
+    return config
+
+
+async def connect_client(
+    environ: Mapping[str, str] | None = None, *, address: str | None = None, namespace: str | None = None, **extra: Any
+):
+    """A client with the project's converter, codec and tracing, connected by connect_config."""
+    from temporalio.client import Client
+
+    config = connect_config(environ, address=address, namespace=namespace)
+    # TEMPORAL_TLS_CA/CERT/KEY files, when set, take the place of the profile's TLS.
+    return await Client.connect(**{**config, **client_options(environ)}, **extra)
