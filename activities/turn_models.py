@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from memory.conversation.models import EarlierTurn
 from memory.core.refs import AgentRef, ThreadRef
+from memory.core.usage_entry import UsageEntry
 from memory.llm.base import ModelUsage, ToolCall, ToolResult
 from memory.prompt.assembly import CorrectionEntry, LearnedEntry
 from memory.prompt.manifest import ContextItem
@@ -125,3 +126,5 @@ class TurnRecordInput(BaseModel):
     request_id: str | None = None
     result: dict[str, Any] | None = None
     error: str | None = None
+    # Calls the turn's reads made (query embeddings), billed with the record.
+    billing: list[UsageEntry] = []

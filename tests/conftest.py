@@ -30,6 +30,7 @@ from memory.graph import GraphClientsFactory, GraphMemory
 from memory.core.refs import ThreadRef
 from memory.runtime import MemoryRuntime
 from stack.falkordb_server import falkordb_server
+from stack.server_settings import dynamic_config_args
 from wiring.register import ensure_search_attributes
 from contract.search_attributes import SEARCH_ATTRIBUTES
 from tests.support import ChildWorkflowRecorder
@@ -113,6 +114,7 @@ async def dev_env():
             f"limit.historyCount.suggestContinueAsNew={SUGGEST_CONTINUE_AS_NEW_AT}",
             "--dynamic-config-value",
             "system.forceSearchAttributesCacheRefreshOnRead=true",
+            *dynamic_config_args(),
         ],
     )
     yield env

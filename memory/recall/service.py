@@ -6,6 +6,7 @@ from memory.core.refs import ThreadRef
 from memory.core.tenants import TenantRegistry
 from memory.core.tokens import estimate_tokens
 from memory.core.usage import Action, UsageLedger
+from memory.core.usage_entry import UsageEntry
 from memory.embedding.base import Embedder
 from memory.llm.base import ModelUsage
 from memory.recall.store import RecallHit, RecallStore
@@ -99,6 +100,32 @@ class RecallMemory:
             min_score=self._min_score,
             exclude_thread_id=thread.thread_id,
         )
+
+    async def search_unbilled(self, thread: ThreadRef, turn: int, query: str) -> tuple[list[RecallHit], UsageEntry]:
+        """The turn's own search, reading only: the fence from the cache, and the query's
+        embedding handed back as a usage entry for the turn's commit to bill."""
+        model = await self._tenants.query_embedding_model(thread.tenant_id)
+        embedder = self._embedders.get(model)
+        [vector] = await embedder.embed([query], purpose="query")
+        hits = await self.store.search(
+            thread.agent,
+            query_embedding=vector,
+            embedding_model=model,
+            limit=self._top_k,
+            min_score=self._min_score,
+            exclude_thread_id=thread.thread_id,
+        )
+        entry = UsageEntry(
+            idempotency_key=f"{thread.key}/turn/{turn}/recall_query",
+            tenant_id=thread.tenant_id,
+            agent_id=thread.agent_id,
+            thread_id=thread.thread_id,
+            action=Action.RECALL_EMBED_QUERY.value,
+            provider=embedder.model_id.provider,
+            model=model,
+            usage=ModelUsage(input_tokens=estimate_tokens(query)),
+        )
+        return hits, entry
 
     async def _embed(self, thread: ThreadRef, text: str, *, purpose: str, key: str, action: Action):
         model = await self._tenants.current_embedding_model(thread.tenant_id)

@@ -162,13 +162,19 @@ def _search(embedding_model: str):
     return text(search_sql(embedding_model)).bindparams(bindparam("query", type_=Vector()))
 
 
-# Per transaction, not per pooled session: the tenant filter must not starve the index
-# scan of rows, so the scan goes on past ef_search candidates until LIMIT is met.
-_ITERATIVE_SCAN = text("SET LOCAL hnsw.iterative_scan = 'relaxed_order'")
+# Per transaction, not per pooled session. Iterative scan: the tenant filter must not starve
+# the index scan of rows, so the scan goes on past ef_search candidates until LIMIT is met.
 # The candidate list per scan. pgvector's default (40) found about two thirds of the true
 # top 10 at 100,000 rows in the benchmark; a wider list buys recall for a few milliseconds.
 EF_SEARCH = 100
-_EF_SEARCH = text(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}")
+# A custom plan every time: psycopg prepares a statement run five times, and Postgres then
+# settles on a generic plan that knows nothing of the tenant's row count (39-78 ms against
+# ~1.4 ms at 1k rows per tenant; bench/recall_plans.py). One round trip for all three settings.
+_SEARCH_SETTINGS = text(
+    "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
+    f" set_config('hnsw.ef_search', '{EF_SEARCH}', true),"
+    " set_config('plan_cache_mode', 'force_custom_plan', true)"
+)
 
 
 class RecallStore:
@@ -249,8 +255,7 @@ class RecallStore:
     ) -> list[RecallHit]:
         statement = _search(embedding_model)
         async with self._engine.begin() as conn:
-            await conn.execute(_ITERATIVE_SCAN)
-            await conn.execute(_EF_SEARCH)
+            await conn.execute(_SEARCH_SETTINGS)
             rows = (
                 await conn.execute(
                     statement,
