@@ -32,14 +32,16 @@ from memory.recall.store import RecallStore, ensure_index, index_name, model_lit
 
 FILL = """
 INSERT INTO recall_items (tenant_id, agent_id, thread_id, source_type, text, idempotency_key)
-SELECT :tenant, 'bench', 't' || (n % 50), 'exchange', 'exchange ' || n, :tenant || '/' || n
-FROM generate_series(1, :rows) AS n
+SELECT CAST(:tenant AS text), 'bench', 't' || (n % 50), 'exchange', 'exchange ' || n,
+       CAST(:tenant AS text) || '/' || n
+FROM generate_series(1, CAST(:rows AS int)) AS n
 """
 EMBED = """
 INSERT INTO recall_embeddings (item_id, embedding_model, tenant_id, embedding)
-SELECT i.id, :model, i.tenant_id,
-       (SELECT ('[' || string_agg(random()::text, ',') || ']')::vector FROM generate_series(1, :dim) WHERE i.id > 0)
-FROM recall_items i WHERE i.tenant_id = :tenant
+SELECT i.id, CAST(:model AS text), i.tenant_id,
+       (SELECT ('[' || string_agg(random()::text, ',') || ']')::vector
+        FROM generate_series(1, CAST(:dim AS int)) WHERE i.id > 0)
+FROM recall_items i WHERE i.tenant_id = CAST(:tenant AS text)
 """
 
 

@@ -64,7 +64,10 @@ TURN_STEPS = Patch(
     "ConversationWorkflow",
     Stage.PATCHED,
     "a turn reads every layer in one activity and writes everything after the reply in one",
-    "every conversation history recorded before it (all but conversation-steps-*)",
+    "every conversation history recorded before it; these take its new branch: "
+    "conversation-continued_as_new-5478d408, -66af4c32, -83a3b0a5, -c7a725fb, "
+    "conversation-learning-continued_as_new-570d318f, -9dcc8657, "
+    "conversation-resend-continued_as_new-018651d5, -468eac0f",
 )
 EPISODIC = Patch(
     "episodic-memory",
