@@ -167,9 +167,11 @@ def _search(embedding_model: str):
 # The candidate list per scan. pgvector's default (40) found about two thirds of the true
 # top 10 at 100,000 rows in the benchmark; a wider list buys recall for a few milliseconds.
 EF_SEARCH = 100
-# A custom plan every time: psycopg prepares a statement run five times, and Postgres then
-# settles on a generic plan that knows nothing of the tenant's row count (39-78 ms against
-# ~1.4 ms at 1k rows per tenant; bench/recall_plans.py). One round trip for all three settings.
+# A custom plan every time: psycopg prepares a statement run five times, and Postgres may then
+# settle on a generic plan that knows nothing of the tenant's row count. For a tenant of 1k rows
+# beside a larger one, the generic plan walks the HNSW index (23 ms) where the custom plan
+# scans the tenant's rows exactly (10 ms); at 20k rows both use the index (bench/recall_plans.py).
+# One round trip for all three settings.
 _SEARCH_SETTINGS = text(
     "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
     f" set_config('hnsw.ef_search', '{EF_SEARCH}', true),"
