@@ -9,12 +9,12 @@ from temporalio import activity
 from activities.heartbeat import heartbeats
 from activities.tracing import traced
 from activities.turn_models import GenerateInput, GenerateOutput
+from memory.conversation.store import ConversationStore
 from memory.core.metrics import (
     PROMPT_CACHE_READ_PER_TURN,
     PROMPT_CACHE_READ_TOKENS,
     PROMPT_CACHE_WRITE_TOKENS,
 )
-from memory.conversation.store import ConversationStore
 from memory.core.usage import Action, UsageLedger
 from memory.documents.path_store import DocumentStore
 from memory.graph.service import KnowledgeGraph

@@ -22,7 +22,11 @@ from activities.learning import LearningActivities
 from activities.learning_models import EpisodicSearchInput, SkillsLoadInput
 from activities.notebook import NotebookActivities
 from activities.recall import RecallActivities
-from activities.turn_models import LoadConversationInput, NotebookReadInput, RecallSearchInput
+from activities.turn_models import (
+    LoadConversationInput,
+    NotebookReadInput,
+    RecallSearchInput,
+)
 from activities.turn_step_models import LayerRead, TurnRead, TurnReadInput
 
 

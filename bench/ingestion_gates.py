@@ -29,13 +29,13 @@ from sqlalchemy import func, select
 
 from bench.services import Services, embedded_services
 from memory.conversation.store import StoredMessage
-from memory.graph.gates import Gate, IngestionFacts
-from memory.llm.base import ChatMessage, ModelRequest
 from memory.core.refs import ThreadRef
-from memory.runtime import MemoryRuntime
 from memory.core.schema import usage_ledger
 from memory.core.tenants import Plan
 from memory.core.usage import Action
+from memory.graph.gates import Gate, IngestionFacts
+from memory.llm.base import ChatMessage, ModelRequest
+from memory.runtime import MemoryRuntime
 
 # The gated-out messages are most of a real conversation by count, though the short ones
 # are cheap: the gates must save at least this share of model calls and of input tokens.

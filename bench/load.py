@@ -44,12 +44,12 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from bench.services import Services, embedded_services, start_temporal_dev_server
 from clients.conversation import send_message
+from contract.conversation import UserMessage
+from contract.ingestion import exchange_ingestion_id
+from contract.search_attributes import INGESTION_OUTCOME
 from memory.core.refs import ThreadRef
 from memory.runtime import MemoryRuntime
-from contract.search_attributes import INGESTION_OUTCOME
 from worker import build_worker
-from contract.ingestion import exchange_ingestion_id
-from contract.conversation import UserMessage
 
 AGENTS = ("support", "ops")
 # A turn that takes longer than this is given up on by its client and counted as an error.

@@ -41,13 +41,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from temporalio.client import Client
 
 from bench.services import Services, embedded_services, start_temporal_dev_server
+from contract.migration import MigrationRequest, MigrationStart, migration_id
+from memory.core.refs import AgentRef
 from memory.embedding.offline import OfflineEmbedder, _features
 from memory.recall.store import RecallStore, ensure_index, index_name, search_sql
-from memory.core.refs import AgentRef
 from memory.runtime import MemoryRuntime
 from worker import build_worker
 from workflows.migration import GRAPH_BATCH_SIZE, EmbeddingMigrationWorkflow
-from contract.migration import MigrationRequest, MigrationStart, migration_id
 
 OLD_MODEL = "offline/hashed-ngrams/256"
 NEW_MODEL = "offline/hashed-ngrams/384"

@@ -28,7 +28,13 @@ from sqlalchemy import text
 from bench.services import embedded_services
 from memory.core.db import create_engine
 from memory.core.refs import AgentRef
-from memory.recall.store import RecallStore, ensure_index, index_name, model_literal, search_sql
+from memory.recall.store import (
+    RecallStore,
+    ensure_index,
+    index_name,
+    model_literal,
+    search_sql,
+)
 
 FILL = """
 INSERT INTO recall_items (tenant_id, agent_id, thread_id, source_type, text, idempotency_key)

@@ -14,13 +14,13 @@ import psycopg
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from contract.search_attributes import cli_pairs
 from memory.core.config import Settings
 from memory.core.db import upgrade_schema
 from stack.embedded import temporal_binary
 from stack.falkordb_server import falkordb_server
 from stack.server_settings import dynamic_config_args
 from wiring.register import ensure_search_attributes
-from contract.search_attributes import cli_pairs
 
 
 @dataclass(frozen=True)

@@ -40,11 +40,11 @@ import redis.asyncio as redis
 from sqlalchemy import func, select
 
 from bench.services import Services, embedded_services
-from memory.learning.cache_audit import CacheAudit
-from memory.learning.command_form import DEFAULT_MODE, MODES, CommandNormalizer
 from memory.core.config import Settings
 from memory.core.db import create_engine
 from memory.core.schema import session_cache_audit
+from memory.learning.cache_audit import CacheAudit
+from memory.learning.command_form import DEFAULT_MODE, MODES, CommandNormalizer
 from memory.learning.session_cache import SessionCache, SessionContext
 
 TARGET_P99_MS = 5.0

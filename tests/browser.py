@@ -13,8 +13,8 @@ import fcntl
 import json
 import logging
 import os
-import shutil
 import select
+import shutil
 import subprocess
 import sys
 import tempfile

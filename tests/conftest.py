@@ -24,16 +24,16 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from contract.search_attributes import SEARCH_ATTRIBUTES
 from memory.core.config import Settings
 from memory.core.db import upgrade_schema
-from memory.graph import GraphClientsFactory, GraphMemory
 from memory.core.refs import ThreadRef
+from memory.graph import GraphClientsFactory, GraphMemory
 from memory.runtime import MemoryRuntime
 from stack.falkordb_server import falkordb_server
 from stack.server_settings import dynamic_config_args
-from wiring.register import ensure_search_attributes
-from contract.search_attributes import SEARCH_ATTRIBUTES
 from tests.support import ChildWorkflowRecorder
+from wiring.register import ensure_search_attributes
 from worker import build_worker
 
 

@@ -39,7 +39,12 @@ from types import ModuleType
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from clients import (
@@ -57,15 +62,15 @@ from clients import (
 from clients.connect import failure_reason
 from clients.conversation import correct as send_correction
 from clients.conversation import send_message
+from contract.conversation import UserMessage, conversation_workflow_id
+from contract.migration import MigrationRequest, MigrationStart, migration_id
 from memory.core.config import Settings
-from memory.learning.models import Correction
 from memory.core.refs import ThreadRef
+from memory.learning.models import Correction
 from memory.runtime import MemoryRuntime
 from tests.conftest import _start_time_skipping, finished, running_worker
 from tests.store_counts import ChildWorkflows, changes, snapshot
 from workflows.migration import EmbeddingMigrationWorkflow
-from contract.migration import MigrationRequest, MigrationStart, migration_id
-from contract.conversation import UserMessage, conversation_workflow_id
 
 OLD, NEW = "offline/hashed-ngrams/256", "offline/hashed-ngrams/384"
 # How long a workflow that cannot decode its input is watched before it counts as stuck.

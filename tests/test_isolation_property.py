@@ -55,26 +55,30 @@ from sqlalchemy import text
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
-from contract.ingestion import DocumentUpload
-from contract.learning import CodifyInput
 from clients.conversation import NoRunningConversation, correct, send_message
+from contract.conversation import UserMessage
+from contract.ingestion import (
+    DocumentUpload,
+    NotebookEdit,
+    document_ingestion_id,
+    exchange_ingestion_id,
+    notebook_edit_id,
+)
+from contract.learning import CodifyInput, codify_id
+from contract.migration import MigrationRequest, MigrationStart, migration_id
 from memory.core.config import Settings
-from memory.learning.models import Correction
-from memory.learning.episodic import Outcome
-from memory.graph.service import group_of
-from memory.prompt.manifest import ContextItem, Layer
 from memory.core.refs import AgentRef, ThreadRef
-from memory.runtime import MemoryRuntime
+from memory.graph.service import group_of
+from memory.learning.episodic import Outcome
+from memory.learning.models import Correction
 from memory.learning.session_cache import SessionContext
+from memory.prompt.manifest import ContextItem, Layer
+from memory.runtime import MemoryRuntime
 from tests.conftest import _start_time_skipping, finished, running_worker
 from tests.store_counts import ChildWorkflows
 from workflows.codify import CodifyWorkflow
-from contract.learning import codify_id
 from workflows.documents import DocumentIngestionWorkflow
-from contract.ingestion import NotebookEdit, document_ingestion_id, exchange_ingestion_id, notebook_edit_id
 from workflows.migration import EmbeddingMigrationWorkflow
-from contract.migration import MigrationRequest, MigrationStart, migration_id
-from contract.conversation import UserMessage
 from workflows.notebook_edit import NotebookEditWorkflow
 
 NEW_MODEL = "offline/hashed-ngrams/384"

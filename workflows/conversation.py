@@ -57,7 +57,13 @@ with workflow.unsafe.imports_passed_through():
         TURN_MODEL_CALL,
     )
     from workflows.tools import LEARNING_PATCH, ToolRunner
-    from workflows.turn_outcome import add_usage, answer_again, details, is_context_overflow, reason
+    from workflows.turn_outcome import (
+        add_usage,
+        answer_again,
+        details,
+        is_context_overflow,
+        reason,
+    )
 
 # What each flag changes, and which recorded histories still need its old branch: workflows/patches.py.
 KNOWLEDGE_GRAPH_PATCH = patches.KNOWLEDGE_GRAPH.id

@@ -22,8 +22,8 @@ with workflow.unsafe.imports_passed_through():
     from contract.ingestion import ExchangeIngestion, IngestionResult
     from workflows import graph_steps
     from workflows.options import MODEL_CALL
-    from workflows.reflection import SkillReflectionWorkflow, reflection_id
     from workflows.patches import EPISODIC
+    from workflows.reflection import SkillReflectionWorkflow, reflection_id
 
 # Exchanges ingested before episodic memory existed replay without the episode step.
 EPISODIC_PATCH = EPISODIC.id

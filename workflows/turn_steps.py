@@ -18,9 +18,18 @@ with workflow.unsafe.imports_passed_through():
     from activities.notebook import NotebookActivities
     from activities.recall import RecallActivities
     from activities.turn_commit import TurnCommitActivities
-    from activities.turn_models import LoadConversationInput, NotebookReadInput, RecallSearchInput
+    from activities.turn_models import (
+        LoadConversationInput,
+        NotebookReadInput,
+        RecallSearchInput,
+    )
     from activities.turn_read import TurnReadActivities
-    from activities.turn_step_models import TurnCommitInput, TurnCommitted, TurnRead, TurnReadInput
+    from activities.turn_step_models import (
+        TurnCommitInput,
+        TurnCommitted,
+        TurnRead,
+        TurnReadInput,
+    )
     from workflows.options import MEMORY_IO, TURN_EMBEDDING_CALL
 
 # The layers a turn reads, in the order its summary names them.

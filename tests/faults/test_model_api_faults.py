@@ -4,7 +4,7 @@ Rate limits, overloads and server errors are retried with backoff (a retry-after
 waited out) and the turn succeeds with the answer the model finally gave; a call that
 hangs is cut off by the client's timeout and tried again; a refused request fails the
 turn at once with the provider's message, after one attempt.
-(tests/test_turn_failures.py covers the same rules with the errors raised directly.)
+(tests/conversation/test_turn_failures.py covers the same rules with the errors raised directly.)
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from sqlalchemy import func, select
 from temporalio.client import WorkflowUpdateFailedError
 
 from clients.conversation import send_message
+from contract.conversation import UserMessage
+from memory.core.schema import messages, usage_ledger
 from memory.llm.anthropic_client import AnthropicClient
 from memory.runtime import MemoryRuntime
-from memory.core.schema import messages, usage_ledger
 from tests.conftest import running_worker
 from tests.faults.model_faults import HANG, FakeAnthropicAPI, error, reply
-from contract.conversation import UserMessage
 
 ANSWER = "Order 4471 shipped on Monday."
 

@@ -9,12 +9,12 @@ from sqlalchemy import func, select
 from temporalio.client import WorkflowUpdateFailedError
 
 from clients.conversation import send_message
+from contract.conversation import ConversationLimits, UserMessage
+from memory.core.schema import messages
 from memory.llm.base import ModelRequestRejected
 from memory.runtime import MemoryRuntime
-from memory.core.schema import messages
 from tests.conftest import running_worker
 from tests.support import ScriptedFailures
-from contract.conversation import ConversationLimits, UserMessage
 
 
 async def stored_messages(runtime, tenant_id: str) -> int:

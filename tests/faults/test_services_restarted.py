@@ -16,17 +16,23 @@ import pytest
 from sqlalchemy import func, select
 
 from clients.conversation import send_message
+from contract.conversation import UserMessage
 from memory.core.config import Settings
+from memory.core.schema import (
+    graph_episodes,
+    messages,
+    recall_items,
+    turns,
+    usage_ledger,
+)
 from memory.graph.service import group_of
 from memory.prompt.manifest import Layer
 from memory.runtime import MemoryRuntime
-from memory.core.schema import graph_episodes, messages, recall_items, turns, usage_ledger
 from tests.conftest import running_worker
 from tests.faults.model_faults import HeldModel
 from tests.faults.probes import Attempts, Hold
 from tests.faults.services import OwnFalkorDB, OwnPostgres
-from tests.test_knowledge_ingestion import PAD, ingestion_of
-from contract.conversation import UserMessage
+from tests.graph.test_knowledge_ingestion import PAD, ingestion_of
 
 
 @pytest.fixture(scope="module")

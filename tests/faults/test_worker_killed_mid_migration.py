@@ -12,10 +12,10 @@ from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
 
-from tests.faults.killpoint import worker_settings
-from tests.test_migration_workflow import NEW, seed, vectors_per_item
-from workflows.migration import EmbeddingMigrationWorkflow
 from contract.migration import MigrationRequest, MigrationStart, migration_id
+from tests.faults.killpoint import worker_settings
+from tests.recall.test_migration_workflow import NEW, seed, vectors_per_item
+from workflows.migration import EmbeddingMigrationWorkflow
 
 ROOT = Path(__file__).resolve().parents[2]
 

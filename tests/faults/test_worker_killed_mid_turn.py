@@ -22,7 +22,8 @@ from sqlalchemy import func, select
 from temporalio.api.enums.v1 import EventType, TimeoutType
 
 from clients.conversation import send_message
-from memory.graph.service import group_of
+from contract.conversation import UserMessage, conversation_workflow_id
+from contract.ingestion import exchange_ingestion_id
 from memory.core.schema import (
     episodes,
     graph_episodes,
@@ -33,12 +34,11 @@ from memory.core.schema import (
     turns,
     usage_ledger,
 )
+from memory.graph.service import group_of
 from tests.conftest import finished
 from tests.faults.killpoint import KILLED, KillAt, Workers, worker_settings
 from workflows.conversation import TURN_LOCAL_WRITES
 from workflows.ingestion import KnowledgeIngestionWorkflow
-from contract.ingestion import exchange_ingestion_id
-from contract.conversation import UserMessage, conversation_workflow_id
 
 # Names two entities, and is long enough to pass the length gate into the graph.
 MESSAGE = "Dana Smith works at Acme Corp. Please keep this on file for the account team before the renewal call."

@@ -29,33 +29,43 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from clients.conversation import send_message
-from contract.learning import CodifyInput
-from clients.conversation import correct
-from memory.core.config import Settings
-from memory.learning.models import Correction
-from memory.core.db import upgrade_schema
-from memory.llm.base import ContextWindowExceeded, ModelRequestRejected
-from memory.core.refs import ThreadRef
-from memory.runtime import MemoryRuntime
-from contract.ingestion import DocumentUpload
-from stack.falkordb_server import falkordb_server
+from clients.conversation import correct, send_message
+from contract.conversation import (
+    ConversationLimits,
+    UserMessage,
+    conversation_workflow_id,
+)
+from contract.ingestion import (
+    DocumentUpload,
+    NotebookEdit,
+    document_ingestion_id,
+    exchange_ingestion_id,
+    notebook_edit_id,
+)
+from contract.learning import CodifyInput, RetentionPolicy, codify_id
+from contract.migration import (
+    FenceChange,
+    MigrationRequest,
+    MigrationStart,
+    migration_id,
+)
 from contract.search_attributes import cli_pairs
+from memory.core.config import Settings
+from memory.core.db import upgrade_schema
+from memory.core.refs import ThreadRef
+from memory.learning.models import Correction
+from memory.llm.base import ContextWindowExceeded, ModelRequestRejected
+from memory.runtime import MemoryRuntime
+from stack.falkordb_server import falkordb_server
 from tests.support import ScriptedFailures, StoreDown
 from worker import build_worker
+from workflows.codify import CodifyWorkflow
 from workflows.documents import DocumentIngestionWorkflow
 from workflows.fence import EmbeddingFenceWorkflow
-from contract.migration import FenceChange
-from contract.ingestion import NotebookEdit, document_ingestion_id, exchange_ingestion_id, notebook_edit_id
 from workflows.migration import EmbeddingMigrationWorkflow
-from contract.migration import MigrationRequest, MigrationStart, migration_id
-from contract.conversation import ConversationLimits, UserMessage, conversation_workflow_id
 from workflows.notebook_edit import NotebookEditWorkflow
-from workflows.codify import CodifyWorkflow
-from contract.learning import codify_id
 from workflows.reflection import reflection_id
 from workflows.retention import RetentionWorkflow
-from contract.learning import RetentionPolicy
 
 HERE = Path(__file__).resolve().parent
 
