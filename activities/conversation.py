@@ -14,22 +14,27 @@ from activities.turn_models import (
     SummariseInput,
     SummariseResult,
 )
+from memory.conversation.store import ConversationStore
 from memory.conversation.summariser import summarise_thread
 from memory.core.refs import ThreadRef
-from memory.core.switches import SwitchableLayer
+from memory.core.switches import SwitchableLayer, SwitchBoard
+from memory.core.usage import UsageLedger
 from memory.core.validation import MAX_STORED_MESSAGE_CHARS, check_message
+from memory.llm.base import LLMClient
 from memory.prompt.manifest import ContextItem, Layer
-from memory.runtime import MemoryRuntime
 
 
 class ConversationActivities:
-    def __init__(self, runtime: MemoryRuntime):
-        self._rt = runtime
+    def __init__(self, conversation: ConversationStore, switches: SwitchBoard, llm: LLMClient, ledger: UsageLedger):
+        self._conversation = conversation
+        self._switches = switches
+        self._llm = llm
+        self._ledger = ledger
 
     @activity.defn(name="conversation_open")
     async def open(self, thread: ThreadRef) -> int:
         """The last turn number already stored, so a restarted thread never reuses one."""
-        return await self._rt.conversation.last_turn(thread)
+        return await self._conversation.last_turn(thread)
 
     @activity.defn(name="conversation_append_message")
     @traced("conversation", "append")
@@ -37,20 +42,20 @@ class ConversationActivities:
         if request.role == "user":
             check_message(request.content, max_chars=MAX_STORED_MESSAGE_CHARS)
         if request.role == "user" and request.request_id is not None:
-            requested = await self._rt.conversation.append_request(
+            requested = await self._conversation.append_request(
                 request.thread, request.turn, request.request_id, request.content
             )
             stored = requested.message
             return MessageRef(
                 id=stored.id, tokens=stored.token_estimate, created_at=stored.created_at, earlier=requested.earlier
             )
-        stored = await self._rt.conversation.append(request.thread, request.turn, request.role, request.content)
+        stored = await self._conversation.append(request.thread, request.turn, request.role, request.content)
         return MessageRef(id=stored.id, tokens=stored.token_estimate, created_at=stored.created_at)
 
     @activity.defn(name="conversation_load")
     @traced("conversation", "load")
     async def load(self, request: LoadConversationInput) -> ConversationLoaded:
-        context = await self._rt.conversation.context(request.thread)
+        context = await self._conversation.context(request.thread)
         items: list[ContextItem] = []
         if context.summary:
             items.append(
@@ -81,13 +86,13 @@ class ConversationActivities:
     async def summarise(self, request: SummariseInput) -> SummariseResult:
         # A forced summary is how an overflowing turn recovers; only routine ones are switched off.
         tenant = request.thread.tenant_id
-        if not request.force and not await self._rt.switches.layer_on(tenant, SwitchableLayer.CONVERSATION_SUMMARY):
+        if not request.force and not await self._switches.layer_on(tenant, SwitchableLayer.CONVERSATION_SUMMARY):
             return SummariseResult(summary_id=None, folded_messages=0)
         outcome = await summarise_thread(
             request.thread,
-            store=self._rt.conversation,
-            llm=self._rt.llm,
-            ledger=self._rt.ledger,
+            store=self._conversation,
+            llm=self._llm,
+            ledger=self._ledger,
             trigger_tokens=request.trigger_tokens,
             keep_tail_messages=request.keep_tail_messages,
             force=request.force,

@@ -11,22 +11,23 @@ from activities.turn_models import (
     NotebookEditResult,
     NotebookReadInput,
 )
-from memory.core.switches import SwitchableLayer
+from memory.core.switches import SwitchableLayer, SwitchBoard
 from memory.core.tokens import estimate_tokens
+from memory.documents.notebook import Notebook
 from memory.prompt.manifest import ContextItem, Layer
-from memory.runtime import MemoryRuntime
 
 
 class NotebookActivities:
-    def __init__(self, runtime: MemoryRuntime):
-        self._rt = runtime
+    def __init__(self, notebook: Notebook, switches: SwitchBoard):
+        self._notebook = notebook
+        self._switches = switches
 
     @activity.defn(name="notebook_read")
     @traced("notebook", "read")
     async def read(self, request: NotebookReadInput) -> list[ContextItem]:
-        if not await self._rt.switches.layer_on(request.agent.tenant_id, SwitchableLayer.NOTEBOOK):
+        if not await self._switches.layer_on(request.agent.tenant_id, SwitchableLayer.NOTEBOOK):
             return []
-        version = await self._rt.notebook.read(request.agent)
+        version = await self._notebook.read(request.agent)
         if version is None:
             return []
         return [
@@ -42,7 +43,7 @@ class NotebookActivities:
     @activity.defn(name="notebook_edit")
     @traced("notebook", "write")
     async def edit(self, request: NotebookEditInput) -> NotebookEditResult:
-        version = await self._rt.notebook.append_note(
+        version = await self._notebook.append_note(
             request.thread.agent,
             request.note,
             author=request.author,
@@ -55,7 +56,7 @@ class NotebookActivities:
     @traced("notebook", "write")
     async def write(self, request: NotebookWriteInput) -> NotebookWritten:
         """An operator's edit: replaces the notebook as a new version, attributed to the operator."""
-        version = await self._rt.notebook.replace(
+        version = await self._notebook.replace(
             request.agent,
             request.content,
             author=f"operator:{request.operator}",

@@ -1,7 +1,8 @@
-"""Every activity the worker registers, bound to one memory runtime."""
+"""Every activity the worker registers, each class given the services it needs from one runtime."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 from activities.agents import agent_activities
@@ -12,23 +13,63 @@ from activities.episodes import EpisodeActivities
 from activities.graph import KnowledgeActivities
 from activities.learning import LearningActivities
 from activities.migration import MigrationActivities
-from activities.model_call import ModelActivities
+from activities.model_call import ContextSources, ModelActivities
 from activities.notebook import NotebookActivities
 from activities.recall import RecallActivities
 from activities.reflection import ReflectionActivities
 from activities.retention import RetentionActivities
 from activities.tools import ToolActivities
+from activities.turn_commit import TurnCommitActivities
+from activities.turn_read import TurnReadActivities
 from activities.turns import TurnActivities
 from memory.runtime import MemoryRuntime
 
 
+@dataclass(frozen=True)
+class TurnActivitySet:
+    """The activities a turn runs, wired once: the worker registers them, and the benchmark
+    calls the same objects directly."""
+
+    conversation: ConversationActivities
+    recall: RecallActivities
+    notebook: NotebookActivities
+    model: ModelActivities
+    turns: TurnActivities
+    knowledge: KnowledgeActivities
+    learning: LearningActivities
+    tools: ToolActivities
+    read: TurnReadActivities
+    commit: TurnCommitActivities
+
+    @classmethod
+    def wire(cls, rt: MemoryRuntime) -> "TurnActivitySet":
+        conversation = ConversationActivities(rt.conversation, rt.switches, rt.llm, rt.ledger)
+        recall = RecallActivities(rt.recall, rt.conversation, rt.switches, rt.knowledge)
+        notebook = NotebookActivities(rt.notebook, rt.switches)
+        turns = TurnActivities(rt.turns, rt.ledger)
+        knowledge = KnowledgeActivities(documents=rt.documents, episodic=rt.episodic, knowledge=rt.knowledge)
+        learning = LearningActivities(rt)
+        sources = ContextSources(rt.conversation, rt.recall.store, rt.documents, rt.knowledge, rt.episodic)
+        return cls(
+            conversation=conversation,
+            recall=recall,
+            notebook=notebook,
+            model=ModelActivities(
+                sources, rt.llm, rt.ledger, agents=rt.agents, agent_models=rt.agent_models, settings=rt.settings
+            ),
+            turns=turns,
+            knowledge=knowledge,
+            learning=learning,
+            tools=ToolActivities(rt.recall, rt.skills, rt.session_cache, rt.commands, rt.tool_log),
+            read=TurnReadActivities(conversation, notebook, recall, knowledge, learning),
+            commit=TurnCommitActivities(conversation, recall, turns, rt.ledger),
+        )
+
+
 def all_activities(runtime: MemoryRuntime) -> list[Callable]:
-    conversation = ConversationActivities(runtime)
-    recall = RecallActivities(runtime)
-    notebook = NotebookActivities(runtime)
-    model = ModelActivities(runtime)
-    turns = TurnActivities(runtime)
-    knowledge = KnowledgeActivities(documents=runtime.documents, episodic=runtime.episodic, knowledge=runtime.knowledge)
+    turn = TurnActivitySet.wire(runtime)
+    conversation, recall, notebook, knowledge = turn.conversation, turn.recall, turn.notebook, turn.knowledge
+    tools, learning = turn.tools, turn.learning
     documents = DocumentActivities(
         knowledge=runtime.knowledge, library=runtime.library, recall=runtime.recall, switches=runtime.switches
     )
@@ -37,8 +78,6 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
     codify = CodifyActivities(codifier=runtime.codifier)
     reflection = ReflectionActivities(reflector=runtime.reflector, lessons=runtime.lessons, documents=runtime.documents)
     retention = RetentionActivities(retention=runtime.retention)
-    tools = ToolActivities(runtime)
-    learning = LearningActivities(runtime)
     return [
         conversation.open,
         conversation.append_message,
@@ -49,8 +88,10 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
         notebook.read,
         notebook.edit,
         notebook.write,
-        model.generate,
-        turns.record,
+        turn.model.generate,
+        turn.turns.record,
+        turn.read.read,
+        turn.commit.commit,
         knowledge.decide,
         knowledge.queue_exchange,
         knowledge.queue_notebook,

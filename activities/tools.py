@@ -13,10 +13,12 @@ from activities.learning_models import (
     ToolOutput,
 )
 from activities.tracing import traced
-from memory.learning.session_cache import SessionContext
+from memory.documents.skills import SkillLibrary
+from memory.learning.session_cache import SessionCache, SessionContext
 from memory.prompt.untrusted import data_item
-from memory.runtime import MemoryRuntime
-from memory.tools.command_runner import CommandRejected
+from memory.recall.service import RecallMemory
+from memory.tools.command_runner import CommandRejected, CommandRunner
+from memory.tools.log import ToolLog
 from memory.tools.models import ToolStatus
 
 
@@ -28,11 +30,22 @@ def session_context(session: SessionRef) -> SessionContext:
 
 
 class ToolActivities:
-    def __init__(self, runtime: MemoryRuntime):
-        self._rt = runtime
+    def __init__(
+        self,
+        recall: RecallMemory,
+        skills: SkillLibrary,
+        session_cache: SessionCache,
+        commands: CommandRunner,
+        tool_log: ToolLog,
+    ):
+        self._recall = recall
+        self._skills = skills
+        self._session_cache = session_cache
+        self._commands = commands
+        self._tool_log = tool_log
 
     async def _log(self, request: ToolInput, tool: str, output: ToolOutput) -> ToolOutput:
-        await self._rt.tool_log.record(
+        await self._tool_log.record(
             request.session.thread,
             turn=request.turn,
             call_id=request.call_id,
@@ -48,7 +61,7 @@ class ToolActivities:
     @traced("recall", "tool_search")
     async def recall_search(self, request: ToolInput) -> ToolOutput:
         thread = request.session.thread
-        hits = await self._rt.recall.search(
+        hits = await self._recall.search(
             thread,
             request.turn,
             request.arguments["query"],
@@ -62,9 +75,9 @@ class ToolActivities:
     @traced("skills", "tool_load")
     async def load_skill(self, request: ToolInput) -> ToolOutput:
         task_type = request.arguments["task_type"]
-        skills = await self._rt.skills.load(request.session.thread.agent, task_type)
+        skills = await self._skills.load(request.session.thread.agent, task_type)
         if not skills:
-            known = ", ".join(await self._rt.skills.task_types(request.session.thread.agent)) or "none yet"
+            known = ", ".join(await self._skills.task_types(request.session.thread.agent)) or "none yet"
             output = ToolOutput(content=f"no skill for {task_type!r}; known task types: {known}", status=ToolStatus.FAILED)
         else:
             output = ToolOutput(
@@ -78,7 +91,7 @@ class ToolActivities:
     @traced("tools", "run_command")
     async def run_command(self, request: ToolInput) -> ToolOutput:
         command = request.arguments["command"]
-        learned = await self._rt.session_cache.lookup_command(session_context(request.session), command)
+        learned = await self._session_cache.lookup_command(session_context(request.session), command)
         if learned is not None:
             # Known to fail in this session: say what worked instead rather than fail again.
             output = ToolOutput(
@@ -90,7 +103,7 @@ class ToolActivities:
             return await self._log(request, "run_command", output)
         thread = request.session.thread
         try:
-            outcome = await self._rt.commands.run(f"{thread.tenant_id}/{thread.agent_id}/{thread.thread_id}", command)
+            outcome = await self._commands.run(f"{thread.tenant_id}/{thread.agent_id}/{thread.thread_id}", command)
         except CommandRejected as err:
             return await self._log(request, "run_command", ToolOutput(content=f"rejected: {err}", status=ToolStatus.REJECTED))
         if outcome.timed_out:
@@ -103,7 +116,7 @@ class ToolActivities:
     @activity.defn(name="tool_record_failure")
     async def record_failure(self, request: ToolFailureRecord) -> None:
         """A call refused before it ran, or cut off by its timeout: logged like any other."""
-        await self._rt.tool_log.record(
+        await self._tool_log.record(
             request.session.thread,
             turn=request.turn,
             call_id=request.call_id,

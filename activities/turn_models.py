@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from memory.agents.models import AnsweringAgent
 from memory.conversation.models import EarlierTurn
 from memory.core.refs import AgentRef, ThreadRef
+from memory.core.usage_entry import UsageEntry
 from memory.llm.base import ModelUsage, ToolCall, ToolResult
 from memory.prompt.assembly import CorrectionEntry, LearnedEntry
 from memory.prompt.manifest import ContextItem
@@ -133,3 +134,5 @@ class TurnRecordInput(BaseModel):
     result: dict[str, Any] | None = None
     error: str | None = None
     agent_version: int | None = None
+    # Calls the turn's reads made (query embeddings), billed with the record.
+    billing: list[UsageEntry] = []

@@ -5,16 +5,18 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.turn_models import TurnRecordInput
-from memory.runtime import MemoryRuntime
+from memory.conversation.turn_log import TurnLog
+from memory.core.usage import UsageLedger
 
 
 class TurnActivities:
-    def __init__(self, runtime: MemoryRuntime):
-        self._rt = runtime
+    def __init__(self, turns: TurnLog, ledger: UsageLedger):
+        self._turns = turns
+        self._ledger = ledger
 
     @activity.defn(name="turn_record")
     async def record(self, request: TurnRecordInput) -> None:
-        await self._rt.turns.record(
+        await self._turns.record(
             request.thread,
             turn=request.turn,
             status=request.status,
@@ -27,3 +29,4 @@ class TurnActivities:
             error=request.error,
             agent_version=request.agent_version,
         )
+        await self._ledger.record_many(request.billing)

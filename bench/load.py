@@ -1,6 +1,6 @@
 """A bounded load test: concurrent threads sending turns back to back for a fixed time.
 
-    python -m bench.load [--threads 8] [--duration 60] [--tenants 4] [--drain-timeout 180] [--strict]
+    python -m bench.load [--threads 1,4,8,16] [--duration 30] [--tenants 4] [--drain-timeout 180] [--strict]
 
 Runs on the embedded stack (Postgres and FalkorDB in a temp dir, Temporal dev server,
 in-process worker, offline model, embedder and graph extractor). Each of --threads
@@ -17,7 +17,9 @@ After the run it waits (at most --drain-timeout seconds) for every turn's
 thread left behind: two messages, one `turns` row, one recall exchange and one episode
 per completed turn, at least one `agent_turn` usage-ledger row per turn, no idempotency
 key (and no thread/turn/role) stored twice, and turn numbers 1..n with no gap. It prints
-a throughput and latency table and a row-count table with OK/MISMATCH per thread.
+a throughput and latency table (one row per --threads level, run one after the other, with
+the worker's and the Temporal server's CPU seconds per turn: on two cores, their sum sets
+the ceiling on turns per second) and a row-count table with OK/MISMATCH per thread.
 --strict exits 1 on any turn error, row mismatch or ingestion still running.
 """
 
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import statistics
 import sys
 import tempfile
@@ -247,19 +250,59 @@ def percentile(sorted_ms: list[float], q: int) -> float:
     return statistics.quantiles(sorted_ms, n=100, method="inclusive")[q - 1]
 
 
-def print_load_table(args: argparse.Namespace, loads: list[ThreadLoad], elapsed_s: float) -> None:
-    samples = sorted(ms for load in loads for ms in load.latencies_ms)
-    errors: Counter[str] = sum((load.errors for load in loads), Counter())
-    turns = len(samples)
-    print(f"\n{args.threads} threads over {args.tenants} tenants x {len(AGENTS)} agents, "
-          f"offline model, in-process worker, embedded stack\n")
-    print("| threads | duration s | turns completed | turns/s | p50 ms | p95 ms | p99 ms | errors |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    print(
-        f"| {args.threads} | {elapsed_s:.1f} | {turns} | {turns / elapsed_s:.2f} | "
-        f"{percentile(samples, 50):.1f} | {percentile(samples, 95):.1f} | {percentile(samples, 99):.1f} | "
-        f"{sum(errors.values())} |"
-    )
+def _server_pids() -> list[int]:
+    """The Temporal dev server this process started (a child process running `start-dev`)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        if ppid == os.getpid() and b"start-dev" in cmdline:
+            pids.append(int(entry))
+    return pids
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its reaped children, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Level:
+    threads: int
+    loads: list[ThreadLoad]
+    elapsed_s: float
+    worker_cpu_s: float
+    server_cpu_s: float
+
+
+def print_load_table(args: argparse.Namespace, levels: list[Level]) -> None:
+    print(f"\n{args.tenants} tenants x {len(AGENTS)} agents, offline model, in-process worker, embedded stack; "
+          f"CPU per turn: this process (client and worker) and the Temporal server\n")
+    print("| threads | duration s | turns completed | turns/s | p50 ms | p95 ms | p99 ms | errors "
+          "| worker CPU ms/turn | server CPU ms/turn |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for level in levels:
+        loads, elapsed_s = level.loads, level.elapsed_s
+        samples = sorted(ms for load in loads for ms in load.latencies_ms)
+        errors: Counter[str] = sum((load.errors for load in loads), Counter())
+        turns = len(samples)
+        per_turn = lambda cpu: f"{1000 * cpu / turns:.1f}" if turns else "-"  # noqa: E731
+        print(
+            f"| {level.threads} | {elapsed_s:.1f} | {turns} | {turns / elapsed_s:.2f} | "
+            f"{percentile(samples, 50):.1f} | {percentile(samples, 95):.1f} | {percentile(samples, 99):.1f} | "
+            f"{sum(errors.values())} | {per_turn(level.worker_cpu_s)} | {per_turn(level.server_cpu_s)} |"
+        )
+    loads = [load for level in levels for load in level.loads]
+    errors = sum((load.errors for load in loads), Counter())
     if errors:
         first: dict[str, str] = {}
         for load in loads:
@@ -339,30 +382,48 @@ async def run(args: argparse.Namespace, services: Services, scratch: str) -> boo
     try:
         client: Client = env.client
         run_id = uuid.uuid4().hex[:8]
-        tenants = [f"load{k}-{run_id}" for k in range(args.tenants)]
-        loads = [
-            ThreadLoad(
-                index=i,
-                thread=ThreadRef(
-                    tenant_id=tenants[i % args.tenants],
-                    agent_id=AGENTS[(i // args.tenants) % len(AGENTS)],
-                    thread_id=f"t{i}",
-                ),
-            )
-            for i in range(args.threads)
-        ]
+        tenants: list[str] = []
+        levels: list[Level] = []
+        server = _server_pids()
+        closed_all: Counter[str] = Counter()
+        outcomes_all: Counter[str] = Counter()
         task_queue = f"bench-load-{run_id}"
         async with build_worker(client, runtime, task_queue=task_queue):
-            print(f"running {args.threads} threads for {args.duration:.0f} s ...", flush=True)
-            started = time.perf_counter()
-            deadline = started + args.duration
-            await asyncio.gather(*(drive(client, task_queue, load, deadline) for load in loads))
-            elapsed = time.perf_counter() - started
-            ids = [exchange_ingestion_id(load.thread, turn) for load in loads for turn in load.turn_numbers]
-            print(f"load done after {elapsed:.1f} s; waiting for {len(ids)} ingestion workflows ...", flush=True)
-            drained = await drain_ingestions(client, ids, args.drain_timeout)
+            for threads in args.threads:
+                level_tenants = [f"load{k}-{threads}t-{run_id}" for k in range(min(args.tenants, threads))]
+                tenants += level_tenants
+                loads = [
+                    ThreadLoad(
+                        index=i,
+                        thread=ThreadRef(
+                            tenant_id=level_tenants[i % len(level_tenants)],
+                            agent_id=AGENTS[(i // len(level_tenants)) % len(AGENTS)],
+                            thread_id=f"t{i}",
+                        ),
+                    )
+                    for i in range(threads)
+                ]
+                print(f"running {threads} threads for {args.duration:.0f} s ...", flush=True)
+                cpu_before = time.process_time(), sum(_cpu_seconds(pid) for pid in server)
+                started = time.perf_counter()
+                deadline = started + args.duration
+                await asyncio.gather(*(drive(client, task_queue, load, deadline) for load in loads))
+                elapsed = time.perf_counter() - started
+                ids = [exchange_ingestion_id(load.thread, turn) for load in loads for turn in load.turn_numbers]
+                print(f"load done after {elapsed:.1f} s; waiting for {len(ids)} ingestion workflows ...", flush=True)
+                drained = await drain_ingestions(client, ids, args.drain_timeout)
+                # Background work is part of a turn's cost: CPU is counted until it has drained.
+                worker_cpu = time.process_time() - cpu_before[0]
+                server_cpu = sum(_cpu_seconds(pid) for pid in server) - cpu_before[1]
+                levels.append(Level(threads, loads, elapsed, worker_cpu, server_cpu))
+                closed_all.update(drained.closed)
+                outcomes_all.update(drained.outcomes)
+                if drained.pending:
+                    break
+        loads = [load for level in levels for load in level.loads]
+        drained = Drained(closed=closed_all, outcomes=outcomes_all, pending=drained.pending, seconds=drained.seconds)
 
-        print_load_table(args, loads, elapsed)
+        print_load_table(args, levels)
         print(
             f"\ningestion workflows: {sum(drained.closed.values())} closed "
             f"({', '.join(f'{k} {v}' for k, v in sorted(drained.closed.items())) or 'none'}) "
@@ -393,18 +454,17 @@ async def run(args: argparse.Namespace, services: Services, scratch: str) -> boo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=8, help="concurrent conversation threads, one client each")
-    parser.add_argument("--duration", type=float, default=60.0, help="seconds to keep sending turns")
+    parser.add_argument("--threads", type=lambda v: [int(n) for n in v.split(",")], default=[1, 4, 8, 16],
+                        help="concurrent conversation threads, one client each; a comma-separated list runs each level")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds to keep sending turns, per level")
     parser.add_argument("--tenants", type=int, default=4, help="tenants the threads are spread over")
     parser.add_argument("--drain-timeout", type=float, default=180.0,
                         help="seconds to wait for background ingestion after the load")
     parser.add_argument("--strict", action="store_true",
                         help="exit 1 on any error, row mismatch or ingestion left running")
     args = parser.parse_args()
-    if args.threads < 1 or args.tenants < 1 or args.duration <= 0 or args.drain_timeout < 0:
+    if min(args.threads) < 1 or args.tenants < 1 or args.duration <= 0 or args.drain_timeout < 0:
         parser.error("need --threads >= 1, --tenants >= 1, --duration > 0, --drain-timeout >= 0")
-    if args.tenants > args.threads:
-        parser.error("--tenants cannot exceed --threads: every tenant gets at least one thread")
     with tempfile.TemporaryDirectory(prefix="load-scratch-") as scratch:
         with embedded_services("load-") as services:
             ok = asyncio.run(run(args, services, scratch))

@@ -19,6 +19,7 @@ from memory.core.config import Settings
 from memory.core.db import upgrade_schema
 from stack.embedded import temporal_binary
 from stack.falkordb_server import falkordb_server
+from stack.server_settings import dynamic_config_args
 from wiring.register import ensure_search_attributes
 
 
@@ -55,12 +56,16 @@ def embedded_services(prefix: str, database: str = "agent_memory_bench") -> Iter
                 )
 
 
-async def start_temporal_dev_server() -> WorkflowEnvironment:
-    """A Temporal dev server with the project's search attributes; the caller shuts it down."""
+async def start_temporal_dev_server(*, tuned: bool = True) -> WorkflowEnvironment:
+    """A Temporal dev server with the project's search attributes and, unless tuned=False, the
+    embedded stack's latency settings; the caller shuts it down."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(),
         data_converter=pydantic_data_converter,
-        dev_server_extra_args=[arg for pair in cli_pairs() for arg in ("--search-attribute", pair)],
+        dev_server_extra_args=[
+            *[arg for pair in cli_pairs() for arg in ("--search-attribute", pair)],
+            *(dynamic_config_args() if tuned else []),
+        ],
     )
     try:
         await ensure_search_attributes(env.client)

@@ -1,19 +1,22 @@
-"""Turn latency through Temporal versus the same memory operations called directly.
+"""Turn latency through Temporal, beside the same memory calls made directly and beside the floor.
 
-    python -m bench.turn_latency [--turns 60] [--threads 3] [--warmup 3] [--strict]
+    python -m bench.turn_latency [--turns 60] [--threads 3] [--warmup 3] [--server-defaults] [--strict]
 
 Runs on the embedded stack (Postgres and FalkorDB in a temp dir, Temporal dev server,
 in-process worker, offline model, embedder and graph extractor) and reports whether
 Temporal adds no more than 50 ms p50 per turn over the direct calls measured in the
-same run.
+same run. Three paths, interleaved turn by turn so drift hits all alike:
 
-Both paths do the turn's work up to the reply, including the graph search, skills, episodic
-search and session-cache lookup among the seven parallel reads. After each turn the workflow also starts a knowledge-ingestion
-child workflow without awaiting it; the direct path runs no ingestion, since the
-reply does not wait for it. The children still run on the same worker during the
-measurement, so their load is part of what the Temporal path is charged with. The
-benchmark messages are below the length gate's default threshold, so each child only records
-its gate decision.
+- floor: a workflow of the turn's shape whose activities do nothing (bench/floor.py): what
+  Temporal costs per turn on this machine before any memory work;
+- temporal: the product's turn (send_message), reads of all seven layers included;
+- direct: the same activities' code called as plain coroutines on one runtime.
+
+Each turn starts background work (the knowledge-ingestion child; the floor's no-op child).
+The next path is timed only once that work has finished, so the direct path is never
+charged with the Temporal path's background work nor the other way round (bench/load.py
+measures everything running together). --server-defaults runs the dev server without the
+embedded stack's latency settings (stack/server_settings.py), to show what they buy.
 """
 
 from __future__ import annotations
@@ -28,27 +31,15 @@ import uuid
 from sqlalchemy import text
 from temporalio.client import Client
 
-from activities.conversation import ConversationActivities
-from activities.graph import KnowledgeActivities
-from activities.graph_models import GraphSearchInput
-from activities.learning import LearningActivities
-from activities.learning_models import EpisodicSearchInput, SessionRef, SkillsLoadInput
-from activities.model_call import ModelActivities
-from activities.notebook import NotebookActivities
-from activities.recall import RecallActivities
-from activities.turn_models import (
-    AppendMessageInput,
-    GenerateInput,
-    LoadConversationInput,
-    NotebookReadInput,
-    RecallSearchInput,
-    RecallWriteInput,
-    TurnRecordInput,
-)
-from activities.turns import TurnActivities
+from activities.learning_models import SessionRef
+from activities.registry import TurnActivitySet
+from activities.turn_models import AppendMessageInput, GenerateInput
+from activities.turn_step_models import TurnCommitInput, TurnReadInput
+from bench.floor import floor_child_done, floor_worker, send_floor, workflow_done
 from bench.services import Services, embedded_services, start_temporal_dev_server
 from clients.conversation import send_message
-from contract.conversation import ConversationLimits, UserMessage
+from contract.conversation import ConversationLimits, TurnResult, UserMessage
+from contract.ingestion import exchange_ingestion_id
 from memory.core.refs import ThreadRef
 from memory.runtime import MemoryRuntime
 from worker import build_worker
@@ -65,53 +56,38 @@ def message_text(i: int) -> str:
 
 
 class DirectTurn:
-    """The workflow's turn up to its reply, activity by activity, as plain coroutine calls on
-    one runtime. It starts no knowledge ingestion: the workflow does not wait for that either."""
+    """The workflow's turn up to its reply, step by step, as plain coroutine calls on one
+    runtime: the same activity objects the worker registers. It starts no knowledge
+    ingestion: the reply does not wait for that either."""
 
     def __init__(self, runtime: MemoryRuntime) -> None:
-        self.conversation = ConversationActivities(runtime)
-        self.notebook = NotebookActivities(runtime)
-        self.recall = RecallActivities(runtime)
-        self.knowledge = KnowledgeActivities(runtime)
-        self.learning = LearningActivities(runtime)
-        self.model = ModelActivities(runtime)
-        self.turns = TurnActivities(runtime)
+        self.turn = TurnActivitySet.wire(runtime)
         self._last_turn: dict[ThreadRef, int] = {}
 
     async def send(self, thread: ThreadRef, text_: str) -> None:
+        steps = self.turn
         if thread not in self._last_turn:
             # The workflow asks the store for the last turn once per run, inside its first turn.
-            self._last_turn[thread] = await self.conversation.open(thread)
+            self._last_turn[thread] = await steps.conversation.open(thread)
         turn = self._last_turn[thread] = self._last_turn[thread] + 1
-        user = await self.conversation.append_message(
+        user = await steps.conversation.append_message(
             AppendMessageInput(thread=thread, turn=turn, role="user", content=text_)
         )
-        notebook, recalled, loaded, facts, skills, episodes, learned = await asyncio.gather(
-            self.notebook.read(NotebookReadInput(agent=thread.agent)),
-            self.recall.search(RecallSearchInput(thread=thread, turn=turn, query=text_)),
-            self.conversation.load(LoadConversationInput(thread=thread, exclude_message_id=user.id)),
-            self.knowledge.search(GraphSearchInput(thread=thread, turn=turn, query=text_)),
-            self.learning.load_skills(SkillsLoadInput(thread=thread, message=text_)),
-            self.learning.search_episodes(EpisodicSearchInput(thread=thread, turn=turn, query=text_)),
-            self.learning.lookup(SessionRef(thread=thread)),
+        read = await steps.read.read(
+            TurnReadInput(thread=thread, turn=turn, query=text_, user_message_id=user.id, session=SessionRef(thread=thread))
         )
-        # The workflow's manifest order.
-        manifest = [*notebook, *skills.items, *facts, *recalled, *episodes, *loaded.items]
-        reply = await self.model.generate(
+        manifest = read.manifest()
+        reply = await steps.model.generate(
             GenerateInput(thread=thread, turn=turn, iteration=0, manifest=manifest, user_message_id=user.id,
-                          tools_enabled=LIMITS.max_tool_iterations > 0, learned=learned.entries)
+                          tools_enabled=LIMITS.max_tool_iterations > 0, learned=read.learned.entries)
         )
         if reply.tool_calls:
             raise RuntimeError("benchmark messages must not trigger tool calls: the two paths would diverge")
-        assistant = await self.conversation.append_message(
-            AppendMessageInput(thread=thread, turn=turn, role="assistant", content=reply.text)
-        )
-        await self.recall.write(
-            RecallWriteInput(thread=thread, turn=turn, user_message_id=user.id, assistant_message_id=assistant.id)
-        )
-        await self.turns.record(
-            TurnRecordInput(thread=thread, turn=turn, status="completed", user_message_id=user.id,
-                            assistant_message_id=assistant.id, manifest=manifest, usage=reply.usage)
+        result = TurnResult(reply=reply.text, workflow_id="direct", turn=turn, manifest=manifest, usage=reply.usage,
+                            provider=reply.provider, model=reply.model, user_message_id=user.id, assistant_message_id=0)
+        await steps.commit.commit(
+            TurnCommitInput(thread=thread, turn=turn, user_message_id=user.id, reply=reply.text, manifest=manifest,
+                            usage=reply.usage, result=result, billing=read.billing)
         )
 
 
@@ -132,7 +108,7 @@ async def row_counts(runtime: MemoryRuntime, tenant_id: str) -> dict[str, int]:
 
 
 async def run(args: argparse.Namespace, services: Services) -> bool:
-    env = await start_temporal_dev_server()
+    env = await start_temporal_dev_server(tuned=not args.server_defaults)
     runtime = MemoryRuntime.create(services.settings())
     try:
         client: Client = env.client
@@ -144,36 +120,57 @@ async def run(args: argparse.Namespace, services: Services) -> bool:
             return [ThreadRef(tenant_id=tenant, agent_id="bench", thread_id=f"t{i}") for i in range(args.threads)]
 
         task_queue = f"bench-{run_id}"
-        samples: dict[str, list[float]] = {"temporal": [], "direct": []}
-        async with build_worker(client, runtime, task_queue=task_queue):
+        floor_queue = f"floor-{run_id}"
+        samples: dict[str, list[float]] = {"floor": [], "temporal": [], "direct": []}
+        async with build_worker(client, runtime, task_queue=task_queue), floor_worker(client, floor_queue):
 
-            async def via_temporal(thread: ThreadRef, text_: str) -> None:
-                await send_message(client, thread, UserMessage(text=text_), task_queue=task_queue, limits=LIMITS)
+            async def via_floor(thread: ThreadRef, text_: str) -> object:
+                return await send_floor(client, floor_queue, f"{thread.tenant_id}/{thread.thread_id}", text_)
 
-            paths = {"temporal": via_temporal, "direct": direct.send}
+            async def floor_settled(thread: ThreadRef, turn: object) -> None:
+                await floor_child_done(client, f"{thread.tenant_id}/{thread.thread_id}", int(turn))
+
+            async def via_temporal(thread: ThreadRef, text_: str) -> object:
+                return await send_message(client, thread, UserMessage(text=text_), task_queue=task_queue, limits=LIMITS)
+
+            async def temporal_settled(thread: ThreadRef, result: object) -> None:
+                assert isinstance(result, TurnResult)
+                await workflow_done(client, exchange_ingestion_id(thread, result.turn))
+
+            async def nothing_in_flight(thread: ThreadRef, result: object) -> None:
+                return None
+
+            paths = {
+                "floor": (via_floor, floor_settled),
+                "temporal": (via_temporal, temporal_settled),
+                "direct": (direct.send, nothing_in_flight),
+            }
             for phase, count in (("warmup", args.warmup), ("measure", args.turns)):
                 tenants = {name: threads(f"{phase}-{name}") for name in paths}
                 for i in range(count):
-                    # Interleaved so drift in the machine or the database hits both paths alike.
-                    for name, send in paths.items():
+                    for name, (send, settled) in paths.items():
                         thread = tenants[name][i % args.threads]
                         started = time.perf_counter()
-                        await send(thread, message_text(i))
+                        result = await send(thread, message_text(i))
                         if phase == "measure":
                             samples[name].append((time.perf_counter() - started) * 1000)
-            measured = {name: ts[0].tenant_id for name, ts in tenants.items()}
+                        # Background work of this turn ends before the next path is timed.
+                        await settled(thread, result)
+            measured = {name: ts[0].tenant_id for name, ts in tenants.items() if name != "floor"}
 
-        print(f"{args.turns} turns over {args.threads} threads per path, {args.warmup} warm-up turns not counted")
+        settings = "dev-server defaults" if args.server_defaults else "embedded stack's latency settings"
+        print(f"{args.turns} turns over {args.threads} threads per path, {args.warmup} warm-up turns not counted; "
+              f"Temporal dev server with the {settings}")
         print(f"{'path':<12}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}")
-        p50_a, row_a = summary("temporal", samples["temporal"])
-        p50_b, row_b = summary("direct", samples["direct"])
-        print(row_a)
-        print(row_b)
-        overhead = p50_a - p50_b
+        p50 = {}
+        for name in ("floor", "temporal", "direct"):
+            p50[name], row = summary(name, samples[name])
+            print(row)
+        overhead = p50["temporal"] - p50["direct"]
         passed = overhead <= TARGET_OVERHEAD_MS
         print(
-            f"overhead p50 (a-b) = {overhead:.1f} ms, ratio p50 a/b = {p50_a / p50_b:.2f}x; "
-            f"target <= {TARGET_OVERHEAD_MS:.0f} ms: {'PASS' if passed else 'FAIL'}"
+            f"overhead p50 (temporal - direct) = {overhead:.1f} ms, ratio {p50['temporal'] / p50['direct']:.2f}x; "
+            f"floor p50 {p50['floor']:.1f} ms; target <= {TARGET_OVERHEAD_MS:.0f} ms: {'PASS' if passed else 'FAIL'}"
         )
         intact = True
         for name, tenant in measured.items():
@@ -194,6 +191,8 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=60, help="measured turns per path")
     parser.add_argument("--threads", type=int, default=3, help="threads the turns rotate over")
     parser.add_argument("--warmup", type=int, default=3, help="uncounted turns per path first")
+    parser.add_argument("--server-defaults", action="store_true",
+                        help="run the dev server without the embedded stack's latency settings")
     parser.add_argument("--strict", action="store_true", help="exit 1 on FAIL or lost/duplicated rows")
     args = parser.parse_args()
     if args.turns < 2 or args.threads < 1 or args.warmup < 0:

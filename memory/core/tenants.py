@@ -3,6 +3,7 @@ and the tenant's plan, which sets the defaults of its run-time switches."""
 
 from __future__ import annotations
 
+import time
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -30,21 +31,51 @@ def check_plan(value: object) -> Plan:
         raise InvalidInput(f"unknown plan {str(value)[:80]!r}: plans are {known}") from None
 
 
+# How long a worker trusts the fence it last read for a query. A switch made in this process
+# is seen at once (forget_fence); one made by another worker within this many seconds. Safe
+# either way: a query embeds with the model it filters on, and the migration keeps the old
+# model's vectors until an operator cleans them up.
+FENCE_CACHE_SECONDS = 5.0
+
+
 class TenantRegistry:
-    def __init__(self, engine: AsyncEngine, default_embedding_model: str):
+    def __init__(
+        self, engine: AsyncEngine, default_embedding_model: str, *, fence_cache_seconds: float = FENCE_CACHE_SECONDS
+    ):
         self._engine = engine
         self._default_model = default_embedding_model
+        self._fence_cache_seconds = fence_cache_seconds
+        self._fences: dict[str, tuple[str, float]] = {}
 
     async def current_embedding_model(self, tenant_id: str) -> str:
-        """The tenant's fence; a tenant seen for the first time starts on the default model."""
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                insert(tenants)
-                .values(tenant_id=tenant_id, embedding_model=self._default_model)
-                .on_conflict_do_nothing(index_elements=["tenant_id"])
-            )
-            row = await conn.execute(select(tenants.c.embedding_model).where(tenants.c.tenant_id == tenant_id))
-            return row.scalar_one()
+        """The tenant's fence, read from the database; a tenant seen for the first time starts
+        on the default model. Writes nothing once the tenant is registered."""
+        async with self._engine.connect() as conn:
+            model = await conn.scalar(select(tenants.c.embedding_model).where(tenants.c.tenant_id == tenant_id))
+        if model is None:
+            async with self._engine.begin() as conn:
+                await conn.execute(
+                    insert(tenants)
+                    .values(tenant_id=tenant_id, embedding_model=self._default_model)
+                    .on_conflict_do_nothing(index_elements=["tenant_id"])
+                )
+                model = await conn.scalar(
+                    select(tenants.c.embedding_model).where(tenants.c.tenant_id == tenant_id)
+                )
+        self._fences[tenant_id] = (model, time.monotonic() + self._fence_cache_seconds)
+        return model
+
+    async def query_embedding_model(self, tenant_id: str) -> str:
+        """The fence a read embeds its query with: cached for a few seconds, so a turn's reads
+        do not each ask the database. Writes always read the fence itself."""
+        cached = self._fences.get(tenant_id)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        return await self.current_embedding_model(tenant_id)
+
+    def forget_fence(self, tenant_id: str) -> None:
+        """Called when this process moves a tenant's fence: the next read asks the database."""
+        self._fences.pop(tenant_id, None)
 
     async def known_embedding_model(self, tenant_id: str) -> str | None:
         """The tenant's fence; None for a tenant not seen yet (reading registers nobody)."""

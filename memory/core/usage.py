@@ -16,6 +16,7 @@ from memory.core.metrics import MEMORY_MODEL_CALLS, MEMORY_MODEL_TOKENS
 from memory.core.refs import AgentRef, ThreadRef
 from memory.core.schema import usage_ledger
 from memory.core.tokens import estimate_tokens
+from memory.core.usage_entry import UsageEntry
 from memory.llm.base import ModelUsage
 
 
@@ -100,6 +101,38 @@ class UsageLedger:
         """An embedding call: providers bill input tokens only, estimated from the texts sent."""
         usage = ModelUsage(input_tokens=sum(estimate_tokens(text) for text in texts))
         await self.record(key, owner, action, provider=provider, model=model, usage=usage)
+    async def record_many(self, entries: list[UsageEntry]) -> None:
+        """Several calls in one statement, each once per key (the turn's query embeddings,
+        billed with the turn's other writes rather than one insert per read)."""
+        if not entries:
+            return
+        async with self._engine.begin() as conn:
+            inserted = await conn.execute(
+                insert(usage_ledger)
+                .values(
+                    [
+                        dict(
+                            tenant_id=e.tenant_id,
+                            agent_id=e.agent_id,
+                            thread_id=e.thread_id,
+                            action=e.action,
+                            provider=e.provider,
+                            model=e.model,
+                            idempotency_key=e.idempotency_key,
+                            **e.usage.model_dump(),
+                        )
+                        for e in entries
+                    ]
+                )
+                .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                .returning(usage_ledger.c.idempotency_key)
+            )
+            new_keys = set(inserted.scalars())
+        for e in entries:
+            if e.idempotency_key in new_keys:
+                MEMORY_MODEL_CALLS.labels(action=e.action).inc()
+                MEMORY_MODEL_TOKENS.labels(action=e.action, direction="input").inc(e.usage.input_tokens)
+                MEMORY_MODEL_TOKENS.labels(action=e.action, direction="output").inc(e.usage.output_tokens)
 
     async def totals_by_action(self, tenant_id: str) -> dict[str, int]:
         """Number of recorded calls per action for a tenant."""

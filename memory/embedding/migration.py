@@ -272,6 +272,7 @@ class EmbeddingMigration:
                 .where(tenants.c.tenant_id == tenant_id, tenants.c.embedding_model == from_model)
                 .values(embedding_model=to_model)
             )
+        self._tenants.forget_fence(tenant_id)
         return result.rowcount == 1
 
     async def _lock_fence(self, conn: AsyncConnection, tenant_id: str) -> str:
@@ -301,6 +302,7 @@ class EmbeddingMigration:
                 await conn.execute(
                     update(tenants).where(tenants.c.tenant_id == tenant_id).values(embedding_model=to_model)
                 )
+        self._tenants.forget_fence(tenant_id)
 
     async def _rollback_needed(self, conn: AsyncConnection, tenant_id: str, to_model: str) -> bool:
         current = await self._lock_fence(conn, tenant_id)

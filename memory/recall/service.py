@@ -9,9 +9,12 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator
 from memory.core.config import Settings
 from memory.core.refs import AgentRef, ThreadRef
 from memory.core.tenants import TenantRegistry
+from memory.core.tokens import estimate_tokens
 from memory.core.usage import Action, UsageLedger
+from memory.core.usage_entry import UsageEntry
 from memory.core.validation import InvalidInput, check_storable
 from memory.embedding.base import Embedder
+from memory.llm.base import ModelUsage
 from memory.recall.search import FusionMethod, FusionSettings, RetrievalMode
 from memory.recall.store import RecallHit, RecallStore
 
@@ -222,6 +225,36 @@ class RecallMemory:
             fusion=self._fusion,
             exclude_thread_id=thread_id or "",
         )
+
+    async def search_unbilled(self, thread: ThreadRef, turn: int, query: str) -> tuple[list[RecallHit], UsageEntry | None]:
+        """The turn's own search, reading only: the fence from the worker's cache, and the
+        query's embedding handed back as a usage entry for the turn's commit to bill."""
+        model = await self._tenants.query_embedding_model(thread.tenant_id)
+        vector, entry = None, None
+        if self._fusion.mode != RetrievalMode.LEXICAL:
+            embedder = self._embedders.get(model)
+            [vector] = await embedder.embed([query], purpose="query")
+            entry = UsageEntry(
+                idempotency_key=f"{thread.key}/turn/{turn}/recall_query",
+                tenant_id=thread.tenant_id,
+                agent_id=thread.agent_id,
+                thread_id=thread.thread_id,
+                action=Action.RECALL_EMBED_QUERY.value,
+                provider=embedder.model_id.provider,
+                model=model,
+                usage=ModelUsage(input_tokens=estimate_tokens(query)),
+            )
+        hits = await self.store.hybrid_search(
+            thread.agent,
+            query=query,
+            query_embedding=vector,
+            embedding_model=model,
+            limit=self._top_k,
+            min_score=self._min_score,
+            fusion=self._fusion,
+            exclude_thread_id=thread.thread_id,
+        )
+        return hits, entry
 
     async def _embed(self, agent: AgentRef, thread_id: str | None, text: str, *, purpose: str, key: str, action: Action):
         model = await self._tenants.current_embedding_model(agent.tenant_id)

@@ -72,7 +72,8 @@ async def test_workflow_refuses_a_bad_message_and_nothing_is_written(time_skippi
 
 async def test_retried_writes_after_lost_acknowledgement_leave_one_row(time_skipping_env, runtime, thread):
     client = time_skipping_env.client
-    faults = LoseFirstAcknowledgement({"conversation_append_message", "recall_write", "turn_record", "notebook_edit"})
+    # The reply, the recall exchange and the turn record are written by one activity, turn_commit.
+    faults = LoseFirstAcknowledgement({"conversation_append_message", "turn_commit", "notebook_edit"})
     async with running_worker(client, runtime, interceptors=[faults]) as tq:
         result = await send_message(client, thread, UserMessage(text="remember: invoices go to ap@example.com"), task_queue=tq)
 
@@ -80,6 +81,7 @@ async def test_retried_writes_after_lost_acknowledgement_leave_one_row(time_skip
     assert await rows(runtime, messages, thread.tenant_id) == 2
     assert await rows(runtime, recall_items, thread.tenant_id) == 1
     assert await rows(runtime, recall_embeddings, thread.tenant_id) == 1
+    assert await rows(runtime, turns, thread.tenant_id) == 1
     history = await runtime.documents.history(thread.agent, "/notebook.md")
     assert [v.version for v in history] == [1]
     assert result.turn == 1
@@ -160,7 +162,8 @@ async def test_summary_at_threshold_keeps_the_tail_and_every_message(time_skippi
 LONG_MESSAGE = "Dana Smith works at Acme Corp. Please keep this on file for the account team before the renewal call."
 
 
-@pytest.mark.parametrize("down, stored", [("conversation_load", 1), ("recall_write", 2)])
+# The reads are one activity (turn_read), the writes after the reply another (turn_commit).
+@pytest.mark.parametrize("down, stored", [("turn_read", 1), ("turn_commit", 1)])
 async def test_a_store_that_stays_down_fails_the_turn_on_record(time_skipping_env, runtime, thread, down, stored):
     """A read before the model call or a write after it: either way the turn is recorded as
     failed, its exchange goes to ingestion like any failed turn, and the thread carries on."""
@@ -186,15 +189,15 @@ async def test_a_store_that_stays_down_fails_the_turn_on_record(time_skipping_en
 
 async def test_a_turn_whose_failure_cannot_be_recorded_still_reports_what_failed_it(time_skipping_env, runtime, thread):
     client = time_skipping_env.client
-    faults = StoreDown({"recall_write", "turn_record"})
+    faults = StoreDown({"turn_commit", "turn_record"})
     async with running_worker(client, runtime, interceptors=[faults]) as tq:
         with pytest.raises(WorkflowUpdateFailedError) as raised:
             await send_message(client, thread, UserMessage(text=LONG_MESSAGE), task_queue=tq)
 
     message = raised.value.cause.message
-    assert message.startswith("turn 1 failed: recall_write did not succeed: connection refused")
+    assert message.startswith("turn 1 failed: turn_commit did not succeed: connection refused")
     assert "recording the failure did not succeed either" in message
-    assert faults.failed == ["recall_write", "turn_record"]
+    assert faults.failed == ["turn_commit", "turn_record"]
     assert await rows(runtime, turns, thread.tenant_id) == 0
     ingestion = await client.get_workflow_handle_for(KnowledgeIngestionWorkflow.run, exchange_ingestion_id(thread, 1)).result()
     assert ingestion.outcome == "turn_failed"

@@ -5,13 +5,16 @@ of a named activity.
     KILL_AT=after:recall_write python -m tests.faults.killpoint
     KILL_AT=after:conversation_append_message#2 python -m tests.faults.killpoint
     KILL_AT=during:model_generate KEEP_ATTEMPT_TIMEOUTS=1 python -m tests.faults.killpoint
+    KILL_AT=after:turn_commit/recall_write python -m tests.faults.killpoint
     python -m tests.faults.killpoint              # no KILL_AT: an ordinary worker
 
 Everything else is worker.py's own start-up (settings from the environment, service
 checks, schema upgrade, the worker); the additions are:
 
 - the kill point, which writes one line naming the point to stderr and then kills its
-  own process, so nothing is flushed, acknowledged or cleaned up;
+  own process, so nothing is flushed, acknowledged or cleaned up. `<activity>/<step>`
+  names a step inside a coarse activity (a write inside turn_commit, by the activity name
+  its code is registered under elsewhere): the worker dies right before or after it;
 - a cap of 4 s on each activity attempt's start-to-close timeout. A server cannot tell
   a dead worker from a slow one: it retries an attempt only when that timeout passes,
   30 s to 2 min with the product's options. The cap makes these tests wait seconds for
@@ -29,6 +32,8 @@ of CPU, so one process (`--fork-server`) imports them once and forks a worker pe
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import json
 import os
 import signal
@@ -66,17 +71,58 @@ class KillAt:
     when: str  # "before", "during" or "after"
     activity: str
     nth: int = 1
+    step: str | None = None  # a step inside the activity
 
     @classmethod
     def parse(cls, spec: str) -> "KillAt":
         when, _, rest = spec.partition(":")
         name, _, nth = rest.partition("#")
-        if when not in ("before", "during", "after") or not name:
-            raise ValueError(f"KILL_AT={spec!r}: expected before|during|after:<activity>[#<n>]")
-        return cls(when, name, int(nth or 1))
+        name, _, step = name.partition("/")
+        if when not in ("before", "during", "after") or not name or (step and when == "during"):
+            raise ValueError(f"KILL_AT={spec!r}: expected before|during|after:<activity>[/<step>][#<n>]")
+        return cls(when, name, int(nth or 1), step or None)
 
     def __str__(self) -> str:
-        return f"{self.when}:{self.activity}#{self.nth}"
+        return f"{self.when}:{self.activity}{'/' + self.step if self.step else ''}#{self.nth}"
+
+
+# The activity type running in this task: a step is killed only inside its activity.
+_running: contextvars.ContextVar[str | None] = contextvars.ContextVar("killpoint_running", default=None)
+
+
+def _step_methods() -> dict[str, tuple[type, str]]:
+    from activities.conversation import ConversationActivities
+    from activities.recall import RecallActivities
+    from activities.turns import TurnActivities
+
+    return {
+        "conversation_append_message": (ConversationActivities, "append_message"),
+        "recall_write": (RecallActivities, "write"),
+        "turn_record": (TurnActivities, "record"),
+    }
+
+
+def kill_inside(point: "KillPoint") -> None:
+    """Wrap the step's method (before the worker binds it) so the worker dies around its
+    n-th call made inside the named activity."""
+    at = point.at
+    cls, name = _step_methods()[at.step]
+    original = getattr(cls, name)
+
+    @functools.wraps(original)
+    async def step(self, request):
+        hit = False
+        if _running.get() == at.activity:
+            point.seen += 1
+            hit = point.seen == at.nth
+        if hit and at.when == "before":
+            point.die()
+        result = await original(self, request)
+        if hit:
+            point.die()
+        return result
+
+    setattr(cls, name, step)
 
 
 class KillPoint(Interceptor):
@@ -103,8 +149,9 @@ class _Kill(ActivityInboundInterceptor):
 
     async def execute_activity(self, input: ExecuteActivityInput):
         at = self._owner.at
+        _running.set(activity.info().activity_type)
         hit = False
-        if activity.info().activity_type == at.activity:
+        if activity.info().activity_type == at.activity and at.step is None:
             self._owner.seen += 1
             hit = self._owner.seen == at.nth
         if hit and at.when == "before":
@@ -152,7 +199,10 @@ def run_worker() -> None:
 
     interceptors: list[Interceptor] = [] if os.environ.get("KEEP_ATTEMPT_TIMEOUTS") else [CapAttemptTimeout()]
     if spec := os.environ.get("KILL_AT"):
-        interceptors.append(KillPoint(KillAt.parse(spec)))
+        point = KillPoint(KillAt.parse(spec))
+        if point.at.step:
+            kill_inside(point)
+        interceptors.append(point)
     build_worker = worker.build_worker
 
     def build_with_faults(client, runtime, *, task_queue: str, **options):

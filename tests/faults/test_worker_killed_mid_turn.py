@@ -107,11 +107,15 @@ async def last_attempt(client, workflow_id: str, activity_type: str) -> int:
 @pytest.mark.parametrize(
     "kill_at, before_the_reply",
     [
+        ("after:conversation_append_message", True),  # the user's message, a local activity
+        ("after:turn_read", True),
         ("after:model_generate", True),
-        ("after:conversation_append_message#2", True),  # the second append is the reply's
-        ("before:recall_write", True),
-        ("after:recall_write", True),
-        ("after:turn_record", True),
+        ("before:turn_commit", True),
+        # Inside the commit, right after each of its writes: the reply, the recall exchange, the record.
+        ("after:turn_commit/conversation_append_message", True),
+        ("after:turn_commit/recall_write", True),
+        ("after:turn_commit/turn_record", True),
+        ("after:turn_commit", True),
         ("after:episode_record", False),  # background work: the reply has gone already
     ],
 )
@@ -166,6 +170,8 @@ async def test_a_turn_survives_its_worker_being_killed(
     assert await count(runtime, turns, tenant) == 1
     assert await count(runtime, usage_ledger, tenant, usage_ledger.c.action == "agent_turn") == 1
     assert await count(runtime, usage_ledger, tenant, usage_ledger.c.action == "episode_summary") == 1
+    # The turn's query embedding is billed by its commit: once, however often that ran.
+    assert await count(runtime, usage_ledger, tenant, usage_ledger.c.action == "recall_embed_query") == 1
     # The background work after the reply, once.
     assert ingestion.outcome == "ingested"
     assert await count(runtime, episodes, tenant) == 1

@@ -172,7 +172,7 @@ async def record(database_url: str, graph_url: str, redis_url: str, scratch: str
             )
             await resend("where do invoices go?", "replay-resend-1")
             await resend("where do invoices go?", "replay-resend-1")  # a later run: the first answer
-            store_down.activity_names.add("recall_write")
+            store_down.activity_names.add("turn_commit")
             try:
                 await resend("and receipts?", "replay-resend-2")
             except Exception:

@@ -64,13 +64,12 @@ async def test_turn_is_readable_in_the_ui(dev_env, runtime, thread):
     names = {e.activity_task_scheduled_event_attributes.activity_type.name for e in scheduled} | {
         json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)["activity_type"] for e in local
     }
-    assert {"conversation_append_message", "recall_search", "notebook_read", "model_generate", "recall_write",
-            "turn_record"} <= names
+    assert {"conversation_append_message", "turn_read", "model_generate", "turn_commit"} <= names
     converter = client.data_converter.payload_converter
     summaries = [converter.from_payload(e.user_metadata.summary, str) for e in [*scheduled, *local]]
     assert "conversation: append user message, turn 1" in summaries
-    assert "recall: search past threads, turn 1" in summaries
-    assert "turns: record manifest of turn 1 (completed)" in summaries
+    assert "memory: read notebook, recall, conversation, graph, skills, episodic, session cache; turn 1" in summaries
+    assert "memory: store reply, recall exchange and turn record; turn 1" in summaries
 
 
 async def test_thread_continues_as_new_and_keeps_counting(dev_env, runtime, thread):

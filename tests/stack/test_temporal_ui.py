@@ -22,15 +22,13 @@ from tests.conftest import _binary, running_worker
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "test-output" / "temporal-ui-turn.png"
 
-# Activity type -> the summary it carries in the turn's history.
+# Activity type -> the summary it carries in the turn's history. The reads are one activity
+# whose summary names every layer it read.
 SHOWN = {
     "conversation_append_message": "conversation: append user message, turn 1",
-    "notebook_read": "notebook: read /notebook.md",
-    "recall_search": "recall: search past threads, turn 1",
+    "turn_read": "memory: read notebook, recall, conversation, graph, skills, episodic, session cache; turn 1",
     "model_generate": "model: generate reply, turn 1",
-    "skills_load": "skills: classify the task and load its skills, turn 1",
-    "episodic_search": "episodic: similar past episodes, turn 1",
-    "session_cache_lookup": "session cache: look up what this session learned, turn 1",
+    "turn_commit": "memory: store reply, recall exchange and turn record; turn 1",
 }
 
 

@@ -1,0 +1,90 @@
+"""The floor: a workflow of the turn's exact shape whose activities do nothing.
+
+Per message (an update, sent with start like a real turn): one local activity (the user
+message), one activity (the reads), one (the model call), one (the commit), then a child
+workflow started without waiting (the ingestion) that runs two activities of its own. What
+this costs is what Temporal and the worker's SDK cost per turn on this machine, before any
+memory work: the product's turn cannot be faster than this."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import activity, workflow
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Worker
+
+FLOOR_UPDATE = "floor_message"
+_STEP = timedelta(seconds=30)
+
+
+@activity.defn(name="floor_noop")
+async def noop(step: str) -> str:
+    return step
+
+
+@workflow.defn(name="FloorChildWorkflow")
+class FloorChild:
+    @workflow.run
+    async def run(self, turn: int) -> None:
+        for step in ("episode", "gate"):
+            await workflow.execute_activity(noop, step, start_to_close_timeout=_STEP)
+
+
+@workflow.defn(name="FloorWorkflow")
+class FloorWorkflow:
+    def __init__(self) -> None:
+        self._turn = 0
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: False)
+
+    @workflow.update(name=FLOOR_UPDATE)
+    async def message(self, text: str) -> int:
+        self._turn += 1
+        await workflow.execute_local_activity(noop, "user", start_to_close_timeout=_STEP)
+        for step in ("read", "model", "commit"):
+            await workflow.execute_activity(noop, step, start_to_close_timeout=_STEP)
+        asyncio.create_task(
+            workflow.start_child_workflow(
+                FloorChild.run,
+                self._turn,
+                id=f"{workflow.info().workflow_id}/ingest/{self._turn}",
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            )
+        )
+        return self._turn
+
+
+def floor_worker(client: Client, task_queue: str) -> Worker:
+    return Worker(client, task_queue=task_queue, workflows=[FloorWorkflow, FloorChild], activities=[noop])
+
+
+async def send_floor(client: Client, task_queue: str, thread_id: str, text: str) -> int:
+    start = WithStartWorkflowOperation(
+        FloorWorkflow.run,
+        id=f"floor/{thread_id}",
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+    return await client.execute_update_with_start_workflow(FLOOR_UPDATE, text, start_workflow_operation=start, result_type=int)
+
+
+async def workflow_done(client: Client, workflow_id: str) -> None:
+    """Until the workflow has closed; one not started yet (a child starts after the reply) is waited for."""
+    while True:
+        try:
+            await client.get_workflow_handle(workflow_id).result()
+            return
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            await asyncio.sleep(0.005)
+
+
+async def floor_child_done(client: Client, thread_id: str, turn: int) -> None:
+    await workflow_done(client, f"floor/{thread_id}/ingest/{turn}")

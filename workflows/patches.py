@@ -1,0 +1,80 @@
+"""Every `workflow.patched` flag in one place, with its life stage.
+
+A flag lives through three stages (as Temporal's patching sample shows): *patched* (new runs
+take the new branch, recorded histories without the marker replay the old one), then
+*deprecated* (`workflow.deprecate_patch`, once no open run or kept history takes the old
+branch), then *removed*. Each flag below says which recorded histories in tests/histories/
+still take its old branch: a flag can move on only when that list is empty (or those files
+are retired on purpose). Flag values are recorded in histories: never change one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Stage(StrEnum):
+    PATCHED = "patched"
+    DEPRECATED = "deprecated"
+    REMOVED = "removed"
+
+
+@dataclass(frozen=True)
+class Patch:
+    id: str
+    workflow: str
+    stage: Stage
+    why: str
+    # Recorded histories that replay the branch from before the flag (no marker for it).
+    old_branch_histories: str
+
+
+KNOWLEDGE_GRAPH = Patch(
+    "knowledge-graph",
+    "ConversationWorkflow",
+    Stage.PATCHED,
+    "turns read the graph and start a knowledge-ingestion child",
+    "conversation-running-0723299b, -f19ef9c3, conversation-continued_as_new-01a20166, -c35e2a4e, -c6364b43",
+)
+LEARNING = Patch(
+    "learning-from-work",
+    "ConversationWorkflow (and its ToolRunner)",
+    Stage.PATCHED,
+    "turns read skills, episodes and the session cache; refused tool calls are logged",
+    "the five above, conversation-learning-running-3791cfb4 and the seven knowledge-graph-only "
+    "conversation-continued_as_new histories (4d783e45, 691bd23d, 88d99165, 9223cacd, b9fa5e2a)",
+)
+TURN_DURABILITY = Patch(
+    "turn-request-ids-and-failure-audit",
+    "ConversationWorkflow",
+    Stage.PATCHED,
+    "a turn keeps its request id, and a turn failed by any step is recorded as failed",
+    "every conversation history without the learning flag, and conversation-learning-continued_as_new-*",
+)
+LOCAL_WRITES = Patch(
+    "turn-local-store-writes",
+    "ConversationWorkflow",
+    Stage.PATCHED,
+    "the turn's short writes run as local activities",
+    "all of the above, and conversation-resend-continued_as_new-39bc4847, -3df78fb4",
+)
+TURN_STEPS = Patch(
+    "turn-read-and-commit-steps",
+    "ConversationWorkflow",
+    Stage.PATCHED,
+    "a turn reads every layer in one activity and writes everything after the reply in one",
+    "every conversation history recorded before it; these take its new branch: "
+    "conversation-continued_as_new-5478d408, -66af4c32, -83a3b0a5, -c7a725fb, "
+    "conversation-learning-continued_as_new-570d318f, -9dcc8657, "
+    "conversation-resend-continued_as_new-018651d5, -468eac0f",
+)
+EPISODIC = Patch(
+    "episodic-memory",
+    "KnowledgeIngestionWorkflow",
+    Stage.PATCHED,
+    "an exchange is stored as an episode before the gates",
+    "ingestion-completed-fee224fe, ingestion-gated-completed-5500efee",
+)
+
+ALL = (KNOWLEDGE_GRAPH, LEARNING, TURN_DURABILITY, LOCAL_WRITES, TURN_STEPS, EPISODIC)
