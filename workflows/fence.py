@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from temporalio import workflow
 
-from contract.migration import FenceChange
 from contract.names import EMBEDDING_FENCE_WORKFLOW
 
 with workflow.unsafe.imports_passed_through():
+    # Passed through: one class of each model, inside the sandbox and out (the activities see the same).
     from activities.migration import MigrationActivities
     from activities.migration_models import FenceChangeInput
+    from contract.migration import FenceChange
     from workflows.options import MEMORY_IO
 
 

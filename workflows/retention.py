@@ -10,12 +10,13 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-from contract.learning import RetentionPolicy, describe
 from contract.names import RETENTION_WORKFLOW
 
 with workflow.unsafe.imports_passed_through():
+    # Passed through: one class of each model, inside the sandbox and out (the activities see the same).
     from activities.learning_models import RetentionInput
     from activities.retention import RetentionActivities
+    from contract.learning import RetentionPolicy, describe
     from memory.learning.models import RetentionReport
 
 
