@@ -26,8 +26,12 @@ from memory.agents.models import AgentSpec, McpServer
 from memory.core.schema import agent_definitions, tool_calls
 from memory.llm.base import ModelRequest, ModelResponse, ToolCall
 from memory.runtime import MemoryRuntime
-from tests.conftest import finished, running_worker
+from tests.conftest import finished, running_worker, time_skipping_server
 from tests.support import RecordingModel
+
+# A server of this module's own: a call cut off by its timeout, or to a server that died,
+# leaves work the shared server's clock would otherwise wait for.
+time_skipping_env = time_skipping_server("module")
 
 ROOT = Path(__file__).resolve().parents[2]
 # Each stdio call starts the server afresh (a few seconds on a busy machine), and one call is
