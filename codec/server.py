@@ -7,26 +7,27 @@ POST .../decode and .../encode take and return {"payloads": [...]}, each payload
 protobuf JSON. Every request must carry `Authorization: Bearer <CODEC_SERVER_TOKEN>`;
 without a token the server refuses to start unless given --insecure-no-auth. Browsers
 reach it only from the configured UI origin (CORS).
+
+It runs on uvicorn (asyncio): the token is checked from the headers before any body is
+read, a body is limited in size and time, a request head must arrive within the timeout,
+and beyond the connection limit callers are answered 503.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import hmac
-import json
+import logging
 import os
+import socket
 import sys
 import threading
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
-from google.protobuf import json_format
-from pydantic import BaseModel, ValidationError
-from temporalio.api.common.v1 import Payload
+import uvicorn
 
-from codec.aes_gcm import EncryptionCodec, PayloadDecryptionError
+from codec.aes_gcm import EncryptionCodec
+from codec.app import codec_app
+from codec.head_deadline import with_head_deadline
 from codec.keys import KEYS_VARIABLE, KeyConfigError, KeyRing
 
 TOKEN_VARIABLE = "CODEC_SERVER_TOKEN"
@@ -34,27 +35,21 @@ DEFAULT_PORT = 8081
 DEFAULT_UI_ORIGIN = "http://localhost:8233"
 # Temporal caps a payload at a few MiB; a batch well past that is a mistake or an attack.
 MAX_BODY_BYTES = 16 * 1024 * 1024
-# A caller that stalls is dropped after this long, and at most this many connections are
-# served at once (the rest are closed at once): stalled or slow callers cannot pile up threads.
+# A request whose head or body has not arrived this long after it started is dropped, and an
+# idle keep-alive connection is closed after it; beyond MAX_CONNECTIONS open connections a
+# request is answered 503: stalled or slow callers cannot pile up.
 REQUEST_TIMEOUT_SECONDS = 10.0
 MAX_CONNECTIONS = 32
-# A refused caller's body is read (so it sees our 401, not a reset) only up to this size.
-_DRAIN_REFUSED_BYTES = 64 * 1024
-_BODY_SHAPE = 'the body must be JSON of the form {"payloads": [...]} with each payload in Temporal\'s protobuf JSON'
 
 
 class MissingTokenError(ValueError):
     """The server would accept anyone: refused unless explicitly asked for."""
 
 
-class PayloadsBody(BaseModel):
-    """The codec protocol's request and response body."""
-
-    payloads: list[dict[str, Any]]
-
-
-class CodecServer(ThreadingHTTPServer):
-    daemon_threads = True
+class CodecServer:
+    """The codec app on uvicorn, bound to its port from construction on (so port 0 can be
+    read at once); `serve_forever()` serves until `shutdown()` from another thread, or a
+    signal in the main thread."""
 
     def __init__(
         self,
@@ -65,162 +60,48 @@ class CodecServer(ThreadingHTTPServer):
         *,
         request_timeout: float = REQUEST_TIMEOUT_SECONDS,
         max_connections: int = MAX_CONNECTIONS,
-    ):
-        super().__init__(address, _CodecHandler)
-        self.codec = codec
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
         self.token = token
-        self.ui_origin = ui_origin
-        self.request_timeout = request_timeout
-        self._slots = threading.BoundedSemaphore(max_connections)
-
-    def process_request(self, request, client_address) -> None:
-        if not self._slots.acquire(blocking=False):
-            self.shutdown_request(request)  # full: refuse rather than queue a thread
-            return
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self._slots.release()
-            raise
-
-    def process_request_thread(self, request, client_address) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
+        app = codec_app(codec, token, ui_origin, max_body_bytes=max_body_bytes, read_timeout=request_timeout)
+        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self._socket = socket.create_server(address, family=family)
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                http=with_head_deadline(request_timeout),
+                timeout_keep_alive=int(max(1, request_timeout)),
+                # uvicorn counts the connection asking among the open ones: one more than
+                # max_connections lets exactly that many be served.
+                limit_concurrency=max_connections + 1,
+                timeout_graceful_shutdown=int(max(1, request_timeout)),
+                lifespan="off",
+                server_header=False,
+                log_config=None,  # a library must not reconfigure its host's logging
+            )
+        )
+        self._serving = threading.Event()
+        self._stopped = threading.Event()
 
     @property
     def port(self) -> int:
-        return self.server_address[1]
+        return self._socket.getsockname()[1]
 
-
-class _BadRequest(Exception):
-    def __init__(self, status: HTTPStatus, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class _CodecHandler(BaseHTTPRequestHandler):
-    server: CodecServer
-
-    def setup(self) -> None:
-        # The socket timeout: a request line, header or body that stalls ends the connection.
-        self.timeout = self.server.request_timeout
-        super().setup()
-
-    def do_OPTIONS(self) -> None:
-        # Preflight carries no Authorization header by design, so it is answered openly;
-        # only the CORS headers decide whether the browser goes on.
-        self.send_response(HTTPStatus.NO_CONTENT)
-        self._cors_headers()
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def do_POST(self) -> None:
+    def serve_forever(self) -> None:
+        self._serving.set()
         try:
-            # The token first: nobody without it makes us read (or hold) a body.
-            if not self._authorised():
-                self._refuse_unauthorised()
-                return
-            raw = self._read_body()
-            # The protocol says to look only at the last path segment, so the server can be
-            # mounted under any prefix (one per namespace, behind a proxy...).
-            operation = self.path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-            if operation not in ("decode", "encode"):
-                raise _BadRequest(HTTPStatus.NOT_FOUND, "POST to .../decode or .../encode")
-            codec = self.server.codec
-            convert = codec.decode if operation == "decode" else codec.encode
-            result = asyncio.run(convert(_parse_payloads(raw)))
-        except _BadRequest as err:
-            self._reply(err.status, {"error": str(err)})
-            return
-        except PayloadDecryptionError as err:
-            self._reply(HTTPStatus.UNPROCESSABLE_ENTITY, {"error": str(err)})
-            return
-        body = PayloadsBody(payloads=[json_format.MessageToDict(p) for p in result])
-        self._reply(HTTPStatus.OK, body.model_dump())
+            asyncio.run(self._server.serve(sockets=[self._socket]))
+        finally:
+            self._stopped.set()
 
-    def do_GET(self) -> None:
-        self._reply(HTTPStatus.METHOD_NOT_ALLOWED, {"error": "POST to .../decode or .../encode"},
-                    extra_headers={"Allow": "POST, OPTIONS"})
+    def shutdown(self) -> None:
+        """Stops serve_forever() (finishing requests under way) and waits for it to return."""
+        self._server.should_exit = True
+        if self._serving.is_set():
+            self._stopped.wait()
 
-    def _refuse_unauthorised(self) -> None:
-        # A small body is read so the client sees the 401 rather than a reset; a large one
-        # is not read at all and the connection is closed.
-        length = self.headers.get("Content-Length", "")
-        if length.isdigit() and int(length) <= _DRAIN_REFUSED_BYTES:
-            self.rfile.read(int(length))
-        else:
-            self.close_connection = True
-        self._reply(HTTPStatus.UNAUTHORIZED, {"error": "missing or wrong bearer token"},
-                    extra_headers={"WWW-Authenticate": 'Bearer realm="codec"'})
-
-    def _authorised(self) -> bool:
-        expected = self.server.token
-        if expected is None:
-            return True
-        scheme, _, presented = self.headers.get("Authorization", "").partition(" ")
-        # Compare bytes in constant time so response timing says nothing about the token.
-        matches = hmac.compare_digest(presented.strip().encode(), expected.encode())
-        return scheme.lower() == "bearer" and matches
-
-    def _read_body(self) -> bytes:
-        length_header = self.headers.get("Content-Length")
-        if length_header is None:
-            raise _BadRequest(HTTPStatus.LENGTH_REQUIRED, "a Content-Length header is required")
-        try:
-            length = int(length_header)
-        except ValueError:
-            length = -1
-        if length < 0:
-            raise _BadRequest(HTTPStatus.BAD_REQUEST, "Content-Length is not a byte count")
-        if length > MAX_BODY_BYTES:
-            self.close_connection = True
-            raise _BadRequest(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                              f"the body is {length} bytes; the limit is {MAX_BODY_BYTES}")
-        return self.rfile.read(length)
-
-    def _cors_headers(self) -> None:
-        origin = self.headers.get("Origin")
-        if origin is None or origin != self.server.ui_origin:
-            return  # not a browser, or a page we do not serve: no CORS grant
-        self.send_header("Access-Control-Allow-Origin", origin)
-        self.send_header("Vary", "Origin")
-        # The UI may send cookies ("include cross-origin credentials"); harmless otherwise.
-        self.send_header("Access-Control-Allow-Credentials", "true")
-        self.send_header("Access-Control-Allow-Methods", "POST, OPTIONS")
-        self.send_header("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Namespace")
-        self.send_header("Access-Control-Max-Age", "600")
-
-    def _reply(self, status: HTTPStatus, body: dict[str, Any], extra_headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self._cors_headers()
-        for name, value in (extra_headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        # Decoded payloads are memory content: no cache along the way may keep them.
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(data)
-
-
-def _parse_payloads(raw: bytes) -> list[Payload]:
-    try:
-        body = PayloadsBody.model_validate_json(raw)
-    except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in err.errors(include_input=False)
-        )
-        raise _BadRequest(HTTPStatus.BAD_REQUEST, f"{_BODY_SHAPE} ({problems})") from None
-    payloads = []
-    for index, entry in enumerate(body.payloads):
-        try:
-            payloads.append(json_format.ParseDict(entry, Payload()))
-        except json_format.ParseError as err:
-            raise _BadRequest(HTTPStatus.BAD_REQUEST, f"{_BODY_SHAPE} (payloads.{index}: {err})") from None
-    return payloads
+    def server_close(self) -> None:
+        self._socket.close()
 
 
 def serve(
@@ -233,6 +114,7 @@ def serve(
     insecure_no_auth: bool = False,
     request_timeout: float = REQUEST_TIMEOUT_SECONDS,
     max_connections: int = MAX_CONNECTIONS,
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> CodecServer:
     """A codec server bound to host:port (0 picks a free port), not yet serving: call
     `serve_forever()` (in a thread, in tests) and `shutdown()` / `server_close()` to stop.
@@ -251,6 +133,7 @@ def serve(
         ui_origin,
         request_timeout=request_timeout,
         max_connections=max_connections,
+        max_body_bytes=max_body_bytes,
     )
 
 
@@ -277,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     auth = "bearer token required" if server.token else "NO AUTHENTICATION"
     print(f"codec server on http://{args.host}:{server.port} for UI origin {args.ui_origin};"
           f" keys {', '.join(keyring.key_ids)}; {auth}", file=sys.stderr)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

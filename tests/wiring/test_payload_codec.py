@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -40,7 +42,7 @@ from codec import (
     generate_key,
 )
 from codec.keys import main as keys_main
-from codec.server import MissingTokenError, serve
+from codec.server import CodecServer, MissingTokenError, serve
 from tests.conftest import _binary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -438,6 +440,28 @@ def test_the_codec_server_command_explains_a_missing_token():
     assert "Traceback" not in done.stderr and KEY_1 not in done.stderr
 
 
+@contextmanager
+def running_codec_server(**options) -> Iterator[CodecServer]:
+    server = serve(RING_K1, port=0, token=TOKEN, **options)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def answer_until_closed(sock: socket.socket) -> str:
+    """Everything the server sends until it closes the connection (fails if it does not)."""
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    sock.close()
+    return received.decode()
+
+
 def raw_post(port: int, headers: dict[str, str], body: bytes = b"") -> socket.socket:
     """A POST whose headers (and given body bytes) are sent, and nothing more."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -471,7 +495,7 @@ def test_stalled_unauthenticated_requests_do_not_pile_up():
     try:
         stalled = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(40)]
         time.sleep(0.5)
-        # At most four are being served; the rest were closed at once.
+        # No thread is held per stalled caller.
         assert threading.active_count() <= threads_before + 4
         # After the timeout every stalled connection is gone and the server answers again.
         time.sleep(1.5)
@@ -480,6 +504,8 @@ def test_stalled_unauthenticated_requests_do_not_pile_up():
             sock.settimeout(2)
             try:
                 closed += sock.recv(1) == b""
+            except TimeoutError:
+                pass  # still open: not dropped
             except OSError:
                 closed += 1
             sock.close()
@@ -489,3 +515,69 @@ def test_stalled_unauthenticated_requests_do_not_pile_up():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_an_operators_body_over_the_limit_is_refused_without_being_read():
+    with running_codec_server(max_body_bytes=1024) as server:
+        # Announced too big: refused before a byte of it is sent, and the connection is closed.
+        announced = raw_post(server.port, {**bearer(TOKEN), "Content-Length": str(16 * 1024 * 1024)})
+        started = time.monotonic()
+        answer = answer_until_closed(announced)
+        assert answer.startswith("HTTP/1.1 413")
+        assert "the body is 16777216 bytes; the limit is 1024" in answer
+        assert time.monotonic() - started < 2
+
+        # Not announced (chunked): refused as soon as it passes the limit, without waiting for the rest.
+        streamed = raw_post(server.port, {**bearer(TOKEN), "Transfer-Encoding": "chunked"},
+                            b"7d0\r\n" + b"x" * 2000 + b"\r\n")
+        answer = answer_until_closed(streamed)
+        assert answer.startswith("HTTP/1.1 413")
+        assert "the body passed the limit of 1024 bytes" in answer
+
+
+def test_a_body_that_stalls_is_answered_408_and_dropped():
+    with running_codec_server(request_timeout=1.0) as server:
+        sock = raw_post(server.port, {**bearer(TOKEN), "Content-Length": "100"}, b'{"payloads"')
+        started = time.monotonic()
+        answer = answer_until_closed(sock)
+
+    assert answer.startswith("HTTP/1.1 408")
+    assert "the body did not arrive within 1 s" in answer
+    assert 0.8 < time.monotonic() - started < 3
+
+
+def test_a_request_head_sent_a_byte_at_a_time_is_cut_off():
+    with running_codec_server(request_timeout=1.0) as server:
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        started = time.monotonic()
+        sock.sendall(b"POST /decode HTTP/1.1\r\nHost: codec\r\n")
+        closed_after = None
+        for line in range(25):  # five seconds of one more header line every 0.2 s
+            try:
+                sock.sendall(f"X-Slow-{line}: a\r\n".encode())
+            except OSError:
+                closed_after = time.monotonic() - started
+                break
+            readable, _, _ = select.select([sock], [], [], 0.2)
+            if readable and sock.recv(1) == b"":
+                closed_after = time.monotonic() - started
+                break
+        sock.close()
+
+    assert closed_after is not None, "the trickling head was never cut off"
+    assert closed_after < 2
+
+
+def test_callers_beyond_the_connection_limit_are_told_503_until_a_place_frees_up():
+    with running_codec_server(max_connections=2) as server:
+        url = f"http://127.0.0.1:{server.port}/decode"
+        held = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(2)]
+        time.sleep(0.2)
+
+        assert httpx.post(url, json={"payloads": []}, headers=bearer(TOKEN)).status_code == 503
+
+        held.pop().close()
+        time.sleep(0.2)
+        answer = httpx.post(url, json={"payloads": []}, headers=bearer(TOKEN))
+        assert answer.status_code == 200 and answer.json() == {"payloads": []}
+        held.pop().close()
