@@ -115,6 +115,8 @@ async def stack(time_skipping_env, database_url, graph_url, redis_url, tmp_path_
             graph_url=graph_url,
             redis_url=redis_url,
             tool_scratch_root=str(tmp_path_factory.mktemp("scratch")),
+            # The migration cases name the hashed n-gram models as the current and the old one.
+            embedding_model="offline/hashed-ngrams/256",
         )
     )
     children = ChildWorkflows()

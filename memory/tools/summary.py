@@ -9,10 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 MAX_SUMMARY_CHARS = 120
+# Working memory never reaches a store, and the turn's result (with these lines) is stored:
+# a scratch note is named, never quoted.
+WORKING_MEMORY_TOOLS = frozenset({"scratch_note"})
 
 
 def summarise_call(name: str, arguments: dict[str, Any]) -> str:
     """`run_command: ls -a`, `recall_search: query='invoices'`; long values are cut with "…"."""
+    if name in WORKING_MEMORY_TOOLS:
+        return name
     if name == "run_command" and isinstance(arguments.get("command"), str):
         detail = arguments["command"]
     else:

@@ -70,8 +70,11 @@ async def test_instructions_inside_a_message_write_nothing_without_a_tool_call(t
 
 
 async def test_retention_truncates_old_transcripts_prunes_unretrieved_recall_and_spares_active_tenants(
-    time_skipping_env, runtime, thread
+    own_time_skipping_env, runtime, thread
 ):
+    # A server of its own: its clock is the wall clock the rows are aged by, however far
+    # earlier tests skipped the shared server's time.
+    time_skipping_env = own_time_skipping_env
     quiet, active = thread.tenant_id, thread.tenant_id + "-a"
     stale = await recall_row(runtime.engine, quiet, created_days_ago=400)
     fresh = await recall_row(runtime.engine, quiet, created_days_ago=400, retrieved_days_ago=3)
