@@ -95,7 +95,7 @@ async def serve(settings: Settings, *, api_port: int | None = None, dev_key_file
                 f"cannot serve metrics on METRICS_HOST={settings.metrics_host} METRICS_PORT={settings.metrics_port}: {err}"
             ) from None
         temporal_runtime_ = temporal_runtime(sdk_address)
-        log.info("metrics at http://0.0.0.0:%d/metrics", metrics.port)
+        log.info("metrics at http://%s:%d/metrics", settings.metrics_host, metrics.port)
     client = await connect(settings, temporal_runtime_)
     if settings.retention_schedule_hours > 0:
         created = await ensure_retention_schedule(

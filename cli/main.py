@@ -40,13 +40,21 @@ def chat(
     body = {"text": message, "request_id": request_id, "project": project, "delegated": delegated}
     result = call("POST", f"/v1/agents/{agent}/threads/{thread}/messages", json_body=body)
 
+    agent_name = agent
+
     def render(turn) -> None:
         print(turn["reply"])
-        print(f"\n-- turn {turn['turn']}, answered by {turn['provider']}/{turn['model']}")
+        agent = f"agent {agent_name} v{turn['agent_version']}, " if turn.get("agent_version") else ""
+        print(f"\n-- turn {turn['turn']}, answered by {agent}{turn['provider']}/{turn['model']}")
         for item in turn["manifest"]:
-            print(f"   {item['layer']:<21} {item['ref']:<26} {item['label']}")
+            print(f"   {item['layer']:<21} {_ref(item):<26} {item['label']}")
 
     show(result, as_json, render)
+
+
+def _ref(item: dict) -> str:
+    """Where a manifest item lives: its layer and its source's key or id."""
+    return f"{item['layer']}:{item.get('source_key') or item.get('source_id')}"
 
 
 @app.command()
@@ -57,7 +65,7 @@ def turn(agent: str, thread: str, number: int, as_json: Json = False) -> None:
     result = call("GET", f"/v1/agents/{agent}/threads/{thread}/turns/{number}")
     show(result, as_json, lambda t: table(
         f"turn {t['turn']} ({t['status']})", ["layer", "ref", "label"],
-        [[i["layer"], i["ref"], i["label"]] for i in t["manifest"]],
+        [[i["layer"], _ref(i), i["label"]] for i in t["manifest"]],
     ))
 
 
