@@ -174,8 +174,11 @@ async def test_a_correction_applies_to_the_next_turn_and_its_reflected_lesson_wa
 
 
 async def test_a_correction_for_a_finished_conversation_is_refused_and_nothing_is_recorded(
-    time_skipping_env, runtime, thread
+    own_time_skipping_env, runtime, thread
 ):
+    # Skips days to let the thread close: on a server of its own, no other test's work in
+    # flight can hold its clock.
+    time_skipping_env = own_time_skipping_env
     client = time_skipping_env.client
     async with running_worker(client, runtime) as tq:
         with pytest.raises(NoRunningConversation, match="never started"):
