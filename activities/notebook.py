@@ -8,8 +8,8 @@ from activities.graph_models import NotebookWriteInput, NotebookWritten
 from activities.tracing import traced
 from activities.turn_models import (
     NotebookEditInput,
-    NotebookEditResult,
     NotebookReadInput,
+    NotebookToolResult,
 )
 from memory.core.switches import SwitchableLayer, SwitchBoard
 from memory.core.tokens import estimate_tokens
@@ -42,7 +42,7 @@ class NotebookActivities:
 
     @activity.defn(name="notebook_edit")
     @traced("notebook", "write")
-    async def edit(self, request: NotebookEditInput) -> NotebookEditResult:
+    async def edit(self, request: NotebookEditInput) -> NotebookToolResult:
         version = await self._notebook.append_note(
             request.thread.agent,
             request.note,
@@ -50,7 +50,7 @@ class NotebookActivities:
             idempotency_key=f"{request.thread.key}/turn/{request.turn}/tool/{request.call_id}",
             thread=request.thread,
         )
-        return NotebookEditResult(version_id=version.id, version=version.version)
+        return NotebookToolResult(version_id=version.id, version=version.version)
 
     @activity.defn(name="notebook_write")
     @traced("notebook", "write")

@@ -83,7 +83,7 @@ class NotebookEditInput(BaseModel):
     author: str
 
 
-class NotebookEditResult(BaseModel):
+class NotebookToolResult(BaseModel):
     version_id: int
     version: int
 
