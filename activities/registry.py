@@ -80,6 +80,7 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
     retention = RetentionActivities(retention=runtime.retention)
     return [
         conversation.open,
+        conversation.claim_user,
         conversation.append_message,
         conversation.load,
         conversation.summarise,
