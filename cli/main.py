@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from cli.admin import register
+from cli.forget import forget
 from cli.output import Json, show, table
 
 app = typer.Typer(help="Talk to agents and operate their memory, through the HTTP API.", no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
@@ -247,6 +248,7 @@ def migrate_cancel() -> None:
 
 
 register(app)
+app.command()(forget)
 
 
 def run() -> None:
