@@ -10,10 +10,12 @@ from datetime import UTC, datetime, timedelta
 from clients.conversation import send_message
 from contract.conversation import UserMessage
 from contract.forget import ForgetRequest, forget_workflow_id
+from contract.ingestion import exchange_ingestion_id
 from memory.core.refs import ThreadRef
 from memory.forget.models import ForgetScope
-from tests.conftest import running_worker
+from tests.conftest import finished
 from tests.forget.scan import postgres_hits, redis_hits, temporal_hits
+from worker import build_worker
 from workflows.forget import ForgetWorkflow
 
 ALICE = ["ALICE7731MARK", "Zorblat"]
@@ -32,20 +34,23 @@ async def test_forgetting_a_user_erases_them_everywhere_and_leaves_everyone_else
     alice = ThreadRef(tenant_id=tenant, agent_id="support", thread_id="a-1", user_id="alice")
     bob = ThreadRef(tenant_id=tenant, agent_id="support", thread_id="b-1", user_id="bob")
     elsewhere = ThreadRef(tenant_id=other, agent_id="support", thread_id="a-1", user_id="alice")
-    async with running_worker(client, runtime) as task_queue:
+    request = ForgetRequest(
+        scope=ForgetScope(tenant_id=tenant, user_id="alice"), operator="dpo", reason="erasure request", request_id="r1"
+    )
+    task_queue = f"forget-{uuid.uuid4().hex[:8]}"
+    # A worker of its own, not tests.conftest.running_worker: that one waits on exit for the
+    # child workflows it saw, and the forgotten user's are deleted.
+    async with build_worker(client, runtime, task_queue=task_queue):
         for thread, text in (
             (alice, said("Zorblat Quux", "Acme Corp", "ALICE7731MARK")),
             (bob, said("Brindle Vosk", "Globex Corp", "BOB5520MARK")),
             (elsewhere, said("Mirel Tand", "Initech Labs", "TWOALICE4410MARK")),
             (alice, "What account number did I give you? run: echo ALICE7731MARK"),
         ):
-            await send_message(client, thread, UserMessage(text=text), task_queue=task_queue)
+            turn = await send_message(client, thread, UserMessage(text=text), task_queue=task_queue)
+            await finished(client, exchange_ingestion_id(thread, turn.turn))
+        assert await postgres_hits(runtime.engine, ALICE), "the user's words were stored before the forget"
 
-    assert await postgres_hits(runtime.engine, ALICE), "the user's words were stored before the forget"
-    request = ForgetRequest(
-        scope=ForgetScope(tenant_id=tenant, user_id="alice"), operator="dpo", reason="erasure request", request_id="r1"
-    )
-    async with running_worker(client, runtime) as task_queue:
         preview = await client.execute_workflow(
             ForgetWorkflow.run,
             request.model_copy(update={"dry_run": True, "request_id": "dry"}),
