@@ -42,3 +42,19 @@ FORGET_GRAPH_ACTIVITY: Final = "forget_graph"
 FORGET_CACHE_ACTIVITY: Final = "forget_cache"
 FORGET_KEYS_ACTIVITY: Final = "forget_keys"
 FORGET_AUDIT_ACTIVITY: Final = "forget_audit"
+
+# The kinds of workflow id that start with their tenant (`<kind>/<tenant>/...`): a forget
+# finds a tenant's executions by them, and the codec a payload's tenant (crypto-shredding).
+# The forget workflow ("forget/...") is not one: its report outlives the tenant.
+TENANT_WORKFLOW_KINDS: Final = (
+    "conversation",
+    "ingest",
+    "reflect",
+    "notebook",
+    "document",
+    "codify",
+    "lesson-review",
+    "agent-definition",
+    "fence",
+    "migration",
+)

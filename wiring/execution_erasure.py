@@ -15,21 +15,10 @@ from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
+from contract.names import TENANT_WORKFLOW_KINDS
 from memory.core.refs import ThreadRef
 from memory.forget.models import ForgetScope
 
-# Workflow id kinds that start with the tenant (contract/*.py and workflows/reflection.py).
-TENANT_KINDS = (
-    "conversation",
-    "ingest",
-    "reflect",
-    "notebook",
-    "document",
-    "codify",
-    "lesson-review",
-    "agent-definition",
-    "fence",
-)
 _CLAUSES_PER_QUERY = 20
 
 
@@ -38,7 +27,7 @@ def visibility_queries(scope: ForgetScope, threads: list[ThreadRef]) -> list[str
     no quote can occur in them)."""
     tenant = scope.tenant_id
     if scope.user_id is None:
-        clauses = [f"WorkflowId STARTS_WITH '{kind}/{tenant}/'" for kind in TENANT_KINDS]
+        clauses = [f"WorkflowId STARTS_WITH '{kind}/{tenant}/'" for kind in TENANT_WORKFLOW_KINDS]
         clauses.append(f"WorkflowId = 'migration/{tenant}'")
     else:
         clauses = []

@@ -47,6 +47,7 @@ from memory.core.schema import (
     session_cache_audit,
     skill_lessons,
     switch_settings,
+    tenant_data_keys,
     tenants,
     thread_users,
     tool_calls,
@@ -144,6 +145,8 @@ TABLES: list[tuple[Table, Where]] = [
     (switch_settings, _of_tenant_only(switch_settings)),
     (retention_runs, _of_tenant_only(retention_runs)),
     (api_keys, _of_tenant_only(api_keys)),
+    # Crypto-shredding: without its data key, no payload of the tenant can be decrypted again.
+    (tenant_data_keys, _of_tenant_only(tenant_data_keys)),
     (tenants, _of_tenant_only(tenants)),
 ]
 
