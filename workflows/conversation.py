@@ -132,7 +132,8 @@ class ConversationWorkflow:
             except ActivityError as err:
                 # Refused before anything is stored: the waiting message gets the reason, and the
                 # run ends without a turn.
-                self._refusal = str(err.cause) if err.cause is not None else str(err)
+                cause = err.cause
+                self._refusal = cause.message if isinstance(cause, ApplicationError) else str(err)
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 return 0
         if self._last_turn is None:
