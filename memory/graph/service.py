@@ -182,15 +182,16 @@ class KnowledgeGraph:
     async def search(self, thread: ThreadRef, turn: int, query: str) -> GraphSearchResult:
         if not await self.switches.layer_on(thread.tenant_id, SwitchableLayer.GRAPH):
             return GraphSearchResult(facts=[], anchors=[], short_circuited=True, calls=[])
-        try:
-            model = await self._model_of(thread.tenant_id)
-            results = [
-                await self.graph.search(group, query, limit=self._search_limit, embedding_model=model)
-                for group in groups_of(thread.tenant_id, thread.user_id)
-            ]
-        except GraphUnavailable as err:
-            # The reply must not wait on the graph: answer without its facts this turn.
-            _log.warning("graph search skipped for %s turn %d: %s", thread.key, turn, err)
+        model = await self._model_of(thread.tenant_id)
+        results = []
+        for group in groups_of(thread.tenant_id, thread.user_id):
+            try:
+                results.append(await self.graph.search(group, query, limit=self._search_limit, embedding_model=model))
+            except GraphUnavailable as err:
+                # The reply must not wait on the graph: answer without this group's facts this turn
+                # (the other group's still count).
+                _log.warning("graph search of %s skipped for %s turn %d: %s", group, thread.key, turn, err)
+        if not results:
             return GraphSearchResult(facts=[], anchors=[], short_circuited=True, calls=[])
         result = _merged(results, self._search_limit)
         await self._bill(f"{thread.key}/turn/{turn}/graph_search", thread, result.calls)
@@ -199,16 +200,29 @@ class KnowledgeGraph:
     async def reembed_graph_batch(
         self, tenant_id: str, to_model: str, *, after: str, limit: int, sweep: str = "first"
     ) -> ReembedBatch:
-        """Embed a batch of the tenant's entities and facts with to_model, beside the live vectors."""
-        batch = await self.graph.reembed_batch(group_of(tenant_id), to_model, after=after, limit=limit)
+        """Embed a batch of the tenant's entities and facts with to_model, beside the live vectors:
+        the shared group's first, then each user's group's. `after` is the tenant group's own key
+        (as before users had groups), or `<user group>|<key>` within a user's group."""
+        groups = await self._migrated_groups(tenant_id)
+        group, _, inner = after.rpartition("|") if "|" in after else (tenant_id, "", after)
+        batch = await self.graph.reembed_batch(group, to_model, after=inner, limit=limit)
         key = f"{tenant_id}/migration/{to_model}/graph/{sweep}/{after or 'start'}"
         await self._bill(key, tenant_id, batch.calls)
-        return batch
+        if batch.last_key is not None:
+            last = batch.last_key if group == tenant_id else f"{group}|{batch.last_key}"
+        else:
+            later = groups[groups.index(group) + 1 :] if group in groups else []
+            last = f"{later[0]}|" if later else None
+        return batch.model_copy(update={"last_key": last})
+
+    async def _migrated_groups(self, tenant_id: str) -> list[str]:
+        """The tenant's shared group, then its users' groups."""
+        return [tenant_id, *(g for g in await self.queue.groups(tenant_id) if g != tenant_id)]
 
     async def promote_graph(self, tenant_id: str, to_model: str) -> int:
         """Make to_model's vectors the live ones, first catching up with what was ingested meanwhile."""
-        group = group_of(tenant_id)
-        if await self.graph.graph_model(group) == to_model:
+        groups = await self._migrated_groups(tenant_id)
+        if all([await self.graph.graph_model(group) == to_model for group in groups]):
             return 0
         for sweep in range(_MAX_CATCH_UP_PASSES):
             after, embedded = "", 0
@@ -222,7 +236,7 @@ class KnowledgeGraph:
                 after = batch.last_key
             if not embedded:
                 break
-        return await self.graph.promote(group, to_model)
+        return sum([await self.graph.promote(group, to_model) for group in groups])
 
     async def all_facts(self, tenant_id: str) -> list[GraphFact]:
         """Every fact of the tenant's graph, invalidated ones included (memory/recall/superseded.py)."""
