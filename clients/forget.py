@@ -5,12 +5,21 @@ from __future__ import annotations
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from contract.forget import ForgetReport, ForgetRequest, forget_workflow_id
 from contract.names import FORGET_WORKFLOW, TASK_QUEUE
 
 
 async def forget(client: Client, request: ForgetRequest, *, task_queue: str = TASK_QUEUE) -> ForgetReport:
+    try:
+        return await _start(client, request, task_queue)
+    except WorkflowAlreadyStartedError:
+        # Ran and finished under this id before: its report, not a second forget.
+        return await client.get_workflow_handle(forget_workflow_id(request), result_type=ForgetReport).result()
+
+
+async def _start(client: Client, request: ForgetRequest, task_queue: str) -> ForgetReport:
     return await client.execute_workflow(
         FORGET_WORKFLOW,
         request,

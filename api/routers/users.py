@@ -8,11 +8,9 @@ import uuid
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from temporalio.client import WorkflowFailureError
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from api.auth import operator_key
-from api.errors import ApiError
 from api.keys import ApiKey
 from api.routers.threads import REQUEST_ID, services
 from api.services import ApiServices
@@ -52,7 +50,5 @@ async def forget_user(
     )
     try:
         return await forget(api.temporal, request, task_queue=api.task_queue)
-    except WorkflowAlreadyStartedError:
-        raise ApiError("conflict", f"forget request {request.request_id} already ran: use a new request_id") from None
     except (WorkflowFailureError, RPCError) as err:
         raise as_api_error(err) from None

@@ -32,22 +32,24 @@ SECRET = "SHREDME-5150"
 
 
 def payloads_of(history) -> list[Payload]:
+    """Every payload in the history's events, wherever it sits (inputs, results, headers, memos)."""
     found: list[Payload] = []
 
-    def walk(message) -> None:
-        for field, value in message.ListFields():
-            if field.message_type is None:
-                continue
-            values = value if field.label == field.LABEL_REPEATED else [value]
-            for item in values:
-                if isinstance(item, Payload):
-                    found.append(item)
-                elif hasattr(item, "ListFields"):
-                    walk(item)
-                # map fields of payloads (memo, headers) come as message values too
+    def visit(item) -> None:
+        if isinstance(item, Payload):
+            found.append(item)
+        elif hasattr(item, "ListFields"):
+            for field, value in item.ListFields():
+                if field.message_type is None:
+                    continue
+                if hasattr(value, "ListFields"):
+                    visit(value)
+                else:  # a repeated field, or a map (whose values are the messages)
+                    for element in value.values() if hasattr(value, "values") else value:
+                        visit(element)
 
     for event in history.events:
-        walk(event)
+        visit(event)
     return found
 
 

@@ -24,6 +24,7 @@ MARKERS = ["KILLEDFORGET9931", "Quillon"]
 
 @pytest.fixture
 async def workers(tmp_path):
+    (tmp_path / "workers").mkdir()
     pool = Workers(tmp_path / "workers")
     yield pool
     await pool.close()
