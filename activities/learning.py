@@ -93,6 +93,7 @@ class LearningActivities:
             outcomes=outcome_filter(request.query),
             limit=self._rt.settings.episodic_top_k,
             exclude_thread=thread.thread_id,
+            user_id=thread.user_id,
         )
         return await mark_superseded(
             self._rt.knowledge, thread.tenant_id, [(e.context_item(), e.summary) for e in found], datetime.now(UTC)

@@ -10,6 +10,7 @@ from activities.codify import CodifyActivities
 from activities.conversation import ConversationActivities
 from activities.documents import DocumentActivities
 from activities.episodes import EpisodeActivities
+from activities.forget import ForgetActivities
 from activities.graph import KnowledgeActivities
 from activities.learning import LearningActivities
 from activities.migration import MigrationActivities
@@ -78,8 +79,10 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
     codify = CodifyActivities(codifier=runtime.codifier)
     reflection = ReflectionActivities(reflector=runtime.reflector, lessons=runtime.lessons, documents=runtime.documents)
     retention = RetentionActivities(retention=runtime.retention)
+    forget = ForgetActivities(runtime.eraser)
     return [
         conversation.open,
+        conversation.claim_user,
         conversation.append_message,
         conversation.load,
         conversation.summarise,
@@ -123,5 +126,11 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
         codify.codify,
         reflection.review_lesson,
         retention.retention,
+        forget.survey,
+        forget.erase_executions,
+        forget.erase_graph,
+        forget.erase_cache,
+        forget.erase_stores,
+        forget.record,
         *agent_activities(runtime),
     ]

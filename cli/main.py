@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from cli.admin import register
+from cli.forget import forget
 from cli.output import Json, show, table
 
 app = typer.Typer(help="Talk to agents and operate their memory, through the HTTP API.", no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
@@ -32,12 +33,15 @@ def chat(
     request_id: Annotated[Optional[str], typer.Option(help="a resend with the same id gets the same answer")] = None,
     project: str = "default",
     delegated: bool = False,
+    user: Annotated[Optional[str], typer.Option(help="the end user of the thread (fixed by its first message)")] = None,
     as_json: Json = False,
 ) -> None:
     """Send MESSAGE to AGENT in THREAD and print the reply with what the agent was shown."""
     from cli.http import call
 
     body = {"text": message, "request_id": request_id, "project": project, "delegated": delegated}
+    if user is not None:
+        body["user_id"] = user
     result = call("POST", f"/v1/agents/{agent}/threads/{thread}/messages", json_body=body)
 
     agent_name = agent
@@ -244,6 +248,7 @@ def migrate_cancel() -> None:
 
 
 register(app)
+app.command()(forget)
 
 
 def run() -> None:

@@ -31,7 +31,7 @@ from contract.names import (
 )
 from contract.search_attributes import AGENT_ID, TENANT_ID, THREAD_ID
 from memory.core.refs import ThreadRef
-from memory.core.validation import check_message
+from memory.core.validation import InvalidInput, check_message
 from memory.learning.models import Correction
 
 
@@ -53,6 +53,7 @@ async def send_message(
     accepted; check=False skips that, to exercise the workflow's own validator.
     """
     limits = limits or ConversationLimits()
+    thread, message = _with_user(thread, message)
     if check:
         check_message(message.text, max_chars=limits.max_message_chars)
     start = WithStartWorkflowOperation(
@@ -73,6 +74,14 @@ async def send_message(
     return await client.execute_update_with_start_workflow(
         SEND_MESSAGE_UPDATE, message, start_workflow_operation=start, id=request_id, result_type=TurnResult
     )
+
+
+def _with_user(thread: ThreadRef, message: UserMessage) -> tuple[ThreadRef, UserMessage]:
+    """The thread and the message name the same end user (either may carry it)."""
+    if thread.user_id and message.user_id and thread.user_id != message.user_id:
+        raise InvalidInput(f"the message is from user {message.user_id} but names thread of user {thread.user_id}")
+    user = thread.user_id or message.user_id
+    return thread.model_copy(update={"user_id": user}), message.model_copy(update={"user_id": user})
 
 
 class NoRunningConversation(LookupError):

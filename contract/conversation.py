@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from contract.ingestion import ExchangeIngestion
 from memory.core.refs import ThreadRef
-from memory.core.validation import MAX_STORED_MESSAGE_CHARS
+from memory.core.validation import MAX_STORED_MESSAGE_CHARS, check_id
 from memory.llm.base import ModelUsage
 from memory.prompt.assembly import CorrectionEntry
 from memory.prompt.manifest import ContextItem
@@ -64,6 +64,13 @@ class UserMessage(BaseModel):
     text: str
     # Marks a conversation between agents: the ingestion gates keep it out of the graph.
     delegated: bool = False
+    # The end user the message is from; it must be the thread's user (None: an agent-wide thread).
+    user_id: str | None = None
+
+    @field_validator("user_id")
+    @classmethod
+    def _user(cls, value: str | None) -> str | None:
+        return None if value is None else check_id("user", value)
 
 
 class TurnResult(BaseModel):

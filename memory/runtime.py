@@ -22,6 +22,7 @@ from memory.documents.path_store import DocumentStore
 from memory.documents.skills import SkillLibrary
 from memory.embedding.migration import EmbeddingMigration
 from memory.embedding.registry import build_embedder
+from memory.forget.service import MemoryEraser
 from memory.graph.clients import GraphClientsFactory
 from memory.graph.episode_queue import EpisodeQueue
 from memory.graph.graphiti_store import GraphMemory
@@ -86,6 +87,7 @@ class MemoryRuntime:
     reflector: Reflector
     agents: AgentDefinitions
     agent_models: AgentModels
+    eraser: MemoryEraser
 
     @classmethod
     def create(
@@ -198,11 +200,13 @@ class MemoryRuntime:
             reflector=Reflector(episodic, corrections, tool_log, llm, ledger, lessons),
             agents=AgentDefinitions(engine),
             agent_models=AgentModels(settings, llm),
+            eraser=MemoryEraser(engine, graph, settings.redis_url),
         )
 
     async def close(self) -> None:
         await self.agent_models.close()
         await self.session_cache.close()
+        await self.eraser.close()
         await self.knowledge.graph.close()
         await self.embedders.close()
         await self.engine.dispose()

@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from contract.conversation import ConversationStart, TurnResult, UserMessage
     from contract.ingestion import ExchangeIngestion
     from contract.learning import CorrectionReceipt
+    from memory.conversation.thread_users import mismatch as thread_user_mismatch
     from memory.core.usage_entry import UsageEntry
     from memory.core.validation import InvalidInput, check_message
     from memory.learning.models import Correction
@@ -74,6 +75,7 @@ TURN_LOCAL_WRITES = ("conversation_append_message", "turn_record")
 # From here on a turn answers as the thread's agent as its operator defined it (when it is):
 # the model call resolves the version, and the turn keeps that version, its tools and its reads.
 AGENT_DEFINITIONS_PATCH = "agent-definitions"
+THREAD_USERS_PATCH = patches.THREAD_USERS.id
 
 Request = TypeVar("Request")
 Result = TypeVar("Result")
@@ -114,9 +116,26 @@ class ConversationWorkflow:
         self._request_id: str | None = None
         self._local_writes = False
         self._steps = False
+        # Why this run takes no message: the thread belongs to another user (or to none).
+        self._refusal: str | None = None
 
     @workflow.run
     async def run(self, start: ConversationStart) -> int:
+        if self._last_turn is None and workflow.patched(THREAD_USERS_PATCH):
+            try:
+                await workflow.execute_activity_method(
+                    ConversationActivities.claim_user,
+                    self._thread,
+                    summary="conversation: the end user this thread belongs to",
+                    **MEMORY_IO,
+                )
+            except ActivityError as err:
+                # Refused before anything is stored: the waiting message gets the reason, and the
+                # run ends without a turn.
+                cause = err.cause
+                self._refusal = cause.message if isinstance(cause, ApplicationError) else str(err)
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                return 0
         if self._last_turn is None:
             self._last_turn = await workflow.execute_activity_method(
                 ConversationActivities.open, self._thread, summary="conversation: find last stored turn", **MEMORY_IO
@@ -176,7 +195,9 @@ class ConversationWorkflow:
         description="Send one user message; returns the agent's reply and its context manifest.",
     )
     async def send_message(self, message: UserMessage) -> TurnResult:
-        await workflow.wait_condition(lambda: self._last_turn is not None)
+        await workflow.wait_condition(lambda: self._last_turn is not None or self._refusal is not None)
+        if self._refusal is not None:
+            raise ApplicationError(self._refusal, type="InvalidInput", non_retryable=True)
         async with self._turn_lock:
             self._last_turn += 1
             self._turns_this_run += 1
@@ -187,6 +208,8 @@ class ConversationWorkflow:
         # A rejected update leaves no trace in history and writes nothing anywhere.
         try:
             check_message(message.text, max_chars=self._start.limits.max_message_chars)
+            if message.user_id != self._thread.user_id:
+                raise thread_user_mismatch(self._thread.model_copy(update={"user_id": message.user_id}), self._thread.user_id)
         except InvalidInput as err:
             raise ApplicationError(str(err), type="InvalidInput", non_retryable=True) from None
 

@@ -77,4 +77,12 @@ EPISODIC = Patch(
     "ingestion-completed-fee224fe, ingestion-gated-completed-5500efee",
 )
 
-ALL = (KNOWLEDGE_GRAPH, LEARNING, TURN_DURABILITY, LOCAL_WRITES, TURN_STEPS, EPISODIC)
+THREAD_USERS = Patch(
+    "thread-users",
+    "ConversationWorkflow",
+    Stage.PATCHED,
+    "a new run binds its thread to the thread's end user (or refuses another user) before its first turn",
+    "every conversation history recorded before it",
+)
+
+ALL = (KNOWLEDGE_GRAPH, LEARNING, TURN_DURABILITY, LOCAL_WRITES, TURN_STEPS, EPISODIC, THREAD_USERS)

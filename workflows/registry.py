@@ -7,6 +7,7 @@ from workflows.codify import CodifyWorkflow
 from workflows.conversation import ConversationWorkflow
 from workflows.documents import DocumentIngestionWorkflow
 from workflows.fence import EmbeddingFenceWorkflow
+from workflows.forget import ForgetWorkflow
 from workflows.ingestion import KnowledgeIngestionWorkflow
 from workflows.migration import EmbeddingMigrationWorkflow
 from workflows.notebook_edit import NotebookEditWorkflow
@@ -25,4 +26,5 @@ WORKFLOWS = [
     CodifyWorkflow,
     RetentionWorkflow,
     AgentDefinitionWorkflow,
+    ForgetWorkflow,
 ]

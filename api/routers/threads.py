@@ -19,7 +19,7 @@ from clients.conversation import NoRunningConversation, correct, send_message
 from contract.conversation import TurnResult, UserMessage
 from contract.learning import CorrectionReceipt
 from memory.core.refs import ThreadRef
-from memory.core.validation import check_message, check_storable
+from memory.core.validation import ID_PATTERN, check_message, check_storable
 from memory.learning.models import Correction
 from memory.llm.base import ModelUsage
 from memory.prompt.manifest import ContextItem
@@ -36,6 +36,12 @@ class SendMessage(BaseModel):
     )
     delegated: bool = Field(default=False, description="the sender is another agent: kept out of the graph")
     project: str = Field(default="default", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:/-]+$")
+    user_id: str | None = Field(
+        default=None,
+        pattern=ID_PATTERN.pattern,
+        description="the end user the agent serves in this thread: fixed by the thread's first message, "
+        "and what is private to that user stays theirs",
+    )
 
 
 class TurnView(BaseModel):
@@ -71,7 +77,7 @@ async def post_message(
         return await send_message(
             api.temporal,
             thread,
-            UserMessage(text=body.text, delegated=body.delegated),
+            UserMessage(text=body.text, delegated=body.delegated, user_id=body.user_id),
             task_queue=api.task_queue,
             limits=api.limits,
             request_id=body.request_id,

@@ -84,7 +84,8 @@ def lexical_sql(model_literal: str) -> str:
     scope = """
         i.tenant_id = :tenant_id
         AND (
-          (i.source_type = 'exchange' AND i.agent_id = :agent_id AND i.thread_id <> :exclude_thread_id)
+          (i.source_type = 'exchange' AND i.agent_id = :agent_id AND i.thread_id <> :exclude_thread_id
+           AND (i.user_id IS NULL OR i.user_id = :user_id))
           OR i.source_type = 'document'
         )"""
     return f"""

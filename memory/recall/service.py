@@ -186,10 +186,19 @@ class RecallMemory:
         first. A search the agent asked for with a tool is billed under its own key, apart
         from the turn's own search."""
         key = ledger_key or f"{thread.key}/turn/{turn}/recall_query"
-        return await self._search(thread.agent, thread.thread_id, query, key=key, k=k, min_score=min_score)
+        return await self._search(
+            thread.agent, thread.thread_id, query, key=key, k=k, min_score=min_score, user_id=thread.user_id
+        )
 
     async def recall(
-        self, agent: AgentRef, query: str, *, request_key: str, k: int | None = None, min_score: float | None = None
+        self,
+        agent: AgentRef,
+        query: str,
+        *,
+        request_key: str,
+        k: int | None = None,
+        min_score: float | None = None,
+        user_id: str | None = None,
     ) -> list[RecallHit]:
         """Search all of an agent's memory from no thread (an operator's or an
         application's question). request_key names the query in the usage ledger: a retry
@@ -198,10 +207,18 @@ class RecallMemory:
             raise InvalidInput("a recall from no thread needs a request key for its billing")
         key = f"{agent.tenant_id}/{agent.agent_id}/recall/{request_key}"
         # No thread is excluded: "" is no stored thread's id.
-        return await self._search(agent, None, query, key=key, k=k, min_score=min_score)
+        return await self._search(agent, None, query, key=key, k=k, min_score=min_score, user_id=user_id)
 
     async def _search(
-        self, agent: AgentRef, thread_id: str | None, query: str, *, key: str, k: int | None, min_score: float | None
+        self,
+        agent: AgentRef,
+        thread_id: str | None,
+        query: str,
+        *,
+        key: str,
+        k: int | None,
+        min_score: float | None,
+        user_id: str | None = None,
     ) -> list[RecallHit]:
         k = self._top_k if k is None else k
         if not 1 <= k <= 100:
@@ -224,6 +241,7 @@ class RecallMemory:
             min_score=floor,
             fusion=self._fusion,
             exclude_thread_id=thread_id or "",
+            user_id=user_id,
         )
 
     async def search_unbilled(self, thread: ThreadRef, turn: int, query: str) -> tuple[list[RecallHit], UsageEntry | None]:
@@ -253,6 +271,7 @@ class RecallMemory:
             min_score=self._min_score,
             fusion=self._fusion,
             exclude_thread_id=thread.thread_id,
+            user_id=thread.user_id,
         )
         return hits, entry
 
