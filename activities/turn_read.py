@@ -28,6 +28,7 @@ from activities.turn_models import (
     RecallSearchInput,
 )
 from activities.turn_step_models import LayerRead, TurnRead, TurnReadInput
+from memory.core.read_once import read_once
 
 
 def _count(result: object) -> int:
@@ -87,8 +88,10 @@ class TurnReadActivities:
                 activity.heartbeat(f"{layer}: {_count(result)} items in {ms} ms")
             return result
 
-        reads = self._reads(request)
-        results = dict(zip(reads, await asyncio.gather(*(timed(k, r) for k, r in reads.items())), strict=True))
+        # The layers' shared questions (their switches, the graph's facts) are asked once.
+        with read_once():
+            reads = self._reads(request)
+            results = dict(zip(reads, await asyncio.gather(*(timed(k, r) for k, r in reads.items())), strict=True))
         recalled, billed = results["recall"]
         return TurnRead(
             notebook=results["notebook"],

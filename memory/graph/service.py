@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Awaitable, Callable
 
 from memory.conversation.store import ConversationStore
+from memory.core.read_once import once
 from memory.core.refs import AgentRef, ThreadRef
 from memory.core.switches import SwitchableLayer, SwitchBoard
 from memory.core.usage import Action, Owner, UsageLedger
@@ -211,8 +212,9 @@ class KnowledgeGraph:
         return await self.graph.promote(group, to_model)
 
     async def all_facts(self, tenant_id: str) -> list[GraphFact]:
-        """Every fact of the tenant's graph, invalidated ones included (memory/recall/superseded.py)."""
-        return await self.graph.facts(group_of(tenant_id), include_invalid=True)
+        """Every fact of the tenant's graph, invalidated ones included (memory/recall/superseded.py);
+        read once per read_once scope, where recall and episodic memory both ask."""
+        return await once(("graph facts", tenant_id), lambda: self.graph.facts(group_of(tenant_id), include_invalid=True))
 
     async def facts_by_uuid(self, tenant_id: str, uuids: list[str]) -> list[GraphFact]:
         return await self.graph.facts_by_uuid(group_of(tenant_id), uuids) if uuids else []
