@@ -15,6 +15,7 @@ from memory.core.read_once import once
 from memory.core.refs import AgentRef, ThreadRef
 from memory.core.switches import SwitchableLayer, SwitchBoard
 from memory.core.usage import Action, Owner, UsageLedger
+from memory.core.usage_entry import UsageEntry
 from memory.graph import (
     GraphCall,
     GraphFact,
@@ -42,6 +43,19 @@ _MAX_CATCH_UP_PASSES = 5
 _ACTION_BY_KIND = {"llm": Action.GRAPH_EXTRACTION, "embedding": Action.GRAPH_EMBED, "rerank": Action.GRAPH_RERANK}
 
 
+def _usage_entry(key: str, thread: ThreadRef, call: GraphCall) -> UsageEntry:
+    return UsageEntry(
+        idempotency_key=key,
+        tenant_id=thread.tenant_id,
+        agent_id=thread.agent_id,
+        thread_id=thread.thread_id,
+        action=_ACTION_BY_KIND[call.kind].value,
+        provider=call.provider,
+        model=call.model,
+        usage=ModelUsage(input_tokens=call.input_tokens, output_tokens=call.output_tokens),
+    )
+
+
 def group_of(tenant_id: str) -> str:
     """A tenant's graph group: its own FalkorDB graph, or its own partition in Neo4j."""
     return tenant_id
@@ -60,6 +74,7 @@ class KnowledgeGraph:
         *,
         search_limit: int = 5,
         current_model: Callable[[str], Awaitable[str]] | None = None,
+        query_model: Callable[[str], Awaitable[str]] | None = None,
     ):
         self.graph = graph
         self.queue = queue
@@ -71,6 +86,8 @@ class KnowledgeGraph:
         self._search_limit = search_limit
         # The tenant's embedding model now (its fence); without it the graph's default.
         self._current_model = current_model
+        # The fence a search embeds its query with, when a cached one will do (see search_unbilled).
+        self._query_model = query_model or current_model
 
     async def decide(
         self,
@@ -167,21 +184,36 @@ class KnowledgeGraph:
         return await self.queue.drain_through(episode.group_id, episode.id, ingest)
 
     async def search(self, thread: ThreadRef, turn: int, query: str) -> GraphSearchResult:
+        result = await self._search(thread, turn, query, self._current_model)
+        await self._bill(self._search_key(thread, turn), thread, result.calls)
+        return result
+
+    async def search_unbilled(self, thread: ThreadRef, turn: int, query: str) -> tuple[GraphSearchResult, list[UsageEntry]]:
+        """The turn's own search, reading only: the fence from the worker's cache (the graph
+        embeds with the model stamped on it anyway; the fence only names a group's first
+        model) and the search's calls handed back as usage entries for the turn's commit."""
+        result = await self._search(thread, turn, query, self._query_model)
+        key = self._search_key(thread, turn)
+        return result, [_usage_entry(f"{key}/call/{index}", thread, call) for index, call in enumerate(result.calls)]
+
+    @staticmethod
+    def _search_key(thread: ThreadRef, turn: int) -> str:
+        return f"{thread.key}/turn/{turn}/graph_search"
+
+    async def _search(
+        self, thread: ThreadRef, turn: int, query: str, fence: Callable[[str], Awaitable[str]] | None
+    ) -> GraphSearchResult:
         if not await self.switches.layer_on(thread.tenant_id, SwitchableLayer.GRAPH):
             return GraphSearchResult(facts=[], anchors=[], short_circuited=True, calls=[])
+        embedding_model = await fence(thread.tenant_id) if fence is not None else None
         try:
-            result = await self.graph.search(
-                group_of(thread.tenant_id),
-                query,
-                limit=self._search_limit,
-                embedding_model=await self._model_of(thread.tenant_id),
+            return await self.graph.search(
+                group_of(thread.tenant_id), query, limit=self._search_limit, embedding_model=embedding_model
             )
         except GraphUnavailable as err:
             # The reply must not wait on the graph: answer without its facts this turn.
             _log.warning("graph search skipped for %s turn %d: %s", thread.key, turn, err)
             return GraphSearchResult(facts=[], anchors=[], short_circuited=True, calls=[])
-        await self._bill(f"{thread.key}/turn/{turn}/graph_search", thread, result.calls)
-        return result
 
     async def reembed_graph_batch(
         self, tenant_id: str, to_model: str, *, after: str, limit: int, sweep: str = "first"
@@ -223,6 +255,7 @@ class KnowledgeGraph:
         return await self._current_model(tenant_id) if self._current_model is not None else None
 
     async def _bill(self, key: str, owner: Owner, calls: list[GraphCall]) -> None:
+        # Ingestion and migration bill each call as it is made (their keys make a retry free).
         for index, call in enumerate(calls):
             usage = ModelUsage(input_tokens=call.input_tokens, output_tokens=call.output_tokens)
             action = _ACTION_BY_KIND[call.kind]
