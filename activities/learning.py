@@ -77,8 +77,7 @@ class LearningActivities:
         agent = request.thread.agent
         if not await self._rt.switches.layer_on(agent.tenant_id, SwitchableLayer.SKILLS):
             return SkillsLoaded(task_type="general", items=[])
-        task_type = await self._rt.skills.classify(agent, request.message)
-        skills = await self._rt.skills.load(agent, task_type)
+        task_type, skills = await self._rt.skills.for_message(agent, request.message)
         return SkillsLoaded(task_type=task_type, items=[s.context_item() for s in skills])
 
     @activity.defn(name="episodic_search")

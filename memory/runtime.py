@@ -180,6 +180,7 @@ class MemoryRuntime:
                 search_limit=settings.graph_search_limit,
                 # The graph embeds with the tenant's fenced model, like the recall store.
                 current_model=tenants.current_embedding_model,
+                query_model=tenants.query_embedding_model,
             ),
             library=DocumentLibrary(engine, chunk_chars=settings.document_chunk_chars),
             migration=EmbeddingMigration(

@@ -3,7 +3,8 @@
 Rows are append-only: the newest row per (tenant, name) is in force and the rows before it
 say who flipped what, when and why. A tenant's own row beats the global row, which beats
 the default; a row whose value is JSON null clears its level, so the next one down applies.
-Switches are read on every decision and never cached, so a flip takes effect on the next read.
+Switches are never cached across units of work: a turn's reads share one read of them
+(memory/core/read_once.py), so a flip takes effect from the next turn.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import JSON, func, insert, literal, select
 from sqlalchemy.dialects.postgresql import JSONB, distinct_on
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from memory.core.read_once import once
 from memory.core.schema import switch_settings, tenants
 from memory.core.tenants import DEFAULT_PLAN, Plan
 from memory.core.validation import InvalidInput, check_id, check_storable
@@ -194,8 +196,12 @@ class SwitchBoard:
         return (await self.effective(tenant_id)).layers.get(layer.value, True)
 
     async def effective(self, tenant_id: str) -> EffectiveSwitches:
-        """The switches in force for a tenant now, each with where its value came from."""
+        """The switches in force for a tenant now, each with where its value came from; read
+        once per read_once scope, so a turn's layers do not each ask the database."""
         check_id("tenant", tenant_id)
+        return await once(("switches", tenant_id), lambda: self._read_effective(tenant_id))
+
+    async def _read_effective(self, tenant_id: str) -> EffectiveSwitches:
         plan_query = select(tenants.c.plan).where(tenants.c.tenant_id == tenant_id).scalar_subquery()
         # One round trip: the tenant's plan and the newest row of every switch that bears on it.
         async with self._engine.connect() as conn:

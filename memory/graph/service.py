@@ -15,9 +15,11 @@ from datetime import datetime
 from typing import Awaitable, Callable
 
 from memory.conversation.store import ConversationStore
+from memory.core.read_once import once
 from memory.core.refs import AgentRef, ThreadRef
 from memory.core.switches import SwitchableLayer, SwitchBoard
 from memory.core.usage import Action, Owner, UsageLedger
+from memory.core.usage_entry import UsageEntry
 from memory.graph import (
     GraphCall,
     GraphFact,
@@ -43,6 +45,19 @@ _log = logging.getLogger(__name__)
 _MAX_CATCH_UP_PASSES = 5
 
 _ACTION_BY_KIND = {"llm": Action.GRAPH_EXTRACTION, "embedding": Action.GRAPH_EMBED, "rerank": Action.GRAPH_RERANK}
+
+
+def _usage_entry(key: str, thread: ThreadRef, call: GraphCall) -> UsageEntry:
+    return UsageEntry(
+        idempotency_key=key,
+        tenant_id=thread.tenant_id,
+        agent_id=thread.agent_id,
+        thread_id=thread.thread_id,
+        action=_ACTION_BY_KIND[call.kind].value,
+        provider=call.provider,
+        model=call.model,
+        usage=ModelUsage(input_tokens=call.input_tokens, output_tokens=call.output_tokens),
+    )
 
 
 def group_of(tenant_id: str, user_id: str | None = None) -> str:
@@ -73,6 +88,7 @@ class KnowledgeGraph:
         *,
         search_limit: int = 5,
         current_model: Callable[[str], Awaitable[str]] | None = None,
+        query_model: Callable[[str], Awaitable[str]] | None = None,
     ):
         self.graph = graph
         self.queue = queue
@@ -84,6 +100,8 @@ class KnowledgeGraph:
         self._search_limit = search_limit
         # The tenant's embedding model now (its fence); without it the graph's default.
         self._current_model = current_model
+        # The fence a search embeds its query with, when a cached one will do (see search_unbilled).
+        self._query_model = query_model or current_model
 
     async def decide(
         self,
@@ -180,22 +198,41 @@ class KnowledgeGraph:
         return await self.queue.drain_through(episode.group_id, episode.id, ingest)
 
     async def search(self, thread: ThreadRef, turn: int, query: str) -> GraphSearchResult:
+        result = await self._search(thread, turn, query, self._current_model)
+        await self._bill(self._search_key(thread, turn), thread, result.calls)
+        return result
+
+    async def search_unbilled(self, thread: ThreadRef, turn: int, query: str) -> tuple[GraphSearchResult, list[UsageEntry]]:
+        """The turn's own search, reading only: the fence from the worker's cache (the graph
+        embeds with the model stamped on it anyway; the fence only names a group's first
+        model) and the search's calls handed back as usage entries for the turn's commit."""
+        result = await self._search(thread, turn, query, self._query_model)
+        key = self._search_key(thread, turn)
+        return result, [_usage_entry(f"{key}/call/{index}", thread, call) for index, call in enumerate(result.calls)]
+
+    @staticmethod
+    def _search_key(thread: ThreadRef, turn: int) -> str:
+        return f"{thread.key}/turn/{turn}/graph_search"
+
+    async def _search(
+        self, thread: ThreadRef, turn: int, query: str, fence: Callable[[str], Awaitable[str]] | None
+    ) -> GraphSearchResult:
         if not await self.switches.layer_on(thread.tenant_id, SwitchableLayer.GRAPH):
             return GraphSearchResult(facts=[], anchors=[], short_circuited=True, calls=[])
-        model = await self._model_of(thread.tenant_id)
+        embedding_model = await fence(thread.tenant_id) if fence is not None else None
         results = []
         for group in groups_of(thread.tenant_id, thread.user_id):
             try:
-                results.append(await self.graph.search(group, query, limit=self._search_limit, embedding_model=model))
+                results.append(
+                    await self.graph.search(group, query, limit=self._search_limit, embedding_model=embedding_model)
+                )
             except GraphUnavailable as err:
                 # The reply must not wait on the graph: answer without this group's facts this turn
                 # (the other group's still count).
                 _log.warning("graph search of %s skipped for %s turn %d: %s", group, thread.key, turn, err)
         if not results:
             return GraphSearchResult(facts=[], anchors=[], short_circuited=True, calls=[])
-        result = _merged(results, self._search_limit)
-        await self._bill(f"{thread.key}/turn/{turn}/graph_search", thread, result.calls)
-        return result
+        return _merged(results, self._search_limit)
 
     async def reembed_graph_batch(
         self, tenant_id: str, to_model: str, *, after: str, limit: int, sweep: str = "first"
@@ -239,8 +276,9 @@ class KnowledgeGraph:
         return sum([await self.graph.promote(group, to_model) for group in groups])
 
     async def all_facts(self, tenant_id: str) -> list[GraphFact]:
-        """Every fact of the tenant's graph, invalidated ones included (memory/recall/superseded.py)."""
-        return await self.graph.facts(group_of(tenant_id), include_invalid=True)
+        """Every fact of the tenant's graph, invalidated ones included (memory/recall/superseded.py);
+        read once per read_once scope, where recall and episodic memory both ask."""
+        return await once(("graph facts", tenant_id), lambda: self.graph.facts(group_of(tenant_id), include_invalid=True))
 
     async def facts_by_uuid(self, tenant_id: str, uuids: list[str], user_id: str | None = None) -> list[GraphFact]:
         """The facts a thread was shown, from the groups that thread reads (never another user's)."""
@@ -253,6 +291,7 @@ class KnowledgeGraph:
         return await self._current_model(tenant_id) if self._current_model is not None else None
 
     async def _bill(self, key: str, owner: Owner, calls: list[GraphCall]) -> None:
+        # Ingestion and migration bill each call as it is made (their keys make a retry free).
         for index, call in enumerate(calls):
             usage = ModelUsage(input_tokens=call.input_tokens, output_tokens=call.output_tokens)
             action = _ACTION_BY_KIND[call.kind]

@@ -245,8 +245,9 @@ class RecallMemory:
         )
 
     async def search_unbilled(self, thread: ThreadRef, turn: int, query: str) -> tuple[list[RecallHit], UsageEntry | None]:
-        """The turn's own search, reading only: the fence from the worker's cache, and the
-        query's embedding handed back as a usage entry for the turn's commit to bill."""
+        """The turn's own search, reading only: the fence from the worker's cache, the
+        query's embedding handed back as a usage entry for the turn's commit to bill, and the
+        hits left for the commit to stamp as retrieved (RecallStore.mark_retrieved)."""
         model = await self._tenants.query_embedding_model(thread.tenant_id)
         vector, entry = None, None
         if self._fusion.mode != RetrievalMode.LEXICAL:
@@ -272,6 +273,7 @@ class RecallMemory:
             fusion=self._fusion,
             exclude_thread_id=thread.thread_id,
             user_id=thread.user_id,
+            stamp_retrieved=False,
         )
         return hits, entry
 

@@ -328,11 +328,14 @@ class RecallStore:
         fusion: FusionSettings,
         exclude_thread_id: str = "",
         user_id: str | None = None,
+        stamp_retrieved: bool = True,
     ) -> list[RecallHit]:
         """The vector leg (candidates at or above min_score similarity) and the full-text
         leg, fused by reciprocal rank; see memory.recall_search. An empty exclude_thread_id
         searches all of the agent's threads. Exchanges are those of agent-wide threads and of
-        user_id's own threads (with no user_id: agent-wide threads only); documents are everyone's."""
+        user_id's own threads (with no user_id: agent-wide threads only); documents are everyone's.
+        stamp_retrieved=False leaves last_retrieved_at to the caller (a turn stamps what it used
+        when it commits: mark_retrieved)."""
         if limit < 1:
             return []
         literal, _ = model_literal(embedding_model)
@@ -364,13 +367,24 @@ class RecallStore:
                 RecallHit.model_validate({**f.row, "score": f.score, "found_by": f.found_by.value})
                 for f in fuse(vector_rows, lexical_rows, fusion, limit=limit)
             ]
-            if hits:
+            if hits and stamp_retrieved:
                 await conn.execute(
                     update(recall_items)
                     .where(recall_items.c.id.in_([h.id for h in hits]))
                     .values(last_retrieved_at=func.now())
                 )
         return hits
+
+    async def mark_retrieved(self, tenant_id: str, ids: list[int]) -> None:
+        """Stamp items as retrieved now (retention keeps what is still being recalled)."""
+        if not ids:
+            return
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(recall_items)
+                .where(recall_items.c.tenant_id == tenant_id, recall_items.c.id.in_(ids))
+                .values(last_retrieved_at=func.now())
+            )
 
     async def items_by_id(self, agent: AgentRef, ids: list[int]) -> list[RecallItem]:
         if not ids:
