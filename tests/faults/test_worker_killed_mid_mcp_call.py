@@ -82,7 +82,7 @@ async def calls_received(calls: Path, count: int, timeout: float = 60) -> list[s
     "tool, arguments, product_timeouts, status, told, received",
     [
         # May change something: not called again; the dead worker is noticed when its heartbeats stop.
-        ("slow_report", {"seconds": 45}, True, "failed", "failed: the worker running it stopped responding",
+        ("slow_report", {"seconds": 45}, True, "failed", "the worker running it stopped responding",
          ["slow_report 45"]),
         # Read-only: called again on the worker that took over, and answers.
         ("lookup_order", {"order_id": "A1", "seconds": 1}, False, "ok", "order A1: 2 items, shipped on 2026-03-04",
