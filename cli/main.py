@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from cli.admin import register
+from cli.agents import agents_app
 from cli.forget import forget
 from cli.output import Json, show, table
 
@@ -24,6 +25,7 @@ app.add_typer(notebook_app, name="notebook")
 app.add_typer(skills_app, name="skills")
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(docs_app, name="documents")
+app.add_typer(agents_app, name="agents")
 
 @app.command()
 def chat(

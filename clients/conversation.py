@@ -58,7 +58,8 @@ async def send_message(
         check_message(message.text, max_chars=limits.max_message_chars)
     start = WithStartWorkflowOperation(
         CONVERSATION_WORKFLOW,
-        ConversationStart(thread=thread, limits=limits, project=project),
+        # The fields the caller chose win over the agent's definition; the rest follow it.
+        ConversationStart(thread=thread, limits=limits, limits_set=sorted(limits.model_fields_set), project=project),
         id=conversation_workflow_id(thread),
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

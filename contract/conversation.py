@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from contract.ingestion import ExchangeIngestion
 from memory.core.refs import ThreadRef
@@ -46,9 +47,35 @@ class ConversationLimits(BaseModel):
         return cls.model_validate({name: env[name.upper()] for name in cls.model_fields if env.get(name.upper())})
 
 
+def thread_limits(
+    limits: ConversationLimits, set_by_caller: list[str] | None, agent_limits: Mapping[str, Any] | None
+) -> ConversationLimits:
+    """The limits a thread runs under: those its caller set explicitly win, then the agent's
+    definition, then the runtime's defaults. A thread started before callers said which limits
+    they set (set_by_caller None) counts those that differ from the defaults as set."""
+    if not agent_limits:
+        return limits
+    if set_by_caller is None:
+        default = ConversationLimits()
+        set_by_caller = [name for name in ConversationLimits.model_fields if getattr(limits, name) != getattr(default, name)]
+    chosen = {**agent_limits, **{name: getattr(limits, name) for name in set_by_caller}}
+    try:
+        return ConversationLimits.model_validate(chosen)
+    except ValidationError:
+        # Saved limits were checked against these bounds; should a bound tighten later, the
+        # thread keeps its own limits rather than stop.
+        return limits
+
+
 class ConversationStart(BaseModel):
     thread: ThreadRef
     limits: ConversationLimits = Field(default_factory=ConversationLimits)
+    # The limits the caller set itself (they win over the agent's definition); None for a
+    # thread started before this was sent.
+    limits_set: list[str] | None = None
+    # The limits of the agent version that answered last: carried over a continue-as-new so
+    # the run's idle timeout and turn count follow the agent from its first moment.
+    agent_limits: dict[str, Any] | None = None
     # Set when continuing as new: the turn counter carries over, no need to ask the store.
     last_turn: int | None = None
     # Knowledge ingestions the previous run asked for but did not see started.

@@ -85,4 +85,20 @@ THREAD_USERS = Patch(
     "every conversation history recorded before it",
 )
 
-ALL = (KNOWLEDGE_GRAPH, LEARNING, TURN_DURABILITY, LOCAL_WRITES, TURN_STEPS, EPISODIC, THREAD_USERS)
+AGENT_DEFINITIONS = Patch(
+    "agent-definitions",
+    "ConversationWorkflow",
+    Stage.PATCHED,
+    "a turn answers as the thread's agent as its operator defined it: instructions, model, tools, reads",
+    "every conversation history recorded before issue 15's definitions (all but conversation-agent-*)",
+)
+AGENT_LIMITS = Patch(
+    "agent-limits",
+    "ConversationWorkflow",
+    Stage.PATCHED,
+    "a turn first resolves its agent version (a local activity): the version's limits apply to the "
+    "thread under the caller's own, and a failed turn records the version",
+    "every conversation history recorded before it (all but conversation-agent-*)",
+)
+
+ALL = (KNOWLEDGE_GRAPH, LEARNING, TURN_DURABILITY, LOCAL_WRITES, TURN_STEPS, EPISODIC, AGENT_DEFINITIONS, AGENT_LIMITS, THREAD_USERS)
