@@ -18,6 +18,7 @@ from activities.notebook import NotebookActivities
 from activities.recall import RecallActivities
 from activities.reflection import ReflectionActivities
 from activities.retention import RetentionActivities
+from activities.switches import SwitchActivities
 from activities.tools import ToolActivities
 from activities.turn_commit import TurnCommitActivities
 from activities.turn_read import TurnReadActivities
@@ -78,6 +79,7 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
     codify = CodifyActivities(codifier=runtime.codifier)
     reflection = ReflectionActivities(reflector=runtime.reflector, lessons=runtime.lessons, documents=runtime.documents)
     retention = RetentionActivities(retention=runtime.retention)
+    switches = SwitchActivities(switches=runtime.switches, tenants=runtime.tenants)
     return [
         conversation.open,
         conversation.append_message,
@@ -123,5 +125,6 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
         codify.codify,
         reflection.review_lesson,
         retention.retention,
+        switches.change,
         *agent_activities(runtime),
     ]

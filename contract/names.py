@@ -30,3 +30,5 @@ CODIFY_WORKFLOW: Final = "CodifyWorkflow"
 RETENTION_WORKFLOW: Final = "RetentionWorkflow"
 
 AGENT_DEFINITION_WORKFLOW: Final = "AgentDefinitionWorkflow"
+
+SWITCH_CHANGE_WORKFLOW: Final = "SwitchChangeWorkflow"

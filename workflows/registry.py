@@ -12,6 +12,7 @@ from workflows.migration import EmbeddingMigrationWorkflow
 from workflows.notebook_edit import NotebookEditWorkflow
 from workflows.reflection import LessonReviewWorkflow, SkillReflectionWorkflow
 from workflows.retention import RetentionWorkflow
+from workflows.switch_change import SwitchChangeWorkflow
 
 WORKFLOWS = [
     ConversationWorkflow,
@@ -25,4 +26,5 @@ WORKFLOWS = [
     CodifyWorkflow,
     RetentionWorkflow,
     AgentDefinitionWorkflow,
+    SwitchChangeWorkflow,
 ]
