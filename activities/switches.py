@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from temporalio import activity
 
 from contract.switches import PLAN, SwitchChangeReceipt, SwitchChangeRequest
-from memory.core.switches import format_value
+from memory.core.switches import format_value, typed_value
 from memory.core.validation import InvalidInput
 
 if TYPE_CHECKING:  # services are handed in; importing them is the worker's business
@@ -30,14 +30,12 @@ class SwitchActivities:
                 raise InvalidInput("a plan is a tenant's: name the tenant")
             plan = await self._tenants.set_plan(request.tenant_id, str(request.value), **note)
             shown = plan.value
-        elif request.value is None:
+        elif (value := typed_value(request.name, request.value)) is None:
             await self._switches.clear(request.name, tenant_id=request.tenant_id, **note)
             shown = "default"
-        elif isinstance(request.value, str):
-            raise InvalidInput(f"{request.name} takes on/off or a whole number, parsed before sending")
         else:
-            await self._switches.set(request.name, request.value, tenant_id=request.tenant_id, **note)
-            shown = format_value(request.value)
+            await self._switches.set(request.name, value, tenant_id=request.tenant_id, **note)
+            shown = format_value(value)
         activity.logger.info("%s %s = %s by %s", request.tenant_id or "global", request.name, shown, request.operator)
         return SwitchChangeReceipt(
             kind="plan" if request.name == PLAN else "switch",

@@ -115,3 +115,5 @@ class TurnProgress(BaseModel):
     stage: str = "accepted"
     layers: list[LayerAnswer] = []
     steps: list[TurnStep] = []
+    # Once done: the turn's answer, so a client without the API can show its manifest.
+    result: TurnResult | None = None

@@ -325,7 +325,7 @@ class ConversationWorkflow:
         if read.conversation.tail_tokens + user.tokens + assistant.tokens > self._start.limits.summary_trigger_tokens:
             self._summary_due = True
         workflow.set_current_details(details(turn, manifest, reply, read.layers))
-        self._show_progress(stage="done")
+        self._show_progress(stage="done", result=result)
         return result
 
     def _show_progress(self, **changes: Any) -> None:

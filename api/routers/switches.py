@@ -23,9 +23,8 @@ from contract.switches import PLAN, SwitchChangeReceipt, SwitchChangeRequest
 from memory.core.switches import (
     EffectiveSwitches,
     SwitchChange,
-    check_value,
-    parse_value,
     switch_spec,
+    typed_value,
 )
 from memory.core.tenants import (
     MAX_HISTORY_ROWS,
@@ -36,9 +35,6 @@ from memory.core.tenants import (
 )
 
 router = APIRouter(prefix="/v1", tags=["switches"])
-
-CLEAR = "default"
-
 
 class SwitchSet(BaseModel):
     value: bool | int | str | None = Field(
@@ -57,12 +53,6 @@ class PlanSet(BaseModel):
 class SwitchChanged(BaseModel):
     change: SwitchChangeReceipt
     switches: EffectiveSwitches
-
-
-def _value(name: str, value: bool | int | str | None) -> bool | int | None:
-    if value is None or (isinstance(value, str) and value.strip().lower() == CLEAR):
-        return None
-    return parse_value(name, value) if isinstance(value, str) else check_value(name, value)
 
 
 async def _change(api: ApiServices, key: ApiKey, name: str, value, reason: str, request_id: str | None) -> SwitchChanged:
@@ -86,7 +76,7 @@ async def set_switch(name: str, body: SwitchSet, key: ApiKey = Depends(operator_
         raise ApiError(
             "forbidden", f"{name} is a global switch, for every tenant: the deployment's operator sets it, not a tenant's key"
         )
-    return await _change(api, key, name, _value(name, body.value), body.reason, body.request_id)
+    return await _change(api, key, name, typed_value(name, body.value), body.reason, body.request_id)
 
 
 @router.put("/plan", response_model=SwitchChanged, summary="Put the tenant on a plan (its switch defaults)")

@@ -115,6 +115,17 @@ def parse_value(name: str, text: str) -> bool | int:
     return check_value(name, number)
 
 
+# The word that clears a level, so the global value or the default applies again.
+CLEAR = "default"
+
+
+def typed_value(name: str, value: bool | int | str | None) -> bool | int | None:
+    """A value as typed by an operator ("off", "200", "default") or already typed."""
+    if value is None or (isinstance(value, str) and value.strip().lower() == CLEAR):
+        return None
+    return parse_value(name, value) if isinstance(value, str) else check_value(name, value)
+
+
 def format_value(value: bool | int | None) -> str:
     if value is None:
         return "default"
