@@ -103,8 +103,8 @@ def switches_history(
     changes = {"switches": call("GET", "/v1/switches/history", params=params)}
     if name is None:
         changes["plans"] = call("GET", "/v1/plan/history", params=[("limit", str(limit))])
-    rows = [[c["created_at"][:19], c["name"], _word(c["value"]), c["operator"], c["reason"]] for c in changes["switches"]]
-    rows += [[p["created_at"][:19], "plan", p["plan"], p["operator"], p["reason"]] for p in changes.get("plans", [])]
+    rows = [[c["created_at"][:16].replace("T", " "), c["name"], _word(c["value"]), c["operator"], c["reason"]] for c in changes["switches"]]
+    rows += [[p["created_at"][:16].replace("T", " "), "plan", p["plan"], p["operator"], p["reason"]] for p in changes.get("plans", [])]
     show(changes, as_json, lambda _: table("changes", ["at", "switch", "value", "by", "reason"], sorted(rows, reverse=True)[:limit]))
 
 
