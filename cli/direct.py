@@ -11,10 +11,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
-
-from clients.connect import connect, failure_reason
 from contract.names import TASK_QUEUE
 
 
@@ -33,7 +29,12 @@ def _task_queue() -> str:
 
 
 def run(work: Callable[[Any], Any]) -> Any:
-    """Connect, do the work, and turn Temporal's refusals into one line and an exit status."""
+    """Connect, do the work, and turn Temporal's refusals into one line and an exit status.
+    The SDK is imported here: a command that the API answers never loads it."""
+    from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from clients.connect import connect, failure_reason
 
     async def main():
         client = await connect()
