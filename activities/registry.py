@@ -19,6 +19,7 @@ from activities.notebook import NotebookActivities
 from activities.recall import RecallActivities
 from activities.reflection import ReflectionActivities
 from activities.retention import RetentionActivities
+from activities.switches import SwitchActivities
 from activities.tools import ToolActivities
 from activities.turn_commit import TurnCommitActivities
 from activities.turn_read import TurnReadActivities
@@ -80,6 +81,7 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
     reflection = ReflectionActivities(reflector=runtime.reflector, lessons=runtime.lessons, documents=runtime.documents)
     retention = RetentionActivities(retention=runtime.retention)
     forget = ForgetActivities(runtime.eraser)
+    switches = SwitchActivities(switches=runtime.switches, tenants=runtime.tenants)
     return [
         conversation.open,
         conversation.claim_user,
@@ -132,5 +134,6 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
         forget.erase_cache,
         forget.erase_stores,
         forget.record,
+        switches.change,
         *agent_activities(runtime),
     ]

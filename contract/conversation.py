@@ -119,3 +119,35 @@ class TurnResult(BaseModel):
     corrections_applied: int = 0
     # The version of the agent's definition that answered; None for an agent never defined.
     agent_version: int | None = None
+
+
+class LayerAnswer(BaseModel):
+    """One memory layer's read in a running turn: how many items it gave, how fast."""
+
+    layer: str
+    items: int
+    ms: float
+
+
+class TurnStep(BaseModel):
+    """A step of a running turn after its reads, in the order it happened."""
+
+    # model_call (detail: its number in the turn) or tool (detail: what the call was asked).
+    kind: str
+    detail: str
+
+
+class TurnProgress(BaseModel):
+    """How far the thread's current (or last) turn got, as the turn progress query answers it:
+    what a streaming client shows while the turn runs."""
+
+    turn: int
+    # The update id of the message: a streaming client follows its own turn by it.
+    request_id: str | None = None
+    # idle (no turn in this run yet), accepted (user message stored), read (every layer
+    # answered), model_call, tool (a tool ran), done, failed.
+    stage: str = "accepted"
+    layers: list[LayerAnswer] = []
+    steps: list[TurnStep] = []
+    # Once done: the turn's answer, so a client without the API can show its manifest.
+    result: TurnResult | None = None

@@ -12,6 +12,7 @@ CONVERSATION_WORKFLOW: Final = "ConversationWorkflow"
 SEND_MESSAGE_UPDATE: Final = "send_message"
 CORRECT_UPDATE: Final = "correct"
 LAST_TURN_QUERY: Final = "last_turn"
+TURN_PROGRESS_QUERY: Final = "turn_progress"
 
 KNOWLEDGE_INGESTION_WORKFLOW: Final = "KnowledgeIngestionWorkflow"
 NOTEBOOK_EDIT_WORKFLOW: Final = "NotebookEditWorkflow"
@@ -58,3 +59,4 @@ TENANT_WORKFLOW_KINDS: Final = (
     "fence",
     "migration",
 )
+SWITCH_CHANGE_WORKFLOW: Final = "SwitchChangeWorkflow"

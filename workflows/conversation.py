@@ -20,6 +20,7 @@ from contract.names import (
     CORRECT_UPDATE,
     LAST_TURN_QUERY,
     SEND_MESSAGE_UPDATE,
+    TURN_PROGRESS_QUERY,
 )
 
 with workflow.unsafe.imports_passed_through():
@@ -43,7 +44,10 @@ with workflow.unsafe.imports_passed_through():
     from contract.conversation import (
         ConversationLimits,
         ConversationStart,
+        LayerAnswer,
+        TurnProgress,
         TurnResult,
+        TurnStep,
         UserMessage,
         thread_limits,
     )
@@ -134,6 +138,8 @@ class ConversationWorkflow:
         self._steps = False
         # Why this run takes no message: the thread belongs to another user (or to none).
         self._refusal: str | None = None
+        # Workflow state only, read by the progress query: it adds no command to history.
+        self._turn_progress: TurnProgress | None = None
 
     @workflow.run
     async def run(self, start: ConversationStart) -> int:
@@ -201,6 +207,10 @@ class ConversationWorkflow:
             workflow.info().is_continue_as_new_suggested()
             or self._turns_this_run >= self._limits.max_turns_per_run
         )
+
+    @workflow.query(name=TURN_PROGRESS_QUERY, description="How far the current (or last) turn of this run got.")
+    def turn_progress(self) -> TurnProgress:
+        return self._turn_progress or TurnProgress(turn=0, stage="idle")
 
     @workflow.query(name=LAST_TURN_QUERY, description="The last turn number of this thread.")
     def last_turn(self) -> int:
@@ -275,6 +285,8 @@ class ConversationWorkflow:
             self._last_turn -= 1
             self._turns_this_run -= 1
             return answer_again(user.earlier)
+        update = workflow.current_update_info()
+        self._turn_progress = TurnProgress(turn=turn, request_id=update.id if update else None)
         progress = _Progress()
         if not durable:
             return await self._answer(turn, message, user, progress)
@@ -352,7 +364,17 @@ class ConversationWorkflow:
         if read.conversation.tail_tokens + user.tokens + assistant.tokens > self._limits.summary_trigger_tokens:
             self._summary_due = True
         workflow.set_current_details(details(turn, manifest, reply, read.layers))
+        self._show_progress(stage="done", result=result)
         return result
+
+    def _show_progress(self, **changes: Any) -> None:
+        if self._turn_progress is not None:
+            self._turn_progress = self._turn_progress.model_copy(update=changes)
+
+    def _show_step(self, kind: str, detail: str) -> None:
+        if self._turn_progress is not None:
+            steps = [*self._turn_progress.steps, TurnStep(kind=kind, detail=detail)]
+            self._show_progress(stage=kind, steps=steps)
 
     async def _store_reply_each_step(
         self, turn: int, user: MessageRef, reply: GenerateOutput, progress: _Progress, result: TurnResult
@@ -392,6 +414,7 @@ class ConversationWorkflow:
             self._remember(read.learned.entries)
         progress.manifest = read.manifest()
         progress.billing = read.billing
+        self._show_progress(stage="read", layers=[LayerAnswer(**r.model_dump()) for r in read.layers])
         return read
 
     async def _resolve_agent(self, turn: int, progress: _Progress) -> tuple[AnsweringAgent | None, bool]:
@@ -440,6 +463,7 @@ class ConversationWorkflow:
             self._pending_corrections = []
             learned_unchanged = self._learned == self._learned_seen
             self._learned_seen = list(self._learned)
+            self._show_step("model_call", str(iteration + 1))
             output = await workflow.execute_activity_method(
                 ModelActivities.generate,
                 GenerateInput(
@@ -467,6 +491,7 @@ class ConversationWorkflow:
                 return output.model_copy(update={"usage": usage}), tools
             for call in output.tool_calls:
                 await tools.run(call)
+                self._show_step("tool", tools.summaries[-1])
         raise AssertionError("unreachable: the last iteration has no tools")
 
     async def _summarise(self, *, force: bool) -> None:
@@ -487,6 +512,7 @@ class ConversationWorkflow:
     ) -> NoReturn:
         """Record the failed turn for audit, then fail the update (not the thread) with the cause."""
         text = f"turn {turn} failed: {why}{reason(err)}"
+        self._show_progress(stage="failed")
         manifest, assistant_id = progress.manifest, progress.assistant_id
         if not workflow.patched(TURN_DURABILITY_PATCH):
             await self._record(turn, "failed", user.id, None, manifest, ModelUsage())

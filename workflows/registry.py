@@ -13,6 +13,7 @@ from workflows.migration import EmbeddingMigrationWorkflow
 from workflows.notebook_edit import NotebookEditWorkflow
 from workflows.reflection import LessonReviewWorkflow, SkillReflectionWorkflow
 from workflows.retention import RetentionWorkflow
+from workflows.switch_change import SwitchChangeWorkflow
 
 WORKFLOWS = [
     ConversationWorkflow,
@@ -27,4 +28,5 @@ WORKFLOWS = [
     RetentionWorkflow,
     AgentDefinitionWorkflow,
     ForgetWorkflow,
+    SwitchChangeWorkflow,
 ]

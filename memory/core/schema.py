@@ -206,6 +206,21 @@ switch_settings = Table(
     Column("value", JSONB, nullable=False),
     Column("operator", String(200), nullable=False),
     Column("reason", Text, nullable=False, server_default=""),
+    # The workflow that made the change: a retried activity writes its row once.
+    Column("change_key", String(300), unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Who put a tenant on which plan, and why; the plan in force is tenants.plan.
+plan_changes = Table(
+    "plan_changes",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False, index=True),
+    Column("plan", String(32), nullable=False),
+    Column("operator", String(200), nullable=False),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("change_key", String(300), unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
