@@ -15,6 +15,7 @@ from activities.learning import LearningActivities
 from activities.migration import MigrationActivities
 from activities.model_call import ContextSources, ModelActivities
 from activities.notebook import NotebookActivities
+from activities.operator_changes import OperatorChangeActivities
 from activities.recall import RecallActivities
 from activities.reflection import ReflectionActivities
 from activities.retention import RetentionActivities
@@ -78,6 +79,7 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
     codify = CodifyActivities(codifier=runtime.codifier)
     reflection = ReflectionActivities(reflector=runtime.reflector, lessons=runtime.lessons, documents=runtime.documents)
     retention = RetentionActivities(retention=runtime.retention)
+    operator_changes = OperatorChangeActivities(skills=runtime.skills, audit=runtime.cache_audit)
     return [
         conversation.open,
         conversation.append_message,
@@ -123,5 +125,7 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
         codify.codify,
         reflection.review_lesson,
         retention.retention,
+        operator_changes.change_skill,
+        operator_changes.review_audit,
         *agent_activities(runtime),
     ]

@@ -30,3 +30,6 @@ CODIFY_WORKFLOW: Final = "CodifyWorkflow"
 RETENTION_WORKFLOW: Final = "RetentionWorkflow"
 
 AGENT_DEFINITION_WORKFLOW: Final = "AgentDefinitionWorkflow"
+
+SKILL_CHANGE_WORKFLOW: Final = "SkillChangeWorkflow"
+CACHE_AUDIT_REVIEW_WORKFLOW: Final = "CacheAuditReviewWorkflow"

@@ -10,6 +10,7 @@ from workflows.fence import EmbeddingFenceWorkflow
 from workflows.ingestion import KnowledgeIngestionWorkflow
 from workflows.migration import EmbeddingMigrationWorkflow
 from workflows.notebook_edit import NotebookEditWorkflow
+from workflows.operator_changes import CacheAuditReviewWorkflow, SkillChangeWorkflow
 from workflows.reflection import LessonReviewWorkflow, SkillReflectionWorkflow
 from workflows.retention import RetentionWorkflow
 
@@ -25,4 +26,6 @@ WORKFLOWS = [
     CodifyWorkflow,
     RetentionWorkflow,
     AgentDefinitionWorkflow,
+    SkillChangeWorkflow,
+    CacheAuditReviewWorkflow,
 ]
