@@ -9,7 +9,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from contract.errors import INVALID_INPUT
-from contract.operator_changes import AuditReviewed, AuditVerdict, SkillChange, SkillChanged
+from contract.operator_changes import (
+    AuditReviewed,
+    AuditVerdict,
+    SkillChange,
+    SkillChanged,
+)
 from memory.core.validation import InvalidInput
 
 if TYPE_CHECKING:  # services are handed in; importing them is the worker's business

@@ -9,6 +9,7 @@ from api.errors import ERROR_RESPONSES
 from api.limits import BodySizeLimit
 from api.routers import memory, operations, skills, threads
 from api.services import ApiServices
+from web.app import install as install_web_pages
 
 DESCRIPTION = """The front door of the agent memory runtime. Every change runs as a Temporal
 workflow; reads come from the memory stores. Authenticate with a tenant's API key
@@ -22,6 +23,7 @@ def create_app(services: ApiServices) -> FastAPI:
     errors.install(app)
     for module in (threads, memory, operations, skills):
         app.include_router(module.router)
+    install_web_pages(app)
 
     @app.get("/v1/health", tags=["health"], summary="Whether the API is up (no key needed)")
     async def health() -> dict[str, str]:

@@ -10,7 +10,12 @@ from contract.names import CACHE_AUDIT_REVIEW_WORKFLOW, SKILL_CHANGE_WORKFLOW
 
 with workflow.unsafe.imports_passed_through():
     from activities.operator_changes import OperatorChangeActivities
-    from contract.operator_changes import AuditReviewed, AuditVerdict, SkillChange, SkillChanged
+    from contract.operator_changes import (
+        AuditReviewed,
+        AuditVerdict,
+        SkillChange,
+        SkillChanged,
+    )
     from workflows.options import MEMORY_IO
 
 
