@@ -27,8 +27,9 @@ from memory.documents.skills import MAX_SKILL_CHARS, check_task_type
 
 
 def operator_of(key: ApiKey) -> str:
-    # Skill authors are `operator:<name>` with no second colon, so the key id follows a dot.
-    return f"key.{key.key_id}"
+    """The key as an operator name where one must be a plain id (a skill's author is
+    `operator:<name>`, codify's `agent:codify:<name>`), so `key-<id>` rather than `key:<id>`."""
+    return f"key-{key.key_id}"
 
 
 async def change_skill(
