@@ -234,8 +234,8 @@ async def test_another_tenants_key_sees_nothing_of_these_pages(browser, stack):
         assert signed.status_code == 303
         paths = [p for p, _ in PAGES if "/agents/" in p] + [f"/web/documents/{stack.document_id}"]
         answers = {p: await http.get(p) for p in paths}
-        token = re.search(r'name="csrf" value="([^"]+)"', (await http.get("/web/")).text)
-        csrf = token.group(1) if token else ""
+        # A valid token of the other tenant's own session: the refusal must come from the tenant.
+        csrf = re.search(r'<meta name="csrf" content="([^"]+)"', (await http.get("/web/")).text).group(1)
         verdict = await http.post(f"/web/audit/{stack.audit_ids[1]}/reject", data={"csrf": csrf})
         edit = await http.post("/web/agents/support/notebook", data={"csrf": csrf, "content": "hijacked"})
     for path, answer in answers.items():
