@@ -15,7 +15,6 @@ from api.errors import ApiError
 from contract.conversation import conversation_workflow_id
 from memory.core.refs import ThreadRef
 from memory.core.validation import check_id
-from memory.graph.models import GraphFact
 from web.agent_pages import known_agent
 from web.app import guarded
 from web.graph_view import graph_svg
@@ -27,16 +26,6 @@ TURNS_PER_PAGE = 10
 STATES = ("all", "current", "invalid")
 
 
-def _matches(fact: GraphFact, entity: str, state: str, now: datetime) -> bool:
-    if entity and entity not in fact.source_entity.lower() and entity not in fact.target_entity.lower():
-        return False
-    if state == "current":
-        return fact.is_current(now)
-    if state == "invalid":
-        return not fact.is_current(now)
-    return True
-
-
 @router.get("/graph", response_class=HTMLResponse)
 @guarded
 async def graph(request: Request) -> Response:
@@ -46,11 +35,12 @@ async def graph(request: Request) -> Response:
     state = request.query_params.get("state") or "all"
     state = state if state in STATES else "all"
     now = datetime.now(UTC)
-    facts = await api.runtime.knowledge.all_facts(key.tenant_id)
-    # Newest first: the fact that replaced another is read before the one it replaced.
-    shown = [f for f in reversed(facts) if _matches(f, entity.lower(), state, now)]
-    paging = Paging(page_number(request.query_params.get("page")), PAGE_SIZE, len(shown))
-    page = shown[paging.offset : paging.offset + paging.size]
+    page_no = page_number(request.query_params.get("page"))
+    found = await api.runtime.knowledge.fact_page(
+        key.tenant_id, entity=entity, state=state, now=now, offset=(page_no - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    paging = Paging(page_no, PAGE_SIZE, found.matching)
+    page = found.facts
     episodes = sorted({uuid for fact in page for uuid in fact.episodes})
     sources = await api.runtime.knowledge.queue.descriptions(key.tenant_id, episodes)
     return html(
@@ -66,8 +56,8 @@ async def graph(request: Request) -> Response:
         state=state,
         states=STATES,
         now=now,
-        total=len(facts),
-        current=sum(1 for f in facts if f.is_current(now)),
+        total=found.total,
+        current=found.current,
     )
 
 

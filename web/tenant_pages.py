@@ -14,6 +14,7 @@ from api.keys import Scope
 from api.routers.memory import search as api_search
 from contract.migration import MigrationProgress, migration_id
 from contract.names import EMBEDDING_MIGRATION_WORKFLOW, PROGRESS_QUERY
+from memory.core.switches import GLOBAL
 from memory.core.validation import check_id
 from web.app import guarded
 from web.charts import usage_chart
@@ -22,6 +23,7 @@ from web.session import signed_in
 
 router = APIRouter(prefix="/web", include_in_schema=False)
 MAX_PAST_MIGRATIONS = 10
+SWITCH_HISTORY_ROWS = 50
 
 
 async def _migrations(request: Request, tenant_id: str) -> tuple[MigrationProgress | None, list[dict]]:
@@ -62,9 +64,10 @@ async def overview(request: Request) -> Response:
         "operator": key.scope.allows(Scope.OPERATOR),
     }
     if context["operator"]:
-        switches, history, usage, by_day, savings, migrations = await asyncio.gather(
+        switches, history, global_history, usage, by_day, savings, migrations = await asyncio.gather(
             api.runtime.switches.effective(tenant),
-            api.runtime.switches.history(tenant, limit=50),
+            api.runtime.switches.history(tenant, limit=SWITCH_HISTORY_ROWS),
+            api.runtime.switches.history(GLOBAL, limit=SWITCH_HISTORY_ROWS),
             api.runtime.ledger.report(tenant),
             web.queries.usage_by_day(tenant),
             web.queries.gate_savings(tenant),
@@ -72,7 +75,10 @@ async def overview(request: Request) -> Response:
         )
         context.update(
             switches=switches,
-            switch_history=history,
+            # The kill switches are global: their flips matter to every tenant's operator.
+            switch_history=sorted([*history, *global_history], key=lambda c: c.created_at, reverse=True)[
+                :SWITCH_HISTORY_ROWS
+            ],
             usage=usage,
             chart=usage_chart(by_day),
             savings=savings,

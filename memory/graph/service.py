@@ -23,6 +23,7 @@ from memory.graph import (
     IngestOutcome,
     ReembedBatch,
 )
+from memory.graph.browse import FactPage
 from memory.graph.episode_queue import EpisodeQueue, QueuedEpisode
 from memory.graph.episode_sources import (
     document_episode_body,
@@ -213,6 +214,13 @@ class KnowledgeGraph:
     async def all_facts(self, tenant_id: str) -> list[GraphFact]:
         """Every fact of the tenant's graph, invalidated ones included (memory/recall/superseded.py)."""
         return await self.graph.facts(group_of(tenant_id), include_invalid=True)
+
+    async def fact_page(
+        self, tenant_id: str, *, entity: str, state: str, now: datetime, offset: int, limit: int
+    ) -> FactPage:
+        return await self.graph.fact_page(
+            group_of(tenant_id), entity=entity, state=state, now=now, offset=offset, limit=limit
+        )
 
     async def facts_by_uuid(self, tenant_id: str, uuids: list[str]) -> list[GraphFact]:
         return await self.graph.facts_by_uuid(group_of(tenant_id), uuids) if uuids else []
