@@ -16,6 +16,7 @@ from activities.learning import LearningActivities
 from activities.migration import MigrationActivities
 from activities.model_call import ContextSources, ModelActivities
 from activities.notebook import NotebookActivities
+from activities.operator_changes import OperatorChangeActivities
 from activities.recall import RecallActivities
 from activities.reflection import ReflectionActivities
 from activities.retention import RetentionActivities
@@ -82,6 +83,7 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
     retention = RetentionActivities(retention=runtime.retention)
     forget = ForgetActivities(runtime.eraser)
     switches = SwitchActivities(switches=runtime.switches, tenants=runtime.tenants)
+    operator_changes = OperatorChangeActivities(skills=runtime.skills, audit=runtime.cache_audit)
     return [
         conversation.open,
         conversation.claim_user,
@@ -135,5 +137,7 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
         forget.erase_stores,
         forget.record,
         switches.change,
+        operator_changes.change_skill,
+        operator_changes.review_audit,
         *agent_activities(runtime),
     ]

@@ -16,6 +16,7 @@ from cli.agents import agents_app
 from cli.forget import forget
 from cli.output import Json, show, table
 from cli.switches import register as register_switches
+from cli.skills import register as register_skill_changes
 
 app = typer.Typer(help="Talk to agents and operate their memory, through the HTTP API (or Temporal directly).", no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
 notebook_app = typer.Typer(help="The agent's notebook: what an operator holds authoritative.", no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
@@ -24,6 +25,7 @@ migrate_app = typer.Typer(help="Move the tenant to another embedding model.", no
 docs_app = typer.Typer(help="Feed documents into the tenant's memory.", no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
 app.add_typer(notebook_app, name="notebook")
 app.add_typer(skills_app, name="skills")
+register_skill_changes(skills_app)
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(docs_app, name="documents")
 app.add_typer(agents_app, name="agents")

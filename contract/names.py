@@ -60,3 +60,5 @@ TENANT_WORKFLOW_KINDS: Final = (
     "migration",
 )
 SWITCH_CHANGE_WORKFLOW: Final = "SwitchChangeWorkflow"
+SKILL_CHANGE_WORKFLOW: Final = "SkillChangeWorkflow"
+CACHE_AUDIT_REVIEW_WORKFLOW: Final = "CacheAuditReviewWorkflow"

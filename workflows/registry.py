@@ -11,6 +11,7 @@ from workflows.forget import ForgetWorkflow
 from workflows.ingestion import KnowledgeIngestionWorkflow
 from workflows.migration import EmbeddingMigrationWorkflow
 from workflows.notebook_edit import NotebookEditWorkflow
+from workflows.operator_changes import CacheAuditReviewWorkflow, SkillChangeWorkflow
 from workflows.reflection import LessonReviewWorkflow, SkillReflectionWorkflow
 from workflows.retention import RetentionWorkflow
 from workflows.switch_change import SwitchChangeWorkflow
@@ -29,4 +30,6 @@ WORKFLOWS = [
     AgentDefinitionWorkflow,
     ForgetWorkflow,
     SwitchChangeWorkflow,
+    SkillChangeWorkflow,
+    CacheAuditReviewWorkflow,
 ]

@@ -32,6 +32,7 @@ from graphiti_core.utils.datetime_utils import utc_now
 
 from memory.core.validation import check_id
 from memory.graph import group_erasure, queries
+from memory.graph.browse import FactPage, fact_page
 from memory.graph.clients import GraphClients, GraphClientsFactory
 from memory.graph.connection import backend_for
 from memory.graph.embedder import GraphEmbedder
@@ -195,6 +196,13 @@ class GraphMemory:
             return facts
         now = utc_now()
         return [fact for fact in facts if fact.is_current(now)]
+
+    async def fact_page(self, group_id: str, **filters) -> FactPage:
+        """One page of the group's facts for a person to read (memory/graph/browse.py)."""
+        check_id("group", group_id)
+        async with graph_errors("fact_page"):
+            graphiti = await self._graphiti(group_id)
+            return await fact_page(graphiti.driver, group_id, **filters)
 
     async def facts_by_uuid(self, group_id: str, uuids: list[str]) -> list[GraphFact]:
         """The group's facts with these uuids, in the order asked; unknown uuids are left out."""

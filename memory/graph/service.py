@@ -29,6 +29,7 @@ from memory.graph import (
     IngestOutcome,
     ReembedBatch,
 )
+from memory.graph.browse import FactPage
 from memory.graph.episode_queue import EpisodeQueue, QueuedEpisode
 from memory.graph.episode_sources import (
     document_episode_body,
@@ -279,6 +280,13 @@ class KnowledgeGraph:
         """Every fact of the tenant's graph, invalidated ones included (memory/recall/superseded.py);
         read once per read_once scope, where recall and episodic memory both ask."""
         return await once(("graph facts", tenant_id), lambda: self.graph.facts(group_of(tenant_id), include_invalid=True))
+
+    async def fact_page(
+        self, tenant_id: str, *, entity: str, state: str, now: datetime, offset: int, limit: int
+    ) -> FactPage:
+        return await self.graph.fact_page(
+            group_of(tenant_id), entity=entity, state=state, now=now, offset=offset, limit=limit
+        )
 
     async def facts_by_uuid(self, tenant_id: str, uuids: list[str], user_id: str | None = None) -> list[GraphFact]:
         """The facts a thread was shown, from the groups that thread reads (never another user's)."""
