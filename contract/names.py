@@ -30,3 +30,6 @@ CODIFY_WORKFLOW: Final = "CodifyWorkflow"
 RETENTION_WORKFLOW: Final = "RetentionWorkflow"
 
 AGENT_DEFINITION_WORKFLOW: Final = "AgentDefinitionWorkflow"
+
+ARCHIVE_EXPORT_WORKFLOW: Final = "ArchiveExportWorkflow"
+ARCHIVE_IMPORT_WORKFLOW: Final = "ArchiveImportWorkflow"

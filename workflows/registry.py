@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from workflows.agent_definition import AgentDefinitionWorkflow
+from workflows.archive import ArchiveExportWorkflow, ArchiveImportWorkflow
 from workflows.codify import CodifyWorkflow
 from workflows.conversation import ConversationWorkflow
 from workflows.documents import DocumentIngestionWorkflow
@@ -25,4 +26,6 @@ WORKFLOWS = [
     CodifyWorkflow,
     RetentionWorkflow,
     AgentDefinitionWorkflow,
+    ArchiveExportWorkflow,
+    ArchiveImportWorkflow,
 ]
