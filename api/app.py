@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from api import errors
 from api.errors import ERROR_RESPONSES
 from api.limits import BodySizeLimit
-from api.routers import memory, operations, threads
+from api.routers import archive, memory, operations, threads
 from api.services import ApiServices
 
 DESCRIPTION = """The front door of the agent memory runtime. Every change runs as a Temporal
@@ -20,7 +20,7 @@ def create_app(services: ApiServices) -> FastAPI:
     app = FastAPI(title="Agent memory runtime", version="1.0", description=DESCRIPTION, responses=ERROR_RESPONSES)
     app.state.services = services
     errors.install(app)
-    for module in (threads, memory, operations):
+    for module in (threads, memory, operations, archive):
         app.include_router(module.router)
 
     @app.get("/v1/health", tags=["health"], summary="Whether the API is up (no key needed)")

@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from cli.admin import register
+from cli.archive import register as register_archive
 from cli.output import Json, show, table
 
 app = typer.Typer(help="Talk to agents and operate their memory, through the HTTP API.", no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
@@ -244,6 +245,7 @@ def migrate_cancel() -> None:
 
 
 register(app)
+register_archive(app)
 
 
 def run() -> None:
