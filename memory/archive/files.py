@@ -25,7 +25,11 @@ def check_name(kind: str, name: str) -> str:
 
 class ArchiveDirectory:
     def __init__(self, root: str | Path):
-        self.root = Path(root)
+        self._root = root
+
+    @property
+    def root(self) -> Path:
+        return Path(self._root)
 
     # Exports: part files written page by page (a retried page overwrites its own part),
     # joined into one archive at the end.
