@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from memory.archive.models import ArchivePlan, ExportCursor
+from memory.archive.models import ArchivePlan, ExportCursor, NotebookWritten
 from memory.core.refs import AgentRef
 
 ARCHIVE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
@@ -48,7 +48,7 @@ class ExportRequest(BaseModel):
 
 
 class ImportProgress(BaseModel):
-    phase: str = "validating"  # validating, importing, documents, done
+    phase: str = "validating"  # validating, importing, documents, notebook, done
     records_total: int = 0
     records_done: int = 0
     counts: dict[str, int] = {}
@@ -66,6 +66,7 @@ class ImportContinued(BaseModel):
     plan: ArchivePlan
     next_line: int
     progress: ImportProgress
+    notebook: NotebookWritten | None = None
 
 
 class ImportRequest(BaseModel):

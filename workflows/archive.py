@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
         ImportRequest,
     )
     from memory.archive.models import ExportCursor
-    from workflows.archive_documents import ingest_stored_document
+    from workflows.archive_documents import ingest_notebook, ingest_stored_document
     from workflows.options import EMBEDDING_CALL, MEMORY_IO
 
 
@@ -110,11 +110,14 @@ class ArchiveImportWorkflow:
             p.source_embedding_model = plan.embedding_model
             p.phase, next_line = "importing", 2
         target = request.target
+        notebook = continued.notebook if continued else None
         while next_line is not None:
             if workflow.info().is_continue_as_new_suggested():
                 workflow.continue_as_new(
                     request.model_copy(
-                        update={"continued": ImportContinued(plan=plan, next_line=next_line, progress=p)}
+                        update={
+                            "continued": ImportContinued(plan=plan, next_line=next_line, progress=p, notebook=notebook)
+                        }
                     )
                 )
             page = await workflow.execute_activity_method(
@@ -133,6 +136,11 @@ class ArchiveImportWorkflow:
                 p.phase = "importing"
                 self._show()
             next_line = page.next_line
+            notebook = page.notebook or notebook
+        if notebook is not None:
+            p.phase = "notebook"
+            self._show()
+            await ingest_notebook(target, notebook, p)
         p.phase, p.done = "done", True
         self._show()
         return p

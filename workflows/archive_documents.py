@@ -9,9 +9,14 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.documents import DocumentActivities
     from activities.graph import KnowledgeActivities
-    from activities.graph_models import DecideIngestionInput, DocumentChunksInput
+    from activities.graph_models import (
+        DecideIngestionInput,
+        DocumentChunksInput,
+        NotebookEpisodeInput,
+    )
     from contract.archive import ImportProgress
-    from memory.archive.models import StoredArchiveDocument
+    from memory.archive.models import NotebookWritten, StoredArchiveDocument
+    from memory.core.refs import AgentRef
     from workflows import graph_steps
     from workflows.documents import BATCH_CHUNKS
     from workflows.options import EMBEDDING_CALL, MEMORY_IO
@@ -58,3 +63,34 @@ async def ingest_stored_document(tenant_id: str, doc: StoredArchiveDocument, p: 
                 p.episodes_ingested += 1
             else:
                 p.episodes_failed += 1
+
+
+async def ingest_notebook(agent: AgentRef, notebook: NotebookWritten, p: ImportProgress) -> None:
+    """The imported notebook's newest version into the graph, as an operator's edit goes
+    (NotebookEditWorkflow): so the graph does not contradict what the agent holds authoritative."""
+    decision = await workflow.execute_activity_method(
+        KnowledgeActivities.decide,
+        DecideIngestionInput(
+            tenant_id=agent.tenant_id,
+            source="notebook",
+            idempotency_key=f"{agent.tenant_id}/{agent.agent_id}/notebook/v{notebook.version}/ingestion",
+            agent_id=agent.agent_id,
+            message_chars=notebook.chars,
+            length_gate=False,
+        ),
+        summary="graph: evaluate ingestion gates (notebook)",
+        **MEMORY_IO,
+    )
+    if not decision.ingest:
+        return
+    ticket = await workflow.execute_activity_method(
+        KnowledgeActivities.queue_notebook,
+        NotebookEpisodeInput(agent=agent, version_id=notebook.version_id),
+        summary=f"graph: queue notebook v{notebook.version} as an authoritative episode",
+        **MEMORY_IO,
+    )
+    report = await graph_steps.ingest(ticket, f"notebook v{notebook.version}")
+    if report.status == "ingested":
+        p.episodes_ingested += 1
+    else:
+        p.episodes_failed += 1

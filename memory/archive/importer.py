@@ -16,7 +16,12 @@ from pathlib import Path
 from memory.agents.models import AgentSpec, McpTool
 from memory.agents.store import AgentDefinitions
 from memory.archive.files import check_unchanged, lines
-from memory.archive.models import ArchivePlan, ImportPage, StoredArchiveDocument
+from memory.archive.models import (
+    ArchivePlan,
+    ImportPage,
+    NotebookWritten,
+    StoredArchiveDocument,
+)
 from memory.archive.records import (
     RECORD,
     AgentVersionRecord,
@@ -31,6 +36,7 @@ from memory.archive.users import import_thread
 from memory.conversation.store import ConversationStore
 from memory.core.refs import AgentRef
 from memory.documents.library import DocumentLibrary
+from memory.documents.notebook import NOTEBOOK_PATH
 from memory.documents.path_store import DocumentStore
 from memory.documents.skills import SKILLS_DIR, SkillLibrary
 from memory.learning.episodic import EpisodeRecord, EpisodicMemory, Outcome
@@ -60,6 +66,7 @@ class ArchiveImporter:
         check_unchanged(path, plan.file)
         counts: dict[str, int] = {}
         stored_documents: list[StoredArchiveDocument] = []
+        notebook: NotebookWritten | None = None
         pending_recall: list[RecallItemRecord] = []
         chars = taken = 0
         next_line: int | None = None
@@ -79,12 +86,15 @@ class ArchiveImporter:
                 continue
             await self._recall(target, plan, pending_recall)
             pending_recall = []
-            if (stored := await self._write(target, plan, record)) is not None:
-                stored_documents.append(stored)
+            written = await self._write(target, plan, record)
+            if isinstance(written, StoredArchiveDocument):
+                stored_documents.append(written)
+            elif isinstance(written, NotebookWritten):
+                notebook = written
         await self._recall(target, plan, pending_recall)
-        return ImportPage(next_line=next_line, counts=counts, documents=stored_documents)
+        return ImportPage(next_line=next_line, counts=counts, documents=stored_documents, notebook=notebook)
 
-    async def _write(self, target: AgentRef, plan: ArchivePlan, record) -> StoredArchiveDocument | None:
+    async def _write(self, target: AgentRef, plan: ArchivePlan, record) -> StoredArchiveDocument | NotebookWritten | None:
         key = f"{target.tenant_id}/{target.agent_id}/import/{source_ref(plan)}/{record.id}"
         match record:
             case AgentVersionRecord():
@@ -97,10 +107,12 @@ class ArchiveImporter:
                     idempotency_key=key,
                 )
             case DocumentVersionRecord():
-                await self.documents.write(
+                version = await self.documents.write(
                     target, record.path, content=record.content, author=record.author, reason=record.reason,
                     idempotency_key=key,
                 )
+                if version.path == NOTEBOOK_PATH:
+                    return NotebookWritten(version_id=version.id, version=version.version, chars=len(version.content))
             case SkillLockRecord():
                 await self.skills.set_locked(target, record.path[len(SKILLS_DIR) : -len(".md")], True)
             case DocumentRecord():

@@ -57,8 +57,16 @@ class StoredArchiveDocument(BaseModel):
     chars: int
 
 
+class NotebookWritten(BaseModel):
+    version_id: int
+    version: int
+    chars: int
+
+
 class ImportPage(BaseModel):
     # The line to start the next page at; None when the end record was reached.
     next_line: int | None
     counts: dict[str, int]
     documents: list[StoredArchiveDocument] = []
+    # The newest notebook version the page wrote, for the graph to take in at the end.
+    notebook: NotebookWritten | None = None
