@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from activities.agents import agent_activities
+from activities.archive import archive_activities
 from activities.codify import CodifyActivities
 from activities.conversation import ConversationActivities
 from activities.documents import DocumentActivities
@@ -140,4 +141,5 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
         operator_changes.change_skill,
         operator_changes.review_audit,
         *agent_activities(runtime),
+        *archive_activities(runtime),
     ]

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from api import errors
 from api.errors import ERROR_RESPONSES
 from api.limits import BodySizeLimit
-from api.routers import agents, memory, operations, skills, switches, threads, users
+from api.routers import agents, archive, memory, operations, skills, switches, threads, users
 from api.services import ApiServices
 from web.app import install as install_web_pages
 
@@ -21,7 +21,7 @@ def create_app(services: ApiServices) -> FastAPI:
     app = FastAPI(title="Agent memory runtime", version="1.0", description=DESCRIPTION, responses=ERROR_RESPONSES)
     app.state.services = services
     errors.install(app)
-    for module in (threads, memory, operations, switches, skills, users, agents):
+    for module in (threads, memory, operations, switches, skills, users, agents, archive):
         app.include_router(module.router)
     install_web_pages(app)
 

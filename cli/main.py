@@ -14,6 +14,7 @@ import typer
 from cli.admin import register
 from cli.agents import agents_app
 from cli.forget import forget
+from cli.archive import register as register_archive
 from cli.output import Json, show, table
 from cli.switches import register as register_switches
 from cli.skills import register as register_skill_changes
@@ -291,6 +292,7 @@ def migrate_cancel() -> None:
 register(app)
 app.command()(forget)
 register_switches(app)
+register_archive(app)
 
 
 def run() -> None:

@@ -62,3 +62,5 @@ TENANT_WORKFLOW_KINDS: Final = (
 SWITCH_CHANGE_WORKFLOW: Final = "SwitchChangeWorkflow"
 SKILL_CHANGE_WORKFLOW: Final = "SkillChangeWorkflow"
 CACHE_AUDIT_REVIEW_WORKFLOW: Final = "CacheAuditReviewWorkflow"
+ARCHIVE_EXPORT_WORKFLOW: Final = "ArchiveExportWorkflow"
+ARCHIVE_IMPORT_WORKFLOW: Final = "ArchiveImportWorkflow"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from workflows.agent_definition import AgentDefinitionWorkflow
+from workflows.archive import ArchiveExportWorkflow, ArchiveImportWorkflow
 from workflows.codify import CodifyWorkflow
 from workflows.conversation import ConversationWorkflow
 from workflows.documents import DocumentIngestionWorkflow
@@ -32,4 +33,6 @@ WORKFLOWS = [
     SwitchChangeWorkflow,
     SkillChangeWorkflow,
     CacheAuditReviewWorkflow,
+    ArchiveExportWorkflow,
+    ArchiveImportWorkflow,
 ]

@@ -46,6 +46,9 @@ class Settings(BaseModel):
     ingest_min_chars: int = 80
     graph_search_limit: int = 5
     document_chunk_chars: int = 1500
+    # Where export workflows write archives and uploaded archives wait for their import. The
+    # workers and the HTTP API must all see it: one host, or a volume they share.
+    archive_dir: str = ".data/archives"
 
     # Embedding requests per second a migration may make, per provider.
     migration_requests_per_second: float = 20.0

@@ -55,3 +55,5 @@ def test_updates_queries_and_signals_keep_their_contract_names():
     assert {names.PAUSE_SIGNAL, names.RESUME_SIGNAL, names.CANCEL_SIGNAL} == set(migration.signals)
     assert names.PROGRESS_QUERY in migration.queries
     assert names.PROGRESS_QUERY in by_name[names.DOCUMENT_INGESTION_WORKFLOW].queries
+    assert names.PROGRESS_QUERY in by_name[names.ARCHIVE_EXPORT_WORKFLOW].queries
+    assert names.PROGRESS_QUERY in by_name[names.ARCHIVE_IMPORT_WORKFLOW].queries

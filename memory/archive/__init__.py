@@ -1,0 +1,1 @@
+"""Export an agent's memory to a versioned JSONL archive, and import one back."""
