@@ -31,7 +31,7 @@ from activities.turn_step_models import LayerRead, TurnRead, TurnReadInput
 
 
 def _count(result: object) -> int:
-    if isinstance(result, tuple):  # the recall search: (items, its usage entry)
+    if isinstance(result, tuple):  # recall and episodic searches: (items, a usage entry)
         result = result[0]
     for attr in ("items", "entries"):
         if isinstance(found := getattr(result, attr, None), list):
@@ -67,7 +67,7 @@ class TurnReadActivities:
             reads["graph"] = self._graph.search(GraphSearchInput(thread=thread, turn=turn, query=query))
         if request.learning:
             reads["skills"] = self._learning.load_skills(SkillsLoadInput(thread=thread, message=query))
-            reads["episodic"] = self._learning.search_episodes(EpisodicSearchInput(thread=thread, turn=turn, query=query))
+            reads["episodic"] = self._learning.find_episodes(EpisodicSearchInput(thread=thread, turn=turn, query=query))
             reads["session_cache"] = self._learning.lookup(request.session)
         return reads
 
@@ -90,14 +90,18 @@ class TurnReadActivities:
         reads = self._reads(request)
         results = dict(zip(reads, await asyncio.gather(*(timed(k, r) for k, r in reads.items())), strict=True))
         recalled, billed = results["recall"]
+        episodes, episodes_billed = results.get("episodic", ([], None))
+        # Recall and episodes embed the query once and bill it under one key: either entry
+        # does, and the ledger keeps one row whichever layers are on.
+        billing = {e.idempotency_key: e for e in (billed, episodes_billed) if e is not None}
         return TurnRead(
             notebook=results["notebook"],
             recall=recalled,
             conversation=results["conversation"],
             graph=results.get("graph", []),
             skills=results.get("skills"),
-            episodes=results.get("episodic", []),
+            episodes=episodes,
             learned=results.get("session_cache"),
             layers=sorted(layers, key=lambda r: r.layer),
-            billing=[billed] if billed is not None else [],
+            billing=list(billing.values()),
         )
