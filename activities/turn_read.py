@@ -33,7 +33,7 @@ from memory.core.read_once import read_once
 
 
 def _count(result: object) -> int:
-    if isinstance(result, tuple):  # the recall and graph searches: (items, their usage)
+    if isinstance(result, tuple):  # recall, episodic and graph searches: (items, their usage)
         result = result[0]
     for attr in ("items", "entries"):
         if isinstance(found := getattr(result, attr, None), list):
@@ -69,7 +69,7 @@ class TurnReadActivities:
             reads["graph"] = self._graph.search_for_turn(GraphSearchInput(thread=thread, turn=turn, query=query))
         if request.learning:
             reads["skills"] = self._learning.load_skills(SkillsLoadInput(thread=thread, message=query))
-            reads["episodic"] = self._learning.search_episodes(EpisodicSearchInput(thread=thread, turn=turn, query=query))
+            reads["episodic"] = self._learning.find_episodes(EpisodicSearchInput(thread=thread, turn=turn, query=query))
             reads["session_cache"] = self._learning.lookup(request.session)
         return reads
 
@@ -95,14 +95,18 @@ class TurnReadActivities:
             results = dict(zip(reads, await asyncio.gather(*(timed(k, r) for k, r in reads.items())), strict=True))
         recalled, billed = results["recall"]
         graph, graph_billing = results.get("graph", ([], []))
+        episodes, episodes_billed = results.get("episodic", ([], None))
+        # Recall and episodes embed the query once and bill it under one key: either entry
+        # does, and the ledger keeps one row whichever layers are on.
+        billing = {e.idempotency_key: e for e in (billed, episodes_billed) if e is not None}
         return TurnRead(
             notebook=results["notebook"],
             recall=recalled,
             conversation=results["conversation"],
             graph=graph,
             skills=results.get("skills"),
-            episodes=results.get("episodic", []),
+            episodes=episodes,
             learned=results.get("session_cache"),
             layers=sorted(layers, key=lambda r: r.layer),
-            billing=([billed] if billed is not None else []) + graph_billing,
+            billing=list(billing.values()) + graph_billing,
         )

@@ -33,6 +33,7 @@ from memory.learning.codify import Codifier
 from memory.learning.command_form import CommandNormalizer
 from memory.learning.corrections import CorrectionLog
 from memory.learning.episode_recording import EpisodeRecorder
+from memory.learning.episode_search import EpisodeSearch
 from memory.learning.episodic import EpisodicMemory
 from memory.learning.lesson_review import LessonReview
 from memory.learning.reflection import Reflector
@@ -76,6 +77,7 @@ class MemoryRuntime:
     session_cache: SessionCache
     cache_audit: CacheAudit
     episodic: EpisodicMemory
+    episode_search: EpisodeSearch
     skills: SkillLibrary
     commands: CommandRunner
     tool_log: ToolLog
@@ -123,6 +125,16 @@ class MemoryRuntime:
         pool = embedders or EmbedderPool(lambda model_id: build_embedder(model_id, settings))
         audit = CacheAudit(engine)
         episodic = EpisodicMemory(engine, recency_weight=settings.episode_recency_weight)
+        episode_search = EpisodeSearch(
+            engine,
+            episodic,
+            tenants,
+            pool,
+            ledger,
+            fusion=fusion_settings(settings),
+            min_score=settings.recall_min_score,
+            recency_weight=settings.episode_recency_weight,
+        )
         skills = SkillLibrary(documents, engine)
         lessons = LessonReview(engine, skills)
         tool_log = ToolLog(engine)
@@ -190,12 +202,13 @@ class MemoryRuntime:
             session_cache=session_cache,
             cache_audit=audit,
             episodic=episodic,
+            episode_search=episode_search,
             skills=skills,
             commands=CommandRunner(CommandPolicy.from_settings(settings)),
             tool_log=tool_log,
             corrections=corrections,
             retention=Retention(engine, scratch_root=Path(settings.tool_scratch_root)),
-            episode_recorder=EpisodeRecorder(conversation, episodic, switches, llm, ledger),
+            episode_recorder=EpisodeRecorder(conversation, episodic, switches, llm, ledger, vectors=episode_search),
             codifier=Codifier(engine, session_cache, skills, notebook),
             lessons=lessons,
             reflector=Reflector(episodic, corrections, tool_log, llm, ledger, lessons),

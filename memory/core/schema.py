@@ -303,6 +303,18 @@ episodes = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+# One vector of an episode's summary per embedding model, like recall_embeddings: episodic
+# search's vector leg reads only the tenant's current model (the fence).
+episode_embeddings = Table(
+    "episode_embeddings",
+    metadata,
+    Column("episode_id", BigInteger, ForeignKey("episodes.id", ondelete="CASCADE"), primary_key=True),
+    Column("embedding_model", String(200), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("embedding", Vector(), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
 # Every tool call the agent made, with its outcome: the audit trail of working memory's
 # side effects, and what the session cache learns from.
 tool_calls = Table(

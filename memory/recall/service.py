@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import OrderedDict
 from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
@@ -53,9 +55,41 @@ IMPORT_BATCH = 64
 class EmbedderPool:
     """One embedder per model id, built on first use: the fence picks the model, not the worker."""
 
+    # Query vectors kept: a turn's recall and episodic searches embed the same message.
+    QUERY_CACHE = 256
+
     def __init__(self, factory):
         self._factory = factory
         self._embedders: dict[str, Embedder] = {}
+        self._queries: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
+        self._pending: dict[tuple[str, str], asyncio.Future] = {}
+
+    async def embed_query(self, model_id: str, query: str) -> list[float]:
+        """The query's vector under the model, computed once for concurrent and repeated
+        asks (a turn reads recall and episodes at once): one provider call, one bill."""
+        key = (model_id, query)
+        if (vector := self._queries.get(key)) is not None:
+            self._queries.move_to_end(key)
+            return vector
+        if (pending := self._pending.get(key)) is not None:
+            return await asyncio.shield(pending)
+        future = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            [vector] = await self.get(model_id).embed([query], purpose="query")
+        except BaseException as error:
+            future.set_exception(error)
+            # Retrieved here, so a failure nobody else awaited is not logged as unhandled.
+            future.exception()
+            raise
+        else:
+            future.set_result(vector)
+            self._queries[key] = vector
+            while len(self._queries) > self.QUERY_CACHE:
+                self._queries.popitem(last=False)
+            return vector
+        finally:
+            del self._pending[key]
 
     def get(self, model_id: str) -> Embedder:
         if model_id not in self._embedders:
@@ -251,18 +285,8 @@ class RecallMemory:
         model = await self._tenants.query_embedding_model(thread.tenant_id)
         vector, entry = None, None
         if self._fusion.mode != RetrievalMode.LEXICAL:
-            embedder = self._embedders.get(model)
-            [vector] = await embedder.embed([query], purpose="query")
-            entry = UsageEntry(
-                idempotency_key=f"{thread.key}/turn/{turn}/recall_query",
-                tenant_id=thread.tenant_id,
-                agent_id=thread.agent_id,
-                thread_id=thread.thread_id,
-                action=Action.RECALL_EMBED_QUERY.value,
-                provider=embedder.model_id.provider,
-                model=model,
-                usage=ModelUsage(input_tokens=estimate_tokens(query)),
-            )
+            vector = await self._embedders.embed_query(model, query)
+            entry = self.query_usage(thread, turn, query, model)
         hits = await self.store.hybrid_search(
             thread.agent,
             query=query,
@@ -276,6 +300,20 @@ class RecallMemory:
             stamp_retrieved=False,
         )
         return hits, entry
+
+    def query_usage(self, thread: ThreadRef, turn: int, query: str, model: str) -> UsageEntry:
+        """The turn's query embedding as a usage entry. Recall and episodes share the vector
+        and this key, so the ledger bills it once whichever layers read."""
+        return UsageEntry(
+            idempotency_key=f"{thread.key}/turn/{turn}/recall_query",
+            tenant_id=thread.tenant_id,
+            agent_id=thread.agent_id,
+            thread_id=thread.thread_id,
+            action=Action.RECALL_EMBED_QUERY.value,
+            provider=self._embedders.get(model).model_id.provider,
+            model=model,
+            usage=ModelUsage(input_tokens=estimate_tokens(query)),
+        )
 
     async def _embed(self, agent: AgentRef, thread_id: str | None, text: str, *, purpose: str, key: str, action: Action):
         model = await self._tenants.current_embedding_model(agent.tenant_id)
