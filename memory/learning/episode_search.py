@@ -29,6 +29,7 @@ from memory.learning.episodic import (
     _position,
     _stored,
     any_word_query,
+    visible_to,
 )
 from memory.recall.search import FusionSettings, RetrievalMode, fuse
 from memory.recall.service import EmbedderPool
@@ -93,6 +94,7 @@ class EpisodeSearch:
         outcomes: set[Outcome] | None = None,
         limit: int = 3,
         exclude_thread: str | None = None,
+        user_id: str | None = None,
         query_embedding: tuple[str, list[float]] | None = None,
     ) -> list[StoredEpisode]:
         """The agent's past episodes most like the query, best first: by words and by
@@ -100,10 +102,10 @@ class EpisodeSearch:
         (EpisodicMemory.search, with its fallback for "what failed" questions)."""
         if query_embedding is None or self._fusion.mode == RetrievalMode.LEXICAL or limit < 1:
             return await self._episodic.search(
-                agent, query, outcomes=outcomes, limit=limit, exclude_thread=exclude_thread
+                agent, query, outcomes=outcomes, limit=limit, exclude_thread=exclude_thread, user_id=user_id
             )
         model, vector = query_embedding
-        filters = [*_owned_by(agent)]
+        filters = [*_owned_by(agent), visible_to(user_id)]
         if outcomes:
             filters.append(episodes.c.outcome.in_(sorted(o.value for o in outcomes)))
         if exclude_thread is not None:
@@ -143,7 +145,7 @@ class EpisodeSearch:
         )[:limit]
         if not ranked and outcomes:
             return await self._episodic.search(
-                agent, query, outcomes=outcomes, limit=limit, exclude_thread=exclude_thread
+                agent, query, outcomes=outcomes, limit=limit, exclude_thread=exclude_thread, user_id=user_id
             )
         return [_stored(row, score) for score, row in ranked]
 

@@ -144,6 +144,11 @@ def _owned_by(agent: AgentRef):
     return episodes.c.tenant_id == agent.tenant_id, episodes.c.agent_id == agent.agent_id
 
 
+def visible_to(user_id: str | None):
+    """Agent-wide episodes, and the user's own: never another user's."""
+    return or_(episodes.c.user_id.is_(None), episodes.c.user_id == user_id)
+
+
 async def truncate_batch(conn: AsyncConnection, cutoff: datetime, *, after_id: int = 0, limit: int) -> dict[int, str]:
     """Cut up to `limit` episodes older than the cutoff, with ids above `after_id`, down to
     their summaries, in the caller's transaction (so retention can count them in the same
@@ -240,7 +245,7 @@ class EpisodicMemory:
         if limit < 1:
             return []
         # Agent-wide episodes, and the user's own: never another user's.
-        filters = [*_owned_by(agent), or_(episodes.c.user_id.is_(None), episodes.c.user_id == user_id)]
+        filters = [*_owned_by(agent), visible_to(user_id)]
         if outcomes:
             filters.append(episodes.c.outcome.in_(sorted(o.value for o in outcomes)))
         if exclude_thread is not None:
