@@ -120,7 +120,7 @@ def _start_operation(thread: ThreadRef, limits: ConversationLimits, task_queue: 
 def _with_user(thread: ThreadRef, message: UserMessage) -> tuple[ThreadRef, UserMessage]:
     """The thread and the message name the same end user (either may carry it)."""
     if thread.user_id and message.user_id and thread.user_id != message.user_id:
-        raise InvalidInput(f"the message is from user {message.user_id} but names thread of user {thread.user_id}")
+        raise InvalidInput(f"the message is from user {message.user_id}, the thread was given for user {thread.user_id}")
     user = thread.user_id or message.user_id
     return thread.model_copy(update={"user_id": user}), message.model_copy(update={"user_id": user})
 

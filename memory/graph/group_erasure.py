@@ -33,6 +33,8 @@ async def erase_group(driver: GraphDriver, group_id: str) -> None:
             await driver.client.select_graph(group_id).delete()
         except Exception as err:  # the graph is already gone: nothing left to delete
             log.info("graph %s already deleted: %s", group_id, err)
+        # The server's own log of the queries it ran on the graph goes with it.
+        await driver.client.connection.delete(f"telemetry{{{group_id}}}")
 
 
 async def _scalar(driver: GraphDriver, query: str, group_id: str) -> int:

@@ -29,7 +29,10 @@ async def test_an_operator_previews_then_forgets_a_user_over_http(dev_env, runti
             preview = await dpo.post("/v1/users/erin/forget?dry_run=true", json={"reason": "request 7"})
             assert preview.status_code == 200, preview.text
             assert preview.json()["dry_run"] and preview.json()["counts"]["postgres.messages"] == 2
-            done = await dpo.post("/v1/users/erin/forget", json={"reason": "request 7", "request_id": "req-7"})
+            # Waits for the whole erasure (Temporal's deletions are asynchronous): longer than a turn.
+            done = await dpo.post(
+                "/v1/users/erin/forget", json={"reason": "request 7", "request_id": "req-7"}, timeout=300
+            )
             assert done.status_code == 200, done.text
             assert done.json()["counts"] == preview.json()["counts"]
             again = await dpo.post("/v1/users/erin/forget", json={"reason": "request 7", "request_id": "req-7"})
