@@ -36,6 +36,7 @@ def options(
 
     route.verbose = verbose
 
+
 @app.command()
 def chat(
     agent: str,
@@ -53,14 +54,14 @@ def chat(
 
     body = {"text": message, "request_id": request_id, "project": project, "delegated": delegated}
     path = f"/v1/agents/{agent}/threads/{thread}/messages"
-    options = {"request_id": request_id, "project": project, "delegated": delegated}
+    sending = {"request_id": request_id, "project": project, "delegated": delegated}
     if stream:
         from cli.progress import TurnProgressView
 
         with TurnProgressView(as_json) as view:
             api_or_temporal(
                 lambda: view.follow(http.stream(path, body, unreachable_ok=True)),
-                lambda: direct.chat_events(agent, thread, message, show=view.show, **options),
+                lambda: direct.chat_events(agent, thread, message, show=view.show, **sending),
             )
         if as_json:
             return
@@ -68,7 +69,7 @@ def chat(
     else:
         result = api_or_temporal(
             lambda: http.call("POST", path, json_body=body, unreachable_ok=True),
-            lambda: direct.chat(agent, thread, message, **options),
+            lambda: direct.chat(agent, thread, message, **sending),
         )
 
     agent_name = agent
