@@ -42,6 +42,7 @@ def options(
 
     route.verbose = verbose
 
+
 @app.command()
 def chat(
     agent: str,
@@ -62,14 +63,14 @@ def chat(
     if user is not None:
         body["user_id"] = user
     path = f"/v1/agents/{agent}/threads/{thread}/messages"
-    options = {"request_id": request_id, "project": project, "delegated": delegated, "user": user}
+    sending = {"request_id": request_id, "project": project, "delegated": delegated, "user": user}
     if stream:
         from cli.progress import TurnProgressView
 
         with TurnProgressView(as_json) as view:
             api_or_temporal(
                 lambda: view.follow(http.stream(path, body, unreachable_ok=True)),
-                lambda: direct.chat_events(agent, thread, message, show=view.show, **options),
+                lambda: direct.chat_events(agent, thread, message, show=view.show, **sending),
             )
         if as_json:
             return
@@ -77,7 +78,7 @@ def chat(
     else:
         result = api_or_temporal(
             lambda: http.call("POST", path, json_body=body, unreachable_ok=True),
-            lambda: direct.chat(agent, thread, message, **options),
+            lambda: direct.chat(agent, thread, message, **sending),
         )
 
     agent_name = agent

@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 # The tenant_id of global rows; check_id refuses it as a tenant id, so it can never collide.
 GLOBAL = "*"
 
-
 GRAPH_EXTRACTION = "graph_extraction"
 INGEST_MIN_CHARS = "ingest_min_chars"
 

@@ -27,6 +27,7 @@ from memory.core.tenants import TenantRegistry
 from memory.core.usage import Action, UsageLedger
 from memory.core.validation import InvalidInput
 from memory.llm.base import ModelUsage
+from tests.conftest import running_worker
 
 
 def new_tenant() -> str:
@@ -208,48 +209,69 @@ def database_env(monkeypatch, database_url):
     monkeypatch.setenv("DATABASE_URL", database_url)
 
 
-def test_switches_client_flip_shows_immediately(database_env, capsys):
+@asynccontextmanager
+async def switch_worker(monkeypatch, time_skipping_env, runtime):
+    """Changes run as SwitchChangeWorkflow: the client script finds Temporal and the worker's
+    task queue in its environment, and runs in a thread beside the worker's event loop."""
+    client = time_skipping_env.client
+    async with running_worker(client, runtime) as tq:
+        monkeypatch.setenv("TEMPORAL_ADDRESS", client.service_client.config.target_host)
+        monkeypatch.setenv("TASK_QUEUE", tq)
+        yield lambda argv: asyncio.to_thread(switches_client.main, argv)
+
+
+async def test_switches_client_flip_shows_immediately(database_env, capsys, monkeypatch, time_skipping_env, runtime):
+    async with switch_worker(monkeypatch, time_skipping_env, runtime) as main:
+        await _flip_shows_immediately(main, capsys)
+
+
+async def _flip_shows_immediately(main, capsys):
     tenant = new_tenant()
-    assert switches_client.main(["plan", "--tenant", tenant, "trial"]) == 0
+    assert await main(["plan", "--tenant", tenant, "trial", "--operator", "alice"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"tenant {tenant} (plan trial)\n")
     assert switch_table(out)["graph_extraction"] == ("off", "plan default (trial)")
 
     flip = ["set", "graph_extraction", "ON", "--tenant", tenant, "--operator", "alice", "--reason", "pilot"]
-    assert switches_client.main(flip) == 0
+    assert await main(flip) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"graph_extraction set to on for tenant {tenant} by alice\n")
     assert switch_table(out)["graph_extraction"] == ("on", "tenant")
 
-    assert switches_client.main(["show", "--tenant", tenant]) == 0
+    assert await main(["show", "--tenant", tenant]) == 0
     table = switch_table(capsys.readouterr().out)
     assert table["graph_extraction"] == ("on", "tenant")
     assert table["ingest_min_chars"] == ("80", "default")
     assert table["layer.graph.enabled"] == ("on", "default")
 
-    assert switches_client.main(["history", "--tenant", tenant]) == 0
+    assert await main(["history", "--tenant", tenant]) == 0
     out = capsys.readouterr().out
     assert f"tenant {tenant}" in out
     assert "graph_extraction = on by alice: pilot" in out
 
-    assert switches_client.main(["show", "--tenant", tenant, "--json"]) == 0
+    assert await main(["show", "--tenant", tenant, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["graph_extraction_source"] == "tenant"
 
 
-def test_switches_client_global_switches(database_env, capsys):
+async def test_switches_client_global_switches(database_env, capsys, monkeypatch, time_skipping_env, runtime):
+    async with switch_worker(monkeypatch, time_skipping_env, runtime) as main:
+        await _global_switches(main, capsys)
+
+
+async def _global_switches(main, capsys):
     flip = ["set", "layer.documents.enabled", "off", "--global", "--operator", "alice", "--reason", "incident 42"]
-    assert switches_client.main(flip) == 0
+    assert await main(flip) == 0
     try:
         assert "layer.documents.enabled set to off globally by alice" in capsys.readouterr().out
-        assert switches_client.main(["show", "--global"]) == 0
+        assert await main(["show", "--global"]) == 0
         table = switch_table(capsys.readouterr().out)
         assert table["layer.documents.enabled"] == ("off", "global")
         assert table["graph_extraction"] == ("-", "plan default (per tenant)")
     finally:
         clear = ["set", "layer.documents.enabled", "default", "--global", "--operator", "alice"]
-        assert switches_client.main(clear) == 0
+        assert await main(clear) == 0
     assert "layer.documents.enabled cleared globally by alice" in capsys.readouterr().out
-    assert switches_client.main(["show", "--global"]) == 0
+    assert await main(["show", "--global"]) == 0
     assert switch_table(capsys.readouterr().out)["layer.documents.enabled"] == ("on", "default")
 
 
@@ -358,3 +380,15 @@ def test_usage_client_separates_memory_layers_from_the_agent(database_url, datab
     assert f"no usage recorded for tenant {tenant} since 2999-01-01T00:00:00+00:00" in capsys.readouterr().out
     assert usage_client.main(["--since", "last week"]) == 2
     assert "--since 'last week' is not an ISO date" in capsys.readouterr().err
+
+
+async def test_a_change_made_again_under_the_same_key_is_recorded_once(board, runtime):
+    tenant = new_tenant()
+    for _ in range(2):  # an activity retried after its write
+        await board.set(GRAPH_EXTRACTION, False, tenant_id=tenant, operator="alice", reason="cost", change_key=f"k/{tenant}/1")
+        await runtime.tenants.set_plan(tenant, "trial", operator="alice", reason="pilot", change_key=f"k/{tenant}/2")
+    await runtime.tenants.set_plan(tenant, "standard", operator="bob", reason="paid", change_key=f"k/{tenant}/3")
+
+    assert [(c.value, c.operator, c.reason) for c in await board.history(tenant)] == [(False, "alice", "cost")]
+    assert [(p.plan, p.operator) for p in await runtime.tenants.plan_history(tenant)] == [("standard", "bob"), ("trial", "alice")]
+    assert (await board.effective(tenant)).plan == "standard"
