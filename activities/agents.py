@@ -117,7 +117,9 @@ class AgentActivities:
         return await self._log(request, ToolOutput(content=result.text, status=status))
 
     async def _log(self, request: McpCallInput, output: ToolOutput) -> ToolOutput:
-        await self._rt.tool_log.record(
+        """Log the call once; the model is told what the log holds (a retried call, whose first
+        attempt was logged before its worker died, is told that attempt's outcome)."""
+        status, content = await self._rt.tool_log.record(
             request.session.thread,
             turn=request.turn,
             call_id=request.call_id,
@@ -126,7 +128,7 @@ class AgentActivities:
             status=output.status,
             output=output.content,
         )
-        return output
+        return ToolOutput(content=content, status=status)
 
 
 def agent_activities(runtime: MemoryRuntime) -> list:

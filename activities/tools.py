@@ -18,7 +18,7 @@ from memory.learning.session_cache import SessionCache, SessionContext
 from memory.prompt.untrusted import data_item
 from memory.recall.service import RecallMemory
 from memory.tools.command_runner import CommandRejected, CommandRunner
-from memory.tools.log import ToolLog
+from memory.tools.log import MAX_LOGGED_OUTPUT_CHARS, ToolLog
 from memory.tools.models import ToolStatus
 
 
@@ -114,9 +114,11 @@ class ToolActivities:
         return await self._log(request, "run_command", ToolOutput(content=text or "(no output)", status=status))
 
     @activity.defn(name="tool_record_failure")
-    async def record_failure(self, request: ToolFailureRecord) -> None:
-        """A call refused before it ran, or cut off by its timeout: logged like any other."""
-        await self._tool_log.record(
+    async def record_failure(self, request: ToolFailureRecord) -> ToolOutput | None:
+        """A call refused before it ran, or cut off by its timeout: logged like any other.
+        Returns the call's own outcome when it had been logged already (it finished, and its
+        worker died before saying so), None otherwise."""
+        status, output = await self._tool_log.record(
             request.session.thread,
             turn=request.turn,
             call_id=request.call_id,
@@ -125,3 +127,6 @@ class ToolActivities:
             status=request.status,
             output=request.output,
         )
+        if status == request.status and output == request.output[:MAX_LOGGED_OUTPUT_CHARS]:
+            return None
+        return ToolOutput(content=output, status=status)

@@ -90,7 +90,7 @@ AGENT_DEFINITIONS = Patch(
     "ConversationWorkflow",
     Stage.PATCHED,
     "a turn answers as the thread's agent as its operator defined it: instructions, model, tools, reads",
-    "every conversation history recorded before issue 15's definitions (all but conversation-agent-*)",
+    "every conversation history but conversation-agent-continued_as_new-d9a47ea0 and -running-4ad825c4",
 )
 AGENT_LIMITS = Patch(
     "agent-limits",
@@ -98,7 +98,8 @@ AGENT_LIMITS = Patch(
     Stage.PATCHED,
     "a turn first resolves its agent version (a local activity): the version's limits apply to the "
     "thread under the caller's own, and a failed turn records the version",
-    "every conversation history recorded before it (all but conversation-agent-*)",
+    "every conversation history but conversation-agent-continued_as_new-d9a47ea0 and -running-4ad825c4, "
+    "which take its new branch",
 )
 
 ALL = (KNOWLEDGE_GRAPH, LEARNING, TURN_DURABILITY, LOCAL_WRITES, TURN_STEPS, EPISODIC, AGENT_DEFINITIONS, AGENT_LIMITS, THREAD_USERS)

@@ -181,7 +181,10 @@ class ToolRunner:
                 why = f"cut off after {route.timeout_seconds:g} s"
             else:
                 why = str(err.cause or err)
-            await self._record_failure(call, ToolStatus.TIMED_OUT if timed_out else ToolStatus.FAILED, why)
+            logged = await self._record_failure(call, ToolStatus.TIMED_OUT if timed_out else ToolStatus.FAILED, why)
+            if logged is not None:
+                # The call had finished, and was logged, before its worker died: that is its outcome.
+                return self._result(call, logged)
             return self._error(call, f"failed: {why}")
         return self._result(call, output)
 
@@ -198,8 +201,10 @@ class ToolRunner:
         self._failed_commands.clear()
         self._on_learned(learned)
 
-    async def _record_failure(self, call: ToolCall, status: ToolStatus, output: str) -> None:
-        await workflow.execute_activity_method(
+    async def _record_failure(self, call: ToolCall, status: ToolStatus, output: str) -> ToolOutput | None:
+        """Log a call that failed before it answered. Returns the call's own logged outcome if
+        it finished after all (its worker died before saying so)."""
+        return await workflow.execute_activity_method(
             ToolActivities.record_failure,
             ToolFailureRecord(
                 session=self._session,

@@ -44,10 +44,12 @@ class ToolLog:
         arguments: dict[str, Any],
         status: ToolStatus,
         output: str,
-    ) -> None:
-        """Once per call: a retried activity finds the row its first attempt wrote."""
+    ) -> tuple[ToolStatus, str]:
+        """Once per call: a retried activity finds the row its first attempt wrote. Returns the
+        status and output the log holds for the call: an earlier write's, if there was one."""
+        key = f"{thread.key}/turn/{turn}/tool/{call_id}"
         async with self._engine.begin() as conn:
-            await conn.execute(
+            inserted = await conn.execute(
                 insert(tool_calls)
                 .values(
                     tenant_id=thread.tenant_id,
@@ -59,10 +61,17 @@ class ToolLog:
                     arguments=arguments,
                     status=status.value,
                     output=output[:MAX_LOGGED_OUTPUT_CHARS],
-                    idempotency_key=f"{thread.key}/turn/{turn}/tool/{call_id}",
+                    idempotency_key=key,
                 )
                 .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                .returning(tool_calls.c.id)
             )
+            if inserted.first() is not None:
+                return status, output[:MAX_LOGGED_OUTPUT_CHARS]
+            earlier = (
+                await conn.execute(select(tool_calls.c.status, tool_calls.c.output).where(tool_calls.c.idempotency_key == key))
+            ).one()
+        return ToolStatus(earlier.status), earlier.output
 
     async def for_turn(self, thread: ThreadRef, turn: int) -> list[LoggedToolCall]:
         query = (

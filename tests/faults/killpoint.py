@@ -6,6 +6,7 @@ of a named activity.
     KILL_AT=after:conversation_append_message#2 python -m tests.faults.killpoint
     KILL_AT=during:model_generate KEEP_ATTEMPT_TIMEOUTS=1 python -m tests.faults.killpoint
     KILL_AT=after:turn_commit/recall_write python -m tests.faults.killpoint
+    KILL_AT=after:mcp/orders/slow_report python -m tests.faults.killpoint
     python -m tests.faults.killpoint              # no KILL_AT: an ordinary worker
 
 Everything else is worker.py's own start-up (settings from the environment, service
@@ -77,7 +78,8 @@ class KillAt:
     def parse(cls, spec: str) -> "KillAt":
         when, _, rest = spec.partition(":")
         name, _, nth = rest.partition("#")
-        name, _, step = name.partition("/")
+        # An MCP tool's activity is named mcp/<server>/<tool>: its slashes name no step.
+        name, _, step = (name, "", "") if name.startswith("mcp/") else name.partition("/")
         if when not in ("before", "during", "after") or not name or (step and when == "during"):
             raise ValueError(f"KILL_AT={spec!r}: expected before|during|after:<activity>[/<step>][#<n>]")
         return cls(when, name, int(nth or 1), step or None)

@@ -79,20 +79,23 @@ async def calls_received(calls: Path, count: int, timeout: float = 60) -> list[s
 
 
 @pytest.mark.parametrize(
-    "tool, arguments, product_timeouts, status, told, received",
+    "tool, arguments, kill_at, product_timeouts, status, told, received",
     [
         # May change something: not called again; the dead worker is noticed when its heartbeats stop.
-        ("slow_report", {"seconds": 45}, True, "failed", "the worker running it stopped responding",
+        ("slow_report", {"seconds": 45}, None, True, "failed", "the worker running it stopped responding",
          ["slow_report 45"]),
         # Read-only: called again on the worker that took over, and answers.
-        ("lookup_order", {"order_id": "A1", "seconds": 1}, False, "ok", "order A1: 2 items, shipped on 2026-03-04",
+        ("lookup_order", {"order_id": "A1", "seconds": 1}, None, False, "ok", "order A1: 2 items, shipped on 2026-03-04",
          ["lookup_order A1", "lookup_order A1"]),
+        # The call finished and was logged, and the worker died before it could say so: not
+        # called again, and the model is told what the call answered.
+        ("slow_report", {"seconds": 0}, "after:mcp/orders/slow_report", False, "ok", "report ready", ["slow_report 0"]),
     ],
-    ids=["side-effects-not-repeated", "read-only-retried"],
+    ids=["side-effects-not-repeated", "read-only-retried", "finished-before-the-worker-died"],
 )
 async def test_a_worker_killed_during_an_mcp_call_leaves_one_tool_call_row_with_its_final_status(
     dev_env, workers, runtime, thread, database_url, graph_url, redis_url, tmp_path, orders_server,
-    tool, arguments, product_timeouts, status, told, received,
+    tool, arguments, kill_at, product_timeouts, status, told, received,
 ):
     server, calls = orders_server
     model = ChatCompletionsServer()
@@ -102,7 +105,8 @@ async def test_a_worker_killed_during_an_mcp_call_leaves_one_tool_call_row_with_
     model.reply(200, completion("Done, as far as the tool let me."))
     settings = worker_settings(dev_env.client.service_client.config.target_host, database_url, graph_url, redis_url, tmp_path / "scratch")
     client, queue = dev_env.client, settings["TASK_QUEUE"]
-    first = await workers.start({**settings, **({"KEEP_ATTEMPT_TIMEOUTS": "1"} if product_timeouts else {})})
+    options = {**({"KEEP_ATTEMPT_TIMEOUTS": "1"} if product_timeouts else {}), **({"KILL_AT": kill_at} if kill_at else {})}
+    first = await workers.start({**settings, **options})
     second = None
     with model.running() as base_url:
         spec = AgentSpec(instructions="You look after Acme's orders.", model="openai/scripted", base_url=base_url,
@@ -110,9 +114,12 @@ async def test_a_worker_killed_during_an_mcp_call_leaves_one_tool_call_row_with_
         await save_definition(client, SaveAgentDefinition(agent=thread.agent, spec=spec, author="alice"), task_queue=queue)
         reply = asyncio.create_task(send_message(client, thread, UserMessage(text="Check order A1."), task_queue=queue))
         try:
-            await calls_received(calls, 1)
-            os.kill(first.pid, signal.SIGKILL)  # the server has the call in hand
-            assert await first.exited(10) == -signal.SIGKILL
+            if kill_at:
+                await first.killed(timeout=60)
+            else:
+                await calls_received(calls, 1)
+                os.kill(first.pid, signal.SIGKILL)  # the server has the call in hand
+                assert await first.exited(10) == -signal.SIGKILL
             second = await workers.start(settings)
             result = await asyncio.wait_for(asyncio.shield(reply), 120)
             await finished(client, exchange_ingestion_id(thread, result.turn))

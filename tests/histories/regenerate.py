@@ -9,6 +9,10 @@ correction, reflection on the corrected episode; a message resent after the thre
 continued as new, a turn failed by a store that stays down), an operator's notebook edit, a
 document ingestion, a migration and rollback, a codify, a retention run, an end user's
 conversation and the forget that erases that user, on a local
+continued as new, a turn failed by a store that stays down; a defined agent saved with an MCP
+server, and its turn on an OpenAI-compatible model that calls the server's tool), an
+operator's notebook edit, a document ingestion, a migration and rollback, a codify and a
+retention run on a local
 dev server against an embedded Postgres and FalkorDB, with the offline model, and
 writes each run's history as JSON here. Keep old files: a history must replay under
 every later version of the code.
@@ -30,7 +34,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from clients.agents import save_definition
 from clients.conversation import correct, send_message
+from contract.agents import SaveAgentDefinition, agent_definition_workflow_id
 from contract.conversation import (
     ConversationLimits,
     UserMessage,
@@ -52,6 +58,7 @@ from contract.migration import (
     migration_id,
 )
 from contract.search_attributes import cli_pairs
+from memory.agents.models import AgentSpec, McpServer
 from memory.core.config import Settings
 from memory.core.db import upgrade_schema
 from memory.core.refs import ThreadRef
@@ -60,6 +67,7 @@ from memory.learning.models import Correction
 from memory.llm.base import ContextWindowExceeded, ModelRequestRejected
 from memory.runtime import MemoryRuntime
 from stack.falkordb_server import falkordb_server
+from tests.chat_completions_server import ChatCompletionsServer, completion
 from tests.support import ScriptedFailures, StoreDown
 from worker import build_worker
 from workflows.codify import CodifyWorkflow
@@ -72,6 +80,7 @@ from workflows.reflection import reflection_id
 from workflows.retention import RetentionWorkflow
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
 
 
 async def finished(env: WorkflowEnvironment, workflow_id: str) -> None:
@@ -193,6 +202,8 @@ async def record(database_url: str, graph_url: str, redis_url: str, scratch: str
             await env.client.execute_workflow(
                 ForgetWorkflow.run, forget_request, id=forget_workflow_id(forget_request), task_queue="replay"
             )
+            agent_thread = ThreadRef(tenant_id=tenant, agent_id="orders", thread_id="agent")
+            await defined_agent_turn(env, agent_thread)
             recordings = {
                 "conversation": f'WorkflowId = "{conversation_workflow_id(thread)}"',
                 "ingestion-gated": f'WorkflowId = "{exchange_ingestion_id(thread, 1)}"',
@@ -208,6 +219,8 @@ async def record(database_url: str, graph_url: str, redis_url: str, scratch: str
                 "retention": f'WorkflowId = "retention/{tenant}"',
                 "conversation-resend": f'WorkflowId = "{conversation_workflow_id(resender)}"',
                 "forget": f'WorkflowId = "{forget_workflow_id(forget_request)}"',
+                "agent-definition": f'WorkflowId = "{agent_definition_workflow_id(agent_thread.agent, "replay-agent")}"',
+                "conversation-agent": f'WorkflowId = "{conversation_workflow_id(agent_thread)}"',
             }
             for prefix, query in recordings.items():
                 if not only or prefix in only:
@@ -215,6 +228,23 @@ async def record(database_url: str, graph_url: str, redis_url: str, scratch: str
     finally:
         await runtime.close()
         await env.shutdown()
+
+
+async def defined_agent_turn(env: WorkflowEnvironment, thread: ThreadRef) -> None:
+    """An agent defined with an MCP server (the test fixture's, over stdio) and limits of its
+    own, answering on an OpenAI-compatible model that calls the server's tool once."""
+    model = ChatCompletionsServer()
+    call = {"id": "call-1", "type": "function", "function": {"name": "lookup_order", "arguments": '{"order_id": "A1"}'}}
+    model.reply(200, completion(tool_calls=[call]))
+    model.reply(200, completion("Order A1 shipped on 2026-03-04."))
+    orders = McpServer(name="orders", transport="stdio", command=[sys.executable, "-m", "tests.mcp_fixture_server", "stdio"],
+                       cwd=str(ROOT), env_from={"PYTHONPATH": "PYTHONPATH"})
+    with model.running() as base_url:
+        spec = AgentSpec(instructions="You look after Acme's orders.", model="openai/scripted", base_url=base_url,
+                         mcp_servers=[orders], limits={"max_tool_iterations": 2})
+        request = SaveAgentDefinition(agent=thread.agent, spec=spec, author="alice")
+        await save_definition(env.client, request, request_id="replay-agent", task_queue="replay")
+        await send_message(env.client, thread, UserMessage(text="Where is order A1?"), task_queue="replay")
 
 
 def main() -> None:
