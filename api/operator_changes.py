@@ -9,6 +9,7 @@ import uuid
 from temporalio.client import WorkflowFailureError
 from temporalio.service import RPCError
 
+from api.errors import ApiError
 from api.keys import ApiKey
 from api.services import ApiServices
 from api.workflow_errors import as_api_error
@@ -74,6 +75,9 @@ async def change_skill(
 
 async def review_audit(api: ApiServices, key: ApiKey, entry_id: int, verdict: str, note: str = "") -> AuditReviewed:
     check_storable("note", note)
+    # Another tenant's entry is answered as missing, before any workflow starts.
+    if await api.runtime.cache_audit.entry(entry_id, tenant_id=key.tenant_id) is None:
+        raise ApiError("not_found", f"no audit entry {entry_id}")
     request = AuditVerdict(
         tenant_id=key.tenant_id, entry_id=entry_id, verdict=verdict, reviewer=f"key:{key.key_id}", note=note
     )

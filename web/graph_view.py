@@ -9,6 +9,8 @@ import math
 from datetime import datetime
 from html import escape
 
+import numpy as np
+
 from memory.graph.models import GraphFact
 
 WIDTH, HEIGHT, MARGIN = 900, 560, 60
@@ -21,40 +23,30 @@ def _seed(name: str) -> tuple[float, float]:
 
 
 def layout(names: list[str], edges: list[tuple[str, str]]) -> dict[str, tuple[float, float]]:
-    pos = {n: _seed(n) for n in names}
+    """Positions of the names, vectorised with numpy (a page shows up to 50 entities)."""
     if len(names) < 2:
         return {n: (WIDTH / 2, HEIGHT / 2) for n in names}
+    index = {n: i for i, n in enumerate(names)}
+    pos = np.array([_seed(n) for n in names], dtype=float)
+    pairs = np.array([(index[a], index[b]) for a, b in edges if a != b], dtype=int).reshape(-1, 2)
     k = math.sqrt(WIDTH * HEIGHT / len(names)) * 0.6
     temperature = WIDTH / 8
+    low, high = np.array([MARGIN, MARGIN]), np.array([WIDTH - MARGIN, HEIGHT - MARGIN])
     for _ in range(ITERATIONS):
-        shift = {n: [0.0, 0.0] for n in names}
-        for i, a in enumerate(names):
-            ax, ay = pos[a]
-            for b in names[i + 1 :]:
-                dx, dy = ax - pos[b][0], ay - pos[b][1]
-                dist = math.hypot(dx, dy) or 0.01
-                force = k * k / dist
-                shift[a][0] += dx / dist * force
-                shift[a][1] += dy / dist * force
-                shift[b][0] -= dx / dist * force
-                shift[b][1] -= dy / dist * force
-        for a, b in edges:
-            dx, dy = pos[a][0] - pos[b][0], pos[a][1] - pos[b][1]
-            dist = math.hypot(dx, dy) or 0.01
-            force = dist * dist / k
-            shift[a][0] -= dx / dist * force
-            shift[a][1] -= dy / dist * force
-            shift[b][0] += dx / dist * force
-            shift[b][1] += dy / dist * force
-        for n in names:
-            dx, dy = shift[n]
-            length = math.hypot(dx, dy) or 0.01
-            step = min(length, temperature)
-            x = min(WIDTH - MARGIN, max(MARGIN, pos[n][0] + dx / length * step))
-            y = min(HEIGHT - MARGIN, max(MARGIN, pos[n][1] + dy / length * step))
-            pos[n] = (x, y)
+        delta = pos[:, None, :] - pos[None, :, :]
+        dist = np.maximum(np.linalg.norm(delta, axis=2), 0.01)
+        np.fill_diagonal(dist, np.inf)
+        shift = (delta / dist[..., None] * (k * k / dist)[..., None]).sum(axis=1)
+        if len(pairs):
+            d = pos[pairs[:, 0]] - pos[pairs[:, 1]]
+            length = np.maximum(np.linalg.norm(d, axis=1), 0.01)
+            pull = d / length[:, None] * (length * length / k)[:, None]
+            np.subtract.at(shift, pairs[:, 0], pull)
+            np.add.at(shift, pairs[:, 1], pull)
+        size = np.maximum(np.linalg.norm(shift, axis=1), 0.01)
+        pos = np.clip(pos + shift / size[:, None] * np.minimum(size, temperature)[:, None], low, high)
         temperature *= 0.95
-    return pos
+    return {n: (float(pos[i, 0]), float(pos[i, 1])) for i, n in enumerate(names)}
 
 
 def graph_svg(facts: list[GraphFact], now: datetime) -> str:

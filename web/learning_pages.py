@@ -83,12 +83,7 @@ async def audit_verdict(
     check_csrf(request, session, csrf)
     if verdict not in ("approve", "reject"):
         raise ApiError("not_found", f"no verdict {verdict[:40]}")
-    if await api_entry(request, key.tenant_id, entry_id) is None:
-        raise ApiError("not_found", f"no audit entry {entry_id}")
     done = await review_audit(request.app.state.services, key, entry_id, "approved" if verdict == "approve" else "rejected")
     target = f"/web/agents/{check_id('agent', agent)}/learning" if agent else "/web/"
     return back(target, f"Audit entry {done.entry_id} {done.verdict}.")
 
-
-async def api_entry(request: Request, tenant_id: str, entry_id: int):
-    return await request.app.state.services.runtime.cache_audit.entry(entry_id, tenant_id=tenant_id)

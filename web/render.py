@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -80,7 +81,5 @@ def problem(request: Request, status: int, title: str, detail: str) -> HTMLRespo
 
 
 def back(url: str, notice: str) -> RedirectResponse:
-    from urllib.parse import urlencode
-
     joiner = "&" if "?" in url else "?"
     return RedirectResponse(f"{url}{joiner}{urlencode({'notice': notice[:300]})}", status_code=303)

@@ -238,10 +238,16 @@ async def test_another_tenants_key_sees_nothing_of_these_pages(browser, stack):
         csrf = re.search(r'<meta name="csrf" content="([^"]+)"', (await http.get("/web/")).text).group(1)
         verdict = await http.post(f"/web/audit/{stack.audit_ids[1]}/reject", data={"csrf": csrf})
         edit = await http.post("/web/agents/support/notebook", data={"csrf": csrf, "content": "hijacked"})
+    async with as_key(stack.url, stack.other.secret) as api:
+        api_verdict = await api.post(f"/v1/cache-audit/{stack.audit_ids[1]}/approve")
+        api_lock = await api.post("/v1/agents/support/skills/general/unlock")
+        api_pending = await api.get("/v1/cache-audit")
     for path, answer in answers.items():
         assert answer.status_code == 404, path
         assert "Dana" not in answer.text and "order-42" not in answer.text and "git st" not in answer.text
     assert verdict.status_code == 404 and edit.status_code == 404
+    assert api_verdict.status_code == 404 and api_pending.json() == []
+    assert api_lock.status_code == 422 and "no skill /skills/general.md" in api_lock.json()["error"]["message"]
     entry = await stack.runtime.cache_audit.entry(stack.audit_ids[1], tenant_id=stack.thread.tenant_id)
     assert entry.review_status == "pending"
 
