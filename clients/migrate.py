@@ -26,7 +26,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import select  # noqa: E402
 from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.client import (  # noqa: E402
     Client,
@@ -57,8 +56,6 @@ from contract.names import (  # noqa: E402
     TASK_QUEUE,  # noqa: E402
 )
 from memory.core.config import Settings  # noqa: E402
-from memory.core.db import create_engine  # noqa: E402
-from memory.core.schema import tenants  # noqa: E402
 from memory.core.validation import InvalidInput, check_id  # noqa: E402
 from memory.embedding.base import EmbeddingModelId  # noqa: E402
 
@@ -223,6 +220,12 @@ async def migration_running(client: Client, tenant_id: str) -> bool:
 
 
 async def all_tenants() -> list[str]:
+    # Imported here: the other commands send one request and need no database stack.
+    from sqlalchemy import select
+
+    from memory.core.db import create_engine
+    from memory.core.schema import tenants
+
     settings = Settings.from_env()
     if not settings.database_url:
         raise InvalidInput("--all-tenants reads the tenants from DATABASE_URL, which is not set")
