@@ -166,7 +166,11 @@ async def run(args: argparse.Namespace, database_url: str) -> None:
         ids = np.asarray([by_key[f"ann/{n}"] for n in range(len(texts))])
         truth = exact_top(semantic, queries, ids)
         # The exact scan, measured by the same code path before any index exists.
-        lines = [_row("exact scan", "-", await measure(engine, HnswSettings(), queries, truth))]
+        header = "| index | ef_search | recall@10 vs exact | search p50 ms | search p95 ms | RecallStore.search p50 ms | p95 ms |"
+        lines = [header, "|---|---:|---:|---:|---:|---:|---:|"]
+        # Each row as soon as it is measured (an index build takes minutes), the table at the end.
+        lines.append(_row("exact scan", "-", await measure(engine, HnswSettings(), queries, truth)))
+        print(lines[-1], flush=True)
         for m, ef_construction in args.shapes:
             async with engine.begin() as conn:
                 await conn.execute(text(f"DROP INDEX IF EXISTS {index_name(SEMANTIC)}"))
@@ -179,12 +183,11 @@ async def run(args: argparse.Namespace, database_url: str) -> None:
                 hnsw = HnswSettings(m=m, ef_construction=ef_construction, ef_search=ef_search)
                 shape = f"m={m} ef_construction={ef_construction} (built in {build_s:.0f} s)"
                 lines.append(_row(shape, str(ef_search), await measure(engine, hnsw, queries, truth)))
+                print(lines[-1], flush=True)
     finally:
         await engine.dispose()
     load_1, load_5, _ = os.getloadavg()
     print(f"\n{len(texts)} rows per model, two models, {len(questions)} queries, top {K}; load average {load_1:.1f} / {load_5:.1f}")
-    print("| index | ef_search | recall@10 vs exact | search p50 ms | search p95 ms | RecallStore.search p50 ms | p95 ms |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
     print("\n".join(lines))
 
 

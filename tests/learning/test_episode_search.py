@@ -3,6 +3,7 @@ paraphrase, the fence on episode vectors, and each summary embedded and billed o
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -138,3 +139,23 @@ async def test_a_summary_is_embedded_and_billed_once_per_key(runtime, settings):
             .where(usage_ledger.c.tenant_id == thread.tenant_id, usage_ledger.c.action == "episode_embed")
         )
     assert (vectors, billed) == (1, 1)
+
+
+async def test_a_turns_recall_and_episodic_reads_embed_its_query_once():
+    calls: list[list[str]] = []
+
+    class ProviderStandIn:
+        async def embed(self, texts: list[str], *, purpose: str) -> list[list[float]]:
+            calls.append(texts)
+            await asyncio.sleep(0.01)  # both reads ask before the provider answers
+            return [[1.0, 0.0] for _ in texts]
+
+    pool = EmbedderPool(lambda model_id: ProviderStandIn())
+
+    recall_vector, episodic_vector = await asyncio.gather(
+        pool.embed_query("hosted/model/2", "Where do invoices go?"), pool.embed_query("hosted/model/2", "Where do invoices go?")
+    )
+    again = await pool.embed_query("hosted/model/2", "Where do invoices go?")
+
+    assert recall_vector == episodic_vector == again == [1.0, 0.0]
+    assert calls == [["Where do invoices go?"]]

@@ -17,7 +17,7 @@ from memory.graph import GraphEpisode, episode_uuid
 from memory.graph.service import group_of
 from memory.prompt.assembly import ContextSources, RecalledEntry, assemble
 from memory.prompt.manifest import ContextItem, Layer
-from memory.recall.search import FusionSettings, RetrievalMode
+from memory.recall.search import FusionSettings, RetrievalMode, fuse
 from memory.recall.service import EmbedderPool, ImportedTurn, RecallMemory
 from memory.recall.store import RecallStore
 from memory.recall.superseded import mark_superseded
@@ -183,3 +183,15 @@ async def test_a_recalled_fact_the_graph_has_since_replaced_is_labelled(runtime,
         )
     ).system[1].text
     assert "SUPERSEDED, older than the current fact: Alice works at Initech." in prompt
+
+
+def test_crowded_cosines_do_not_outvote_the_words_a_question_hinges_on():
+    # A static embedder's nearest turns sit close together; the one turn that names the
+    # question's rare words is far ahead in BM25 and not among the vector's candidates.
+    vector = [{"id": 1, "score": 0.75}, {"id": 2, "score": 0.74}, {"id": 3, "score": 0.73}, {"id": 4, "score": 0.70}]
+    lexical = [{"id": 5, "rank": 9.0}, {"id": 1, "rank": 1.5}]
+
+    fused = fuse(vector, lexical, FusionSettings(), limit=3)
+
+    assert [f.row["id"] for f in fused] == [5, 1, 2]
+    assert [f.found_by for f in fused] == ["lexical", "both", "vector"]
