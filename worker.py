@@ -65,7 +65,7 @@ async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
     TEMPORAL_NAMESPACE, or the embedded stack's address, as the settings hold them."""
     try:
         config = connect_config(address=settings.temporal_address, namespace=settings.temporal_namespace)
-        options = client_options()
+        options = client_options(database_url=settings.database_url)
     except ClientConfigError as err:
         raise ServiceUnavailable(str(err)) from None
     try:

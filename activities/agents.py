@@ -16,12 +16,18 @@ from activities.learning_models import ToolOutput
 from contract.errors import INVALID_INPUT
 from memory.agents import mcp_client
 from memory.agents.models import (
+    MCP_SERVER_UNREACHABLE,
+    MCP_TOOL_INVALID,
+    VERSION_CONFLICT,
     AgentDefinitionInvalid,
     AgentVersion,
+    AnsweringAgent,
     McpTool,
     check_tool_names,
 )
 from memory.agents.store import VersionConflict
+from memory.agents.tools import agent_tools
+from memory.core.refs import AgentRef
 from memory.runtime import MemoryRuntime
 from memory.tools.models import ToolStatus
 
@@ -32,8 +38,8 @@ def mcp_activity_name(server: str, tool: str) -> str:
     return f"{MCP_ACTIVITY_PREFIX}{server}/{tool}"
 
 
-def _refused(message: str) -> ApplicationError:
-    return ApplicationError(message, type=INVALID_INPUT, non_retryable=True)
+def _refused(message: str, kind: str = INVALID_INPUT) -> ApplicationError:
+    return ApplicationError(message, type=kind, non_retryable=True)
 
 
 class AgentActivities:
@@ -49,13 +55,23 @@ class AgentActivities:
         for server in request.spec.mcp_servers:
             try:
                 tools += await mcp_client.list_tools(server)
-            except (mcp_client.McpServerUnavailable, mcp_client.McpToolInvalid) as err:
-                raise _refused(f"not saved: {err}") from None
+            except mcp_client.McpServerUnavailable as err:
+                # Retryable: the workflow's policy gives a server one more try before refusing.
+                raise ApplicationError(f"not saved: {err}", type=MCP_SERVER_UNREACHABLE) from None
+            except mcp_client.McpToolInvalid as err:
+                raise _refused(f"not saved: {err}", MCP_TOOL_INVALID) from None
         try:
             check_tool_names(request.spec, tools)
         except AgentDefinitionInvalid as err:
-            raise _refused(f"not saved: {err}") from None
+            raise _refused(f"not saved: {err}", err.code) from None
         return tools
+
+    @activity.defn(name="agents_answering_version")
+    async def answering(self, agent: AgentRef) -> AnsweringAgent | None:
+        """The agent's current version, as a turn answers with it (its tools, reads and limits);
+        None for an agent never defined, which keeps the runtime's defaults."""
+        version = await self._rt.agents.current(agent)
+        return agent_tools(version) if version else None
 
     @activity.defn(name="agents_save_version")
     async def save(self, request: SaveDefinitionInput) -> AgentVersion:
@@ -70,7 +86,7 @@ class AgentActivities:
                 based_on=request.based_on,
             )
         except VersionConflict as err:
-            raise _refused(f"not saved: {err}") from None
+            raise _refused(f"not saved: {err}", VERSION_CONFLICT) from None
 
     @activity.defn(dynamic=True)
     @heartbeats
@@ -115,4 +131,4 @@ class AgentActivities:
 
 def agent_activities(runtime: MemoryRuntime) -> list:
     agents = AgentActivities(runtime)
-    return [agents.fetch_tools, agents.save, agents.mcp_tool]
+    return [agents.fetch_tools, agents.save, agents.answering, agents.mcp_tool]

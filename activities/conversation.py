@@ -14,6 +14,7 @@ from activities.turn_models import (
     SummariseInput,
     SummariseResult,
 )
+from contract.names import CONVERSATION_CLAIM_USER_ACTIVITY
 from memory.conversation.store import ConversationStore
 from memory.conversation.summariser import summarise_thread
 from memory.core.refs import ThreadRef
@@ -35,6 +36,11 @@ class ConversationActivities:
     async def open(self, thread: ThreadRef) -> int:
         """The last turn number already stored, so a restarted thread never reuses one."""
         return await self._conversation.last_turn(thread)
+
+    @activity.defn(name=CONVERSATION_CLAIM_USER_ACTIVITY)
+    async def claim_user(self, thread: ThreadRef) -> None:
+        """Bind a new thread to its end user, or refuse a user the thread does not belong to."""
+        await self._conversation.users.claim(thread)
 
     @activity.defn(name="conversation_append_message")
     @traced("conversation", "append")

@@ -19,6 +19,8 @@ from activities.heartbeat import heartbeating, heartbeats
 from activities.tracing import traced
 from memory.core.metrics import INGESTION_DECISIONS
 from memory.core.tokens import estimate_tokens
+from memory.core.usage_entry import UsageEntry
+from memory.graph import GraphSearchResult
 from memory.graph.episode_queue import QueuedEpisode
 from memory.graph.gates import GateDecision, IngestionFacts
 from memory.prompt.manifest import ContextItem, Layer
@@ -101,6 +103,16 @@ class KnowledgeActivities:
     @traced("graph", "search")
     async def search(self, request: GraphSearchInput) -> list[ContextItem]:
         result = await self._knowledge.search(request.thread, request.turn, request.query)
+        return await self._items(request, result)
+
+    @traced("graph", "search")
+    async def search_for_turn(self, request: GraphSearchInput) -> tuple[list[ContextItem], list[UsageEntry]]:
+        """The turn's own search, which only reads: its calls come back to be billed with the
+        turn's writes."""
+        result, billing = await self._knowledge.search_unbilled(request.thread, request.turn, request.query)
+        return await self._items(request, result), billing
+
+    async def _items(self, request: GraphSearchInput, result: GraphSearchResult) -> list[ContextItem]:
         origins = await self._knowledge.queue.descriptions(
             request.thread.tenant_id, [u for f in result.facts for u in f.episodes[:1]]
         )

@@ -20,6 +20,7 @@ from activities.tools import session_context
 from activities.tracing import traced
 from contract.learning import CorrectionReceipt
 from memory.core.switches import SwitchableLayer
+from memory.core.usage_entry import UsageEntry
 from memory.learning.episodic import outcome_filter
 from memory.prompt.assembly import LearnedEntry
 from memory.prompt.manifest import ContextItem
@@ -77,23 +78,40 @@ class LearningActivities:
         agent = request.thread.agent
         if not await self._rt.switches.layer_on(agent.tenant_id, SwitchableLayer.SKILLS):
             return SkillsLoaded(task_type="general", items=[])
-        task_type = await self._rt.skills.classify(agent, request.message)
-        skills = await self._rt.skills.load(agent, task_type)
+        task_type, skills = await self._rt.skills.for_message(agent, request.message)
         return SkillsLoaded(task_type=task_type, items=[s.context_item() for s in skills])
 
     @activity.defn(name="episodic_search")
-    @traced("episodic", "search")
     async def search_episodes(self, request: EpisodicSearchInput) -> list[ContextItem]:
+        """Episodes for a turn outside the combined read; the query's embedding is billed here,
+        under the key the turn's recall search bills it (so once)."""
+        items, billed = await self.find_episodes(request)
+        if billed is not None:
+            await self._rt.ledger.record_many([billed])
+        return items
+
+    @traced("episodic", "search")
+    async def find_episodes(self, request: EpisodicSearchInput) -> tuple[list[ContextItem], UsageEntry | None]:
+        """The turn's episodes by words and meaning, reading only: the query's embedding (the
+        vector recall uses too) comes back as a usage entry for the turn's commit to bill."""
         thread = request.thread
         if not await self._rt.switches.layer_on(thread.tenant_id, SwitchableLayer.EPISODIC):
-            return []
-        found = await self._rt.episodic.search(
+            return [], None
+        search = self._rt.episode_search
+        query_embedding, billed = None, None
+        if search.uses_vectors:
+            query_embedding = await search.query_vector(thread.agent, request.query)
+            billed = self._rt.recall.query_usage(thread, request.turn, request.query, query_embedding[0])
+        found = await search.search(
             thread.agent,
             request.query,
             outcomes=outcome_filter(request.query),
             limit=self._rt.settings.episodic_top_k,
             exclude_thread=thread.thread_id,
+            user_id=thread.user_id,
+            query_embedding=query_embedding,
         )
-        return await mark_superseded(
+        items = await mark_superseded(
             self._rt.knowledge, thread.tenant_id, [(e.context_item(), e.summary) for e in found], datetime.now(UTC)
         )
+        return items, billed

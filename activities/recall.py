@@ -10,6 +10,7 @@ from activities.heartbeat import heartbeats
 from activities.tracing import traced
 from activities.turn_models import RecallSearchInput, RecallWriteInput
 from memory.conversation.store import ConversationStore
+from memory.core.refs import ThreadRef
 from memory.core.switches import SwitchableLayer, SwitchBoard
 from memory.core.tokens import estimate_tokens
 from memory.core.usage_entry import UsageEntry
@@ -70,6 +71,11 @@ class RecallActivities:
         """Each hit as a manifest item, labelled when the graph has since invalidated what it says."""
         pairs = list(zip(_items(hits), [h.text for h in hits], strict=True))
         return await mark_superseded(self._knowledge, request.thread.tenant_id, pairs, utc_now())
+
+    async def stamp_recalled(self, thread: ThreadRef, manifest: list[ContextItem]) -> None:
+        """Stamp the recall items a turn used as retrieved: the turn's read left it to the commit."""
+        ids = [item.source_id for item in manifest if item.layer == Layer.RECALL and item.source_id is not None]
+        await self._recall.store.mark_retrieved(thread.tenant_id, ids)
 
     @activity.defn(name="recall_write")
     @heartbeats

@@ -11,14 +11,17 @@ from activities.codify import CodifyActivities
 from activities.conversation import ConversationActivities
 from activities.documents import DocumentActivities
 from activities.episodes import EpisodeActivities
+from activities.forget import ForgetActivities
 from activities.graph import KnowledgeActivities
 from activities.learning import LearningActivities
 from activities.migration import MigrationActivities
 from activities.model_call import ContextSources, ModelActivities
 from activities.notebook import NotebookActivities
+from activities.operator_changes import OperatorChangeActivities
 from activities.recall import RecallActivities
 from activities.reflection import ReflectionActivities
 from activities.retention import RetentionActivities
+from activities.switches import SwitchActivities
 from activities.tools import ToolActivities
 from activities.turn_commit import TurnCommitActivities
 from activities.turn_read import TurnReadActivities
@@ -79,8 +82,12 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
     codify = CodifyActivities(codifier=runtime.codifier)
     reflection = ReflectionActivities(reflector=runtime.reflector, lessons=runtime.lessons, documents=runtime.documents)
     retention = RetentionActivities(retention=runtime.retention)
+    forget = ForgetActivities(runtime.eraser)
+    switches = SwitchActivities(switches=runtime.switches, tenants=runtime.tenants)
+    operator_changes = OperatorChangeActivities(skills=runtime.skills, audit=runtime.cache_audit)
     return [
         conversation.open,
+        conversation.claim_user,
         conversation.append_message,
         conversation.load,
         conversation.summarise,
@@ -124,6 +131,15 @@ def all_activities(runtime: MemoryRuntime) -> list[Callable]:
         codify.codify,
         reflection.review_lesson,
         retention.retention,
+        forget.survey,
+        forget.erase_executions,
+        forget.erase_graph,
+        forget.erase_cache,
+        forget.erase_stores,
+        forget.record,
+        switches.change,
+        operator_changes.change_skill,
+        operator_changes.review_audit,
         *agent_activities(runtime),
         *archive_activities(runtime),
     ]

@@ -53,6 +53,8 @@ def traced(layer: str, operation: str) -> Callable[[Callable[..., Awaitable[R]]]
 
 
 def _describe(span: LayerSpan, result: Any) -> None:
+    if isinstance(result, tuple):  # a turn's read: (its items, what it leaves the commit to bill)
+        result = result[0]
     items = getattr(result, "items", result)
     if isinstance(items, list) and all(isinstance(i, ContextItem) for i in items):
         span.record(len(items), [item.ref for item in items])

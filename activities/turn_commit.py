@@ -1,5 +1,6 @@
 """The turn's writes after the reply as one activity: the reply, the recall exchange, the
-turn record (with what a resend of the request gets) and the bill for the turn's reads.
+turn record (with what a resend of the request gets), the recalled items' retrieval stamps
+and the bill for the turn's reads.
 
 Each write is idempotent by its own key (thread/turn/role, thread/turn/exchange,
 thread/turn/record, and the ledger's keys), so a crash anywhere in here re-runs the whole
@@ -35,7 +36,7 @@ class TurnCommitActivities:
     @activity.defn(name="turn_commit")
     @heartbeats
     async def commit(self, request: TurnCommitInput) -> TurnCommitted:
-        """Reply, recall exchange, turn record and the reads' bill, in that order."""
+        """Reply, recall exchange, turn record, retrieval stamps and the reads' bill, in that order."""
         thread, turn = request.thread, request.turn
         assistant = await self._conversation.append_message(
             AppendMessageInput(thread=thread, turn=turn, role="assistant", content=request.reply)
@@ -60,5 +61,6 @@ class TurnCommitActivities:
                 agent_version=request.result.agent_version,
             )
         )
+        await self._recall.stamp_recalled(thread, request.manifest)
         await self._ledger.record_many(request.billing)
         return TurnCommitted(assistant=assistant, recall_item_id=recall_id, result=result)

@@ -2,8 +2,9 @@
 under its own name. One round trip instead of seven, and the reads run at direct-call speed
 instead of slowing each other down as seven activities on a busy worker.
 
-The reads only read (the fence comes from a cache, query embeddings are billed by the turn's
-commit), so a retried or re-run attempt changes nothing anywhere."""
+The reads only read (the fence comes from a cache; query embeddings and the graph search's
+calls are billed, and recalled items stamped as retrieved, by the turn's commit), so a
+retried or re-run attempt changes nothing anywhere."""
 
 from __future__ import annotations
 
@@ -28,10 +29,11 @@ from activities.turn_models import (
     RecallSearchInput,
 )
 from activities.turn_step_models import LayerRead, TurnRead, TurnReadInput
+from memory.core.read_once import read_once
 
 
 def _count(result: object) -> int:
-    if isinstance(result, tuple):  # the recall search: (items, its usage entry)
+    if isinstance(result, tuple):  # recall, episodic and graph searches: (items, their usage)
         result = result[0]
     for attr in ("items", "entries"):
         if isinstance(found := getattr(result, attr, None), list):
@@ -64,10 +66,10 @@ class TurnReadActivities:
             ),
         }
         if request.graph:
-            reads["graph"] = self._graph.search(GraphSearchInput(thread=thread, turn=turn, query=query))
+            reads["graph"] = self._graph.search_for_turn(GraphSearchInput(thread=thread, turn=turn, query=query))
         if request.learning:
             reads["skills"] = self._learning.load_skills(SkillsLoadInput(thread=thread, message=query))
-            reads["episodic"] = self._learning.search_episodes(EpisodicSearchInput(thread=thread, turn=turn, query=query))
+            reads["episodic"] = self._learning.find_episodes(EpisodicSearchInput(thread=thread, turn=turn, query=query))
             reads["session_cache"] = self._learning.lookup(request.session)
         return reads
 
@@ -87,17 +89,24 @@ class TurnReadActivities:
                 activity.heartbeat(f"{layer}: {_count(result)} items in {ms} ms")
             return result
 
-        reads = self._reads(request)
-        results = dict(zip(reads, await asyncio.gather(*(timed(k, r) for k, r in reads.items())), strict=True))
+        # The layers' shared questions (their switches, the graph's facts) are asked once.
+        with read_once():
+            reads = self._reads(request)
+            results = dict(zip(reads, await asyncio.gather(*(timed(k, r) for k, r in reads.items())), strict=True))
         recalled, billed = results["recall"]
+        graph, graph_billing = results.get("graph", ([], []))
+        episodes, episodes_billed = results.get("episodic", ([], None))
+        # Recall and episodes embed the query once and bill it under one key: either entry
+        # does, and the ledger keeps one row whichever layers are on.
+        billing = {e.idempotency_key: e for e in (billed, episodes_billed) if e is not None}
         return TurnRead(
             notebook=results["notebook"],
             recall=recalled,
             conversation=results["conversation"],
-            graph=results.get("graph", []),
+            graph=graph,
             skills=results.get("skills"),
-            episodes=results.get("episodic", []),
+            episodes=episodes,
             learned=results.get("session_cache"),
             layers=sorted(layers, key=lambda r: r.layer),
-            billing=[billed] if billed is not None else [],
+            billing=list(billing.values()) + graph_billing,
         )

@@ -33,6 +33,13 @@ CODES: dict[str, int] = {
     "temporal_unavailable": 503,
     "method_not_allowed": 405,
     "internal_error": 500,
+    # An agent definition refused, nothing saved (api/routers/agents.py).
+    "unknown_provider": 422,
+    "instructions_empty": 422,
+    "instructions_too_long": 422,
+    "tool_name_conflict": 422,
+    "mcp_server_unreachable": 422,
+    "mcp_tool_invalid": 422,
 }
 
 

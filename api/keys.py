@@ -138,6 +138,14 @@ class KeyStore:
             return None
         return ApiKey(**{name: row[name] for name in ApiKey.model_fields})
 
+    async def by_id(self, key_id: str) -> ApiKey | None:
+        """A key by its public id (revoked ones too), for a session that names its key."""
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(select(*_public_columns()).where(api_keys.c.key_id == key_id))
+            ).mappings().one_or_none()
+        return None if row is None else ApiKey(**row)
+
     async def revoke(self, key_id: str) -> ApiKey | None:
         """Revoke a key (already revoked stays revoked at its first time); None if unknown."""
         async with self._engine.begin() as conn:

@@ -10,6 +10,7 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from typing import Any
 
 DEFAULT_URL = "http://127.0.0.1:8420"
@@ -19,7 +20,44 @@ def api_url() -> str:
     return os.environ.get("AGENT_MEMORY_URL", DEFAULT_URL).rstrip("/")
 
 
-def call(method: str, path: str, *, json_body: Any = None, params: list[tuple[str, str]] | None = None) -> Any:
+class ApiUnreachable(Exception):
+    """Nothing answered at the API's address: a command that can talk to Temporal does."""
+
+
+def call(
+    method: str,
+    path: str,
+    *,
+    json_body: Any = None,
+    params: list[tuple[str, str]] | None = None,
+    unreachable_ok: bool = False,
+) -> Any:
+    with _open(method, path, json_body, params, unreachable_ok) as response:
+        return json.loads(response.read())
+
+
+def stream(path: str, json_body: Any, *, unreachable_ok: bool = False) -> Iterator[tuple[str, Any]]:
+    """POST and read the answer as server-sent events: (event name, its JSON data), as they come.
+    The request is sent at once, so an unreachable API is known before the first event."""
+    response = _open("POST", path, json_body, [("stream", "true")], unreachable_ok, accept="text/event-stream")
+    return _events(response)
+
+
+def _events(response) -> Iterator[tuple[str, Any]]:
+    with response:
+        name, data = "message", []
+        for raw in response:
+            line = raw.decode("utf-8").rstrip("\r\n")
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                data.append(line[6:])
+            elif not line and data:
+                yield name, json.loads("\n".join(data))
+                name, data = "message", []
+
+
+def _open(method, path, json_body, params, unreachable_ok, accept="application/json"):
     key = os.environ.get("AGENT_MEMORY_KEY")
     if not key:
         raise SystemExit(
@@ -28,16 +66,19 @@ def call(method: str, path: str, *, json_body: Any = None, params: list[tuple[st
         )
     url = f"{api_url()}{urllib.parse.quote(path)}" + (f"?{urllib.parse.urlencode(params)}" if params else "")
     data = None if json_body is None else json.dumps(json_body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers={"Authorization": f"Bearer {key}"})
+    headers = {"Authorization": f"Bearer {key}", "Accept": accept}
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     if data is not None:
         request.add_header("Content-Type", "application/json")
     try:
-        with urllib.request.urlopen(request, timeout=300) as response:
-            return json.loads(response.read())
+        return urllib.request.urlopen(request, timeout=300)
     except urllib.error.HTTPError as err:
         _report(err.code, err.read())
     except (urllib.error.URLError, OSError) as err:
-        raise SystemExit(f"error: cannot reach the API at {api_url()} (set AGENT_MEMORY_URL): {err}") from None
+        reason = getattr(err, "reason", err)
+        if unreachable_ok:
+            raise ApiUnreachable(f"the API at {api_url()} is unreachable ({reason})") from None
+        raise SystemExit(f"error: cannot reach the API at {api_url()} (set AGENT_MEMORY_URL): {reason}") from None
 
 
 def _report(status: int, body: bytes) -> None:

@@ -12,18 +12,35 @@ from typing import Annotated, Optional
 import typer
 
 from cli.admin import register
+from cli.agents import agents_app
+from cli.forget import forget
 from cli.archive import register as register_archive
 from cli.output import Json, show, table
+from cli.switches import register as register_switches
+from cli.skills import register as register_skill_changes
 
-app = typer.Typer(help="Talk to agents and operate their memory, through the HTTP API.", no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
+app = typer.Typer(help="Talk to agents and operate their memory, through the HTTP API (or Temporal directly).", no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
 notebook_app = typer.Typer(help="The agent's notebook: what an operator holds authoritative.", no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
 skills_app = typer.Typer(help="The agent's skills, one per task type.", no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
 migrate_app = typer.Typer(help="Move the tenant to another embedding model.", no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
 docs_app = typer.Typer(help="Feed documents into the tenant's memory.", no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
 app.add_typer(notebook_app, name="notebook")
 app.add_typer(skills_app, name="skills")
+register_skill_changes(skills_app)
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(docs_app, name="documents")
+app.add_typer(agents_app, name="agents")
+
+
+@app.callback()
+def options(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="say whether the API or Temporal answered, and why")] = False,
+) -> None:
+    """Without AGENT_MEMORY_KEY, or with the API down, chat, turn, notebook edit and migrate status
+    talk to Temporal directly (TEMPORAL_ADDRESS, TEMPORAL_PROFILE, ...; AGENT_MEMORY_TENANT)."""
+    from cli import route
+
+    route.verbose = verbose
 
 @app.command()
 def chat(
@@ -33,13 +50,35 @@ def chat(
     request_id: Annotated[Optional[str], typer.Option(help="a resend with the same id gets the same answer")] = None,
     project: str = "default",
     delegated: bool = False,
+    user: Annotated[Optional[str], typer.Option(help="the end user of the thread (fixed by its first message)")] = None,
+    stream: Annotated[bool, typer.Option(help="show the turn's progress while it runs")] = False,
     as_json: Json = False,
 ) -> None:
     """Send MESSAGE to AGENT in THREAD and print the reply with what the agent was shown."""
-    from cli.http import call
+    from cli import direct, http
+    from cli.route import api_or_temporal
 
     body = {"text": message, "request_id": request_id, "project": project, "delegated": delegated}
-    result = call("POST", f"/v1/agents/{agent}/threads/{thread}/messages", json_body=body)
+    if user is not None:
+        body["user_id"] = user
+    path = f"/v1/agents/{agent}/threads/{thread}/messages"
+    options = {"request_id": request_id, "project": project, "delegated": delegated, "user": user}
+    if stream:
+        from cli.progress import TurnProgressView
+
+        with TurnProgressView(as_json) as view:
+            api_or_temporal(
+                lambda: view.follow(http.stream(path, body, unreachable_ok=True)),
+                lambda: direct.chat_events(agent, thread, message, show=view.show, **options),
+            )
+        if as_json:
+            return
+        result = view.reply
+    else:
+        result = api_or_temporal(
+            lambda: http.call("POST", path, json_body=body, unreachable_ok=True),
+            lambda: direct.chat(agent, thread, message, **options),
+        )
 
     agent_name = agent
 
@@ -61,9 +100,13 @@ def _ref(item: dict) -> str:
 @app.command()
 def turn(agent: str, thread: str, number: int, as_json: Json = False) -> None:
     """Show a turn's manifest (every item the agent was shown, with its layer) and usage."""
-    from cli.http import call
+    from cli import direct, http
+    from cli.route import api_or_temporal
 
-    result = call("GET", f"/v1/agents/{agent}/threads/{thread}/turns/{number}")
+    result = api_or_temporal(
+        lambda: http.call("GET", f"/v1/agents/{agent}/threads/{thread}/turns/{number}", unreachable_ok=True),
+        lambda: direct.latest_turn(agent, thread, number),
+    )
     show(result, as_json, lambda t: table(
         f"turn {t['turn']} ({t['status']})", ["layer", "ref", "label"],
         [[i["layer"], _ref(i), i["label"]] for i in t["manifest"]],
@@ -127,11 +170,17 @@ def notebook_remember(agent: str, note: str, as_json: Json = False) -> None:
 
 @notebook_app.command("edit")
 def notebook_edit(agent: str, file: Path, reason: str = "", as_json: Json = False) -> None:
-    """Replace the notebook with FILE's text."""
-    from cli.http import call
+    """Replace the notebook with FILE's text (through the notebook's edit workflow)."""
+    from cli import direct, http
+    from cli.route import api_or_temporal
 
     content = file.read_text(encoding="utf-8")
-    result = call("PUT", f"/v1/agents/{agent}/notebook", json_body={"content": content, "reason": reason})
+    result = api_or_temporal(
+        lambda: http.call(
+            "PUT", f"/v1/agents/{agent}/notebook", json_body={"content": content, "reason": reason}, unreachable_ok=True
+        ),
+        lambda: direct.notebook_edit(agent, content, reason),
+    )
     show(result, as_json, lambda r: print(f"notebook v{r['version']}; graph: {r['ingestion']['outcome']}"))
 
 
@@ -166,14 +215,6 @@ def usage(as_json: Json = False) -> None:
     ))
 
 
-@app.command()
-def switches(as_json: Json = False) -> None:
-    """The switches in force for the tenant."""
-    from cli.http import call
-
-    show(call("GET", "/v1/switches"), as_json, lambda s: table("switches", ["name", "value"], [[k, v] for k, v in s.items()]))
-
-
 @docs_app.command("ingest")
 def documents_ingest(files: list[Path], as_json: Json = False) -> None:
     """Upload text or markdown FILES; each is chunked into recall and the graph."""
@@ -203,7 +244,11 @@ def migrate_start(to_model: str, as_json: Json = False) -> None:
 @migrate_app.command("status")
 def migrate_status(watch: bool = False, as_json: Json = False) -> None:
     """The running migration's progress; --watch shows a progress bar until it ends."""
-    from cli.http import call
+    from cli import direct, http
+    from cli.route import api_or_temporal
+
+    def call(method: str, path: str):
+        return api_or_temporal(lambda: http.call(method, path, unreachable_ok=True), direct.migration_status)
 
     progress = call("GET", "/v1/migrations/current")
     if not watch or as_json:
@@ -245,6 +290,8 @@ def migrate_cancel() -> None:
 
 
 register(app)
+app.command()(forget)
+register_switches(app)
 register_archive(app)
 
 

@@ -7,6 +7,8 @@ from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
     WorkflowExecutionStatus,
+    WorkflowUpdateHandle,
+    WorkflowUpdateStage,
 )
 from temporalio.common import (
     SearchAttributePair,
@@ -18,6 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from contract.conversation import (
     ConversationLimits,
     ConversationStart,
+    TurnProgress,
     TurnResult,
     UserMessage,
     conversation_workflow_id,
@@ -28,10 +31,11 @@ from contract.names import (
     CORRECT_UPDATE,
     SEND_MESSAGE_UPDATE,
     TASK_QUEUE,
+    TURN_PROGRESS_QUERY,
 )
 from contract.search_attributes import AGENT_ID, TENANT_ID, THREAD_ID
 from memory.core.refs import ThreadRef
-from memory.core.validation import check_message
+from memory.core.validation import InvalidInput, check_message
 from memory.learning.models import Correction
 
 
@@ -53,11 +57,52 @@ async def send_message(
     accepted; check=False skips that, to exercise the workflow's own validator.
     """
     limits = limits or ConversationLimits()
+    thread, message = _with_user(thread, message)
     if check:
         check_message(message.text, max_chars=limits.max_message_chars)
-    start = WithStartWorkflowOperation(
+    start = _start_operation(thread, limits, task_queue, project)
+    return await client.execute_update_with_start_workflow(
+        SEND_MESSAGE_UPDATE, message, start_workflow_operation=start, id=request_id, result_type=TurnResult
+    )
+
+
+async def start_message(
+    client: Client,
+    thread: ThreadRef,
+    message: UserMessage,
+    *,
+    request_id: str,
+    task_queue: str = TASK_QUEUE,
+    limits: ConversationLimits | None = None,
+    project: str = "default",
+) -> WorkflowUpdateHandle[TurnResult]:
+    """Send a message and return once the workflow has accepted it, for a caller that follows
+    the turn (turn_progress) while it runs; the handle's result is the turn's."""
+    limits = limits or ConversationLimits()
+    thread, message = _with_user(thread, message)
+    check_message(message.text, max_chars=limits.max_message_chars)
+    return await client.start_update_with_start_workflow(
+        SEND_MESSAGE_UPDATE,
+        message,
+        start_workflow_operation=_start_operation(thread, limits, task_queue, project),
+        id=request_id,
+        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+        result_type=TurnResult,
+    )
+
+
+async def turn_progress(client: Client, thread: ThreadRef) -> TurnProgress:
+    """How far the thread's current (or last) turn got, from the workflow itself; turn 0 when
+    this run has had no turn yet."""
+    handle = client.get_workflow_handle(conversation_workflow_id(thread))
+    return await handle.query(TURN_PROGRESS_QUERY, result_type=TurnProgress)
+
+
+def _start_operation(thread: ThreadRef, limits: ConversationLimits, task_queue: str, project: str) -> WithStartWorkflowOperation:
+    return WithStartWorkflowOperation(
         CONVERSATION_WORKFLOW,
-        ConversationStart(thread=thread, limits=limits, project=project),
+        # The fields the caller chose win over the agent's definition; the rest follow it.
+        ConversationStart(thread=thread, limits=limits, limits_set=sorted(limits.model_fields_set), project=project),
         id=conversation_workflow_id(thread),
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -70,9 +115,14 @@ async def send_message(
         ),
         static_summary=f"Conversation: tenant {thread.tenant_id}, agent {thread.agent_id}, thread {thread.thread_id}",
     )
-    return await client.execute_update_with_start_workflow(
-        SEND_MESSAGE_UPDATE, message, start_workflow_operation=start, id=request_id, result_type=TurnResult
-    )
+
+
+def _with_user(thread: ThreadRef, message: UserMessage) -> tuple[ThreadRef, UserMessage]:
+    """The thread and the message name the same end user (either may carry it)."""
+    if thread.user_id and message.user_id and thread.user_id != message.user_id:
+        raise InvalidInput(f"the message is from user {message.user_id} but names thread of user {thread.user_id}")
+    user = thread.user_id or message.user_id
+    return thread.model_copy(update={"user_id": user}), message.model_copy(update={"user_id": user})
 
 
 class NoRunningConversation(LookupError):

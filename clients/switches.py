@@ -5,11 +5,14 @@
     uv run python clients/switches.py set graph_extraction off --tenant acme --operator alice --reason "cost"
     uv run python clients/switches.py set layer.graph.enabled off --global --operator alice
     uv run python clients/switches.py set graph_extraction default --global --operator alice
-    uv run python clients/switches.py plan --tenant acme trial
+    uv run python clients/switches.py plan --tenant acme trial --operator alice --reason "pilot"
     uv run python clients/switches.py history --tenant acme --name graph_extraction
 
 The value "default" clears a tenant's (or the global) value, so the global value or the
-default applies again. Works on the Postgres database named by DATABASE_URL.
+default applies again. `set` and `plan` run SwitchChangeWorkflow on Temporal (the SDK's
+environment configuration), so a change is acknowledged and recorded with its operator;
+`show` and `history` read the Postgres database named by DATABASE_URL. With the HTTP API
+running, `agent-memory switches` does the same with a tenant's key.
 """
 
 from __future__ import annotations
@@ -17,12 +20,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from clients.usage import database_engine  # noqa: E402
+from contract.names import TASK_QUEUE  # noqa: E402
+from contract.switches import PLAN, SwitchChangeRequest  # noqa: E402
 from memory.core.config import Settings  # noqa: E402
 from memory.core.switches import (  # noqa: E402
     GLOBAL,
@@ -38,7 +45,7 @@ from memory.core.switches import (  # noqa: E402
     parse_value,
     switch_spec,
 )
-from memory.core.tenants import Plan, TenantRegistry  # noqa: E402
+from memory.core.tenants import Plan, check_change_note  # noqa: E402
 from memory.core.validation import InvalidInput, check_id  # noqa: E402
 from wiring.checks import ServiceUnavailable  # noqa: E402
 
@@ -70,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     plan = commands.add_parser("plan", help="show or set a tenant's plan")
     plan.add_argument("--tenant", required=True)
     plan.add_argument("plan", nargs="?", choices=[p.value for p in Plan])
+    plan.add_argument("--operator", help="who makes the change (kept in the history); needed to set")
+    plan.add_argument("--reason", default="", help="why (kept in the history)")
 
     history = commands.add_parser("history", help="switch changes, newest first")
     _scope_arguments(history, required=False)
@@ -128,8 +137,22 @@ def _check(args: argparse.Namespace) -> None:
     if args.command == "set":
         cleared = args.value.strip().lower() == CLEAR
         args.value = None if cleared else parse_value(args.name, args.value)
+        if args.tenant is not None and switch_spec(args.name).global_only:
+            raise InvalidInput(f"{args.name} is a global switch: it cannot be set for one tenant")
+    if args.command in ("set", "plan") and getattr(args, "operator", None) is not None:
+        check_change_note(args.operator, args.reason)
     if args.command == "history" and args.name is not None:
         switch_spec(args.name)
+
+
+async def _through_workflow(tenant_id: str | None, name: str, value, operator: str, reason: str) -> None:
+    from clients.connect import connect
+    from clients.switch_change import change_switch
+
+    request = SwitchChangeRequest(
+        tenant_id=tenant_id, name=name, value=value, operator=operator, reason=reason, request_id=uuid.uuid4().hex
+    )
+    await change_switch(await connect(), request, task_queue=os.environ.get("TASK_QUEUE", TASK_QUEUE))
 
 
 async def _execute(args: argparse.Namespace) -> int:
@@ -146,11 +169,7 @@ async def _execute(args: argparse.Namespace) -> int:
                 print(effective.model_dump_json(indent=2) if args.json else render_effective(effective))
         elif args.command == "set":
             tenant_id = None if args.everyone else args.tenant
-            change = {"tenant_id": tenant_id, "operator": args.operator, "reason": args.reason}
-            if args.value is None:
-                await board.clear(args.name, **change)
-            else:
-                await board.set(args.name, args.value, **change)
+            await _through_workflow(tenant_id, args.name, args.value, args.operator, args.reason)
             scope = "globally" if tenant_id is None else f"for tenant {tenant_id}"
             done = "cleared" if args.value is None else f"set to {format_value(args.value)}"
             print(f"{args.name} {done} {scope} by {args.operator.strip()}")
@@ -158,7 +177,9 @@ async def _execute(args: argparse.Namespace) -> int:
                 print(render_effective(await board.effective(tenant_id)))
         elif args.command == "plan":
             if args.plan is not None:
-                await TenantRegistry(engine, settings.embedding_model).set_plan(args.tenant, args.plan)
+                if args.operator is None:
+                    raise InvalidInput("changing the plan needs --operator: the change is recorded with who made it")
+                await _through_workflow(args.tenant, PLAN, args.plan, args.operator, args.reason)
             print(render_effective(await board.effective(args.tenant)))
         elif args.command == "history":
             scope = GLOBAL if args.everyone else args.tenant

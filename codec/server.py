@@ -27,6 +27,7 @@ import uvicorn
 
 from codec.aes_gcm import EncryptionCodec
 from codec.app import codec_app
+from codec.data_keys import DataKeys
 from codec.head_deadline import with_head_deadline
 from codec.keys import KEYS_VARIABLE, KeyConfigError, KeyRing
 
@@ -115,6 +116,7 @@ def serve(
     request_timeout: float = REQUEST_TIMEOUT_SECONDS,
     max_connections: int = MAX_CONNECTIONS,
     max_body_bytes: int = MAX_BODY_BYTES,
+    data_keys: DataKeys | None = None,
 ) -> CodecServer:
     """A codec server bound to host:port (0 picks a free port), not yet serving: call
     `serve_forever()` (in a thread, in tests) and `shutdown()` / `server_close()` to stop.
@@ -128,7 +130,8 @@ def serve(
         token = None
     return CodecServer(
         (host, port),
-        EncryptionCodec(keyring),
+        # Decoding needs no context: a payload names its key (a tenant's data key is looked up).
+        EncryptionCodec(keyring, data_keys),
         token,
         ui_origin,
         request_timeout=request_timeout,
@@ -152,8 +155,11 @@ def main(argv: list[str] | None = None) -> int:
         keyring = KeyRing.from_env()
         if keyring is None:
             raise KeyConfigError(f"{KEYS_VARIABLE} is not set: there is nothing to decrypt with")
+        # With DATABASE_URL, payloads under tenant data keys decode too (until the tenant is forgotten).
+        database_url = os.environ.get("DATABASE_URL")
         server = serve(keyring, args.port, os.environ.get(TOKEN_VARIABLE) or None, args.ui_origin,
-                       host=args.host, insecure_no_auth=args.insecure_no_auth)
+                       host=args.host, insecure_no_auth=args.insecure_no_auth,
+                       data_keys=DataKeys(database_url, keyring) if database_url else None)
     except (KeyConfigError, MissingTokenError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -12,6 +12,7 @@ CONVERSATION_WORKFLOW: Final = "ConversationWorkflow"
 SEND_MESSAGE_UPDATE: Final = "send_message"
 CORRECT_UPDATE: Final = "correct"
 LAST_TURN_QUERY: Final = "last_turn"
+TURN_PROGRESS_QUERY: Final = "turn_progress"
 
 KNOWLEDGE_INGESTION_WORKFLOW: Final = "KnowledgeIngestionWorkflow"
 NOTEBOOK_EDIT_WORKFLOW: Final = "NotebookEditWorkflow"
@@ -31,5 +32,35 @@ RETENTION_WORKFLOW: Final = "RetentionWorkflow"
 
 AGENT_DEFINITION_WORKFLOW: Final = "AgentDefinitionWorkflow"
 
+FORGET_WORKFLOW: Final = "ForgetWorkflow"
+
+# Activities added with end users and forgetting (older activity names live beside their classes).
+CONVERSATION_CLAIM_USER_ACTIVITY: Final = "conversation_claim_user"
+FORGET_SURVEY_ACTIVITY: Final = "forget_survey"
+FORGET_TEMPORAL_ACTIVITY: Final = "forget_temporal"
+FORGET_STORES_ACTIVITY: Final = "forget_stores"
+FORGET_GRAPH_ACTIVITY: Final = "forget_graph"
+FORGET_CACHE_ACTIVITY: Final = "forget_cache"
+FORGET_KEYS_ACTIVITY: Final = "forget_keys"
+FORGET_AUDIT_ACTIVITY: Final = "forget_audit"
+
+# The kinds of workflow id that start with their tenant (`<kind>/<tenant>/...`): a forget
+# finds a tenant's executions by them, and the codec a payload's tenant (crypto-shredding).
+# The forget workflow ("forget/...") is not one: its report outlives the tenant.
+TENANT_WORKFLOW_KINDS: Final = (
+    "conversation",
+    "ingest",
+    "reflect",
+    "notebook",
+    "document",
+    "codify",
+    "lesson-review",
+    "agent-definition",
+    "fence",
+    "migration",
+)
+SWITCH_CHANGE_WORKFLOW: Final = "SwitchChangeWorkflow"
+SKILL_CHANGE_WORKFLOW: Final = "SkillChangeWorkflow"
+CACHE_AUDIT_REVIEW_WORKFLOW: Final = "CacheAuditReviewWorkflow"
 ARCHIVE_EXPORT_WORKFLOW: Final = "ArchiveExportWorkflow"
 ARCHIVE_IMPORT_WORKFLOW: Final = "ArchiveImportWorkflow"

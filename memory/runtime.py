@@ -22,6 +22,7 @@ from memory.documents.path_store import DocumentStore
 from memory.documents.skills import SkillLibrary
 from memory.embedding.migration import EmbeddingMigration
 from memory.embedding.registry import build_embedder
+from memory.forget.service import MemoryEraser
 from memory.graph.clients import GraphClientsFactory
 from memory.graph.episode_queue import EpisodeQueue
 from memory.graph.graphiti_store import GraphMemory
@@ -32,6 +33,7 @@ from memory.learning.codify import Codifier
 from memory.learning.command_form import CommandNormalizer
 from memory.learning.corrections import CorrectionLog
 from memory.learning.episode_recording import EpisodeRecorder
+from memory.learning.episode_search import EpisodeSearch
 from memory.learning.episodic import EpisodicMemory
 from memory.learning.lesson_review import LessonReview
 from memory.learning.reflection import Reflector
@@ -75,6 +77,7 @@ class MemoryRuntime:
     session_cache: SessionCache
     cache_audit: CacheAudit
     episodic: EpisodicMemory
+    episode_search: EpisodeSearch
     skills: SkillLibrary
     commands: CommandRunner
     tool_log: ToolLog
@@ -86,6 +89,7 @@ class MemoryRuntime:
     reflector: Reflector
     agents: AgentDefinitions
     agent_models: AgentModels
+    eraser: MemoryEraser
 
     @classmethod
     def create(
@@ -121,6 +125,16 @@ class MemoryRuntime:
         pool = embedders or EmbedderPool(lambda model_id: build_embedder(model_id, settings))
         audit = CacheAudit(engine)
         episodic = EpisodicMemory(engine, recency_weight=settings.episode_recency_weight)
+        episode_search = EpisodeSearch(
+            engine,
+            episodic,
+            tenants,
+            pool,
+            ledger,
+            fusion=fusion_settings(settings),
+            min_score=settings.recall_min_score,
+            recency_weight=settings.episode_recency_weight,
+        )
         skills = SkillLibrary(documents, engine)
         lessons = LessonReview(engine, skills)
         tool_log = ToolLog(engine)
@@ -178,6 +192,7 @@ class MemoryRuntime:
                 search_limit=settings.graph_search_limit,
                 # The graph embeds with the tenant's fenced model, like the recall store.
                 current_model=tenants.current_embedding_model,
+                query_model=tenants.query_embedding_model,
             ),
             library=DocumentLibrary(engine, chunk_chars=settings.document_chunk_chars),
             migration=EmbeddingMigration(
@@ -187,22 +202,25 @@ class MemoryRuntime:
             session_cache=session_cache,
             cache_audit=audit,
             episodic=episodic,
+            episode_search=episode_search,
             skills=skills,
             commands=CommandRunner(CommandPolicy.from_settings(settings)),
             tool_log=tool_log,
             corrections=corrections,
             retention=Retention(engine, scratch_root=Path(settings.tool_scratch_root)),
-            episode_recorder=EpisodeRecorder(conversation, episodic, switches, llm, ledger),
+            episode_recorder=EpisodeRecorder(conversation, episodic, switches, llm, ledger, vectors=episode_search),
             codifier=Codifier(engine, session_cache, skills, notebook),
             lessons=lessons,
             reflector=Reflector(episodic, corrections, tool_log, llm, ledger, lessons),
             agents=AgentDefinitions(engine),
             agent_models=AgentModels(settings, llm),
+            eraser=MemoryEraser(engine, graph, settings.redis_url),
         )
 
     async def close(self) -> None:
         await self.agent_models.close()
         await self.session_cache.close()
+        await self.eraser.close()
         await self.knowledge.graph.close()
         await self.embedders.close()
         await self.engine.dispose()

@@ -5,8 +5,10 @@
     python -m tests.mcp_fixture_server bad-schema-stdio
     python -m tests.mcp_fixture_server collide-stdio
 
-Tools: lookup_order (read-only, succeeds), cancel_order (fails for a shipped order),
-slow_report (sleeps as long as asked), crash_server (the server process exits mid-call).
+Tools: lookup_order (read-only, succeeds; may take a while), cancel_order (fails for a shipped
+order), slow_report (sleeps as long as asked), crash_server (the server process exits mid-call).
+With MCP_CALL_LOG set, lookup_order and slow_report append a line to that file as each call
+arrives, so a test can count the calls the server received.
 """
 
 from __future__ import annotations
@@ -22,9 +24,17 @@ from mcp_types import ToolAnnotations
 server = MCPServer("orders")
 
 
+def _arrived(call: str) -> None:
+    if log := os.environ.get("MCP_CALL_LOG"):
+        with open(log, "a", encoding="utf-8") as calls:
+            calls.write(call + "\n")
+
+
 @server.tool(annotations=ToolAnnotations(read_only_hint=True))
-def lookup_order(order_id: str) -> str:
+async def lookup_order(order_id: str, seconds: float = 0) -> str:
     """Look up an order by its id."""
+    _arrived(f"lookup_order {order_id}")
+    await asyncio.sleep(seconds)
     return f"order {order_id}: 2 items, shipped on 2026-03-04"
 
 
@@ -37,6 +47,7 @@ def cancel_order(order_id: str) -> str:
 @server.tool()
 async def slow_report(seconds: float) -> str:
     """Build a report; takes as long as asked."""
+    _arrived(f"slow_report {seconds:g}")
     await asyncio.sleep(seconds)
     return "report ready"
 

@@ -1,5 +1,7 @@
-"""Isolation as a property: whatever mix of work several tenants and their agents do, no
-retrieval crosses a tenant, and no agent reads another agent's notebook.
+"""Isolation as a property: whatever mix of work several tenants, their agents and their
+agents' end users do, no retrieval crosses a tenant, no agent reads another agent's notebook,
+and no user's thread is shown another user's private memory, while the agent's shared
+knowledge (notebook, skills, documents) stays visible to all its users.
 
 What is generated (hypothesis: 20 examples of 6-12 operations, all run by one worker on
 the shared time-skipping server; a failing example is reported as generated, unshrunk,
@@ -7,9 +9,12 @@ since shrinking re-runs whole workflows for minutes):
 
 - 2 or 3 fresh tenants with 2 agents each. Every tenant has a marker word of its own
   (`zq7<run>t<n>`, capitalised in the names of its people and companies) and every agent
-  one of its own (its tenant's marker plus `g1` / `g2`).
+  one of its own (its tenant's marker plus `g1` / `g2`). Each agent has three threads:
+  thread-0 agent-wide (no user), thread-1 of user `u1` and thread-2 of user `u2` (the same
+  user ids in every tenant); a user's words carry a marker of the user (the tenant's marker
+  plus `u1` / `u2`).
 - A random sequence of operations on them:
-  - a turn on one of two threads per agent, of five kinds: a statement of facts about the
+  - a turn on one of the three threads of an agent, of five kinds: a statement of facts about the
     tenant's people (graph material), `remember:` (the agent's notebook tool), a command
     that fails followed by one that works (the session cache learns it), a command that
     just fails (a failed episode), and a lure that asks what failed for another tenant's
@@ -29,15 +34,18 @@ What is asserted:
 
 - after every turn: each item of its manifest resolves to a row of the turn's tenant; of
   its agent for conversation, episodes, notebook, skills and exchanges in recall; of its
-  thread for the conversation; graph facts are facts of the tenant's own graph. The hits
+  thread for the conversation; of the thread's user or of no user for exchanges and
+  episodes; graph facts are facts of the tenant's shared group or the thread user's own. The hits
   the agent's recall tool returned resolve to the tenant (and agent, for exchanges) too;
 - at the end of the example: no tenant's graph holds a fact naming another tenant's
   marker; no notebook holds another agent's marker (and a notebook that was written holds
   its own agent's); no session's cache entries hold another agent's marker (checked after
   every turn too); direct searches by every agent with every other tenant's markers
   (recall, episodic with and without the failure filter) and loading every known skill
-  return only the agent's own rows or its tenant's documents; documents and migrations
-  finished as asked, and a migrated tenant is on its new model.
+  return only the agent's own rows or its tenant's documents, and, searched from a user's
+  thread with the other user's marker, no row of the other user; no user's graph group
+  holds another user's marker; a document is found from every user's thread; documents
+  and migrations finished as asked, and a migrated tenant is on its new model.
 """
 
 from __future__ import annotations
@@ -88,6 +96,8 @@ from workflows.notebook_edit import NotebookEditWorkflow
 NEW_MODEL = "offline/hashed-ngrams/384"
 RUN = uuid.uuid4().hex[:6]
 PEOPLE = ["Dana", "Robin", "Kim", "Ola"]
+# The user of each thread of an agent: thread-0 is agent-wide.
+USERS = [None, "u1", "u2"]
 _serial = itertools.count(1)
 
 
@@ -170,7 +180,7 @@ class Migrate:
 
 
 def operations(tenants: int) -> st.SearchStrategy:
-    t, a, th = st.integers(0, tenants - 1), st.integers(0, 1), st.integers(0, 1)
+    t, a, th = st.integers(0, tenants - 1), st.integers(0, 1), st.integers(0, len(USERS) - 1)
     turns = st.builds(Turn, t, a, th, st.sampled_from(["facts", "remember", "recover", "fail", "lure"]), st.integers(1, tenants - 1))
     return st.one_of(
         turns,
@@ -192,10 +202,10 @@ scenarios = st.integers(2, 3).flatmap(lambda n: st.tuples(st.just(n), st.lists(o
 _OWNER_SQL = {
     Layer.CONVERSATION_MESSAGE: "SELECT id, tenant_id, agent_id, thread_id FROM messages WHERE id = ANY(:ids)",
     Layer.CONVERSATION_SUMMARY: "SELECT id, tenant_id, agent_id, thread_id FROM conversation_summaries WHERE id = ANY(:ids)",
-    Layer.EPISODIC: "SELECT id, tenant_id, agent_id, thread_id FROM episodes WHERE id = ANY(:ids)",
+    Layer.EPISODIC: "SELECT id, tenant_id, agent_id, thread_id, user_id FROM episodes WHERE id = ANY(:ids)",
     Layer.NOTEBOOK: "SELECT v.id, d.tenant_id, d.agent_id, d.path FROM document_versions v "
     "JOIN documents d ON d.id = v.document_id WHERE v.id = ANY(:ids)",
-    Layer.RECALL: "SELECT id, tenant_id, agent_id, source_type FROM recall_items WHERE id = ANY(:ids)",
+    Layer.RECALL: "SELECT id, tenant_id, agent_id, source_type, user_id FROM recall_items WHERE id = ANY(:ids)",
 }
 _OWNER_SQL[Layer.PROCEDURAL] = _OWNER_SQL[Layer.NOTEBOOK]
 
@@ -208,10 +218,12 @@ async def owners(runtime: MemoryRuntime, layer: Layer, ids: list[int]) -> dict[i
         return {row[0]: tuple(row[1:]) for row in rows}
 
 
-def belongs(layer: Layer, owner: tuple[str, str | None, str | None], thread: ThreadRef) -> bool:
-    tenant_id, agent_id, extra = owner
+def belongs(layer: Layer, owner: tuple, thread: ThreadRef) -> bool:
+    tenant_id, agent_id, extra, *user = owner
     if tenant_id != thread.tenant_id:
         return False
+    if user and user[0] not in (None, thread.user_id):
+        return False  # another user's exchange or episode
     if layer == Layer.RECALL:
         return extra == "document" or agent_id == thread.agent_id  # documents are the tenant's
     if agent_id != thread.agent_id:
@@ -239,8 +251,10 @@ async def check_manifest(runtime: MemoryRuntime, reader: ThreadRef, manifest: li
     for layer, items in by_layer.items():
         if layer == Layer.GRAPH:
             uuids = [item.source_key for item in items]
-            own = await runtime.knowledge.graph.facts_by_uuid(group_of(reader.tenant_id), uuids)
-            assert [f.uuid for f in own] == uuids, f"{what}: graph facts not of tenant {reader.tenant_id}: {items}"
+            own = await runtime.knowledge.facts_by_uuid(reader.tenant_id, uuids, reader.user_id)
+            assert sorted(f.uuid for f in own) == sorted(uuids), (
+                f"{what}: graph facts not of tenant {reader.tenant_id} (user {reader.user_id}): {items}"
+            )
         else:
             await check_rows(runtime, layer, [item.source_id for item in items], reader, what)
 
@@ -305,6 +319,7 @@ class Example:
         self.background: list[str] = []  # our own workflows left running: they must succeed
         self.migrated: set[str] = set()
         self.notebook_written: set[AgentRef] = set()
+        self.documented: set[str] = set()  # tenants with a document
         self.ops = 0
 
     def agent(self, op) -> Agent:
@@ -312,7 +327,9 @@ class Example:
 
     def thread(self, op) -> ThreadRef:
         a = self.agent(op)
-        return ThreadRef(tenant_id=a.ref.tenant_id, agent_id=a.ref.agent_id, thread_id=f"thread-{op.thread}")
+        return ThreadRef(
+            tenant_id=a.ref.tenant_id, agent_id=a.ref.agent_id, thread_id=f"thread-{op.thread}", user_id=USERS[op.thread]
+        )
 
     def request_id(self) -> str:
         return f"op-{uuid.uuid4().hex[:12]}"
@@ -324,8 +341,12 @@ class Example:
     async def turn(self, op: Turn) -> None:
         a, thread, t = self.agent(op), self.thread(op), self.tenants[op.tenant]
         person = PEOPLE[self.ops % len(PEOPLE)]
+        user = user_marker(t, thread.user_id)
         if op.kind == "facts":
-            message = f"For the record ({a.marker}): {person} {t.name} works at Acme {t.name}. {person} {t.name} is based in Oslo {t.name}."
+            message = (
+                f"For the record ({a.marker} {user}): {person} {t.name} works at Acme {t.name}. "
+                f"{person} {t.name} is based in Oslo {t.name}. {person} {user.capitalize()} uses Jira {t.name}."
+            )
         elif op.kind == "remember":
             message = f"remember: {a.marker} wants the invoices of {person} {t.name} sent by email"
         elif op.kind == "recover":
@@ -334,9 +355,11 @@ class Example:
             message = f"run: ls {a.marker}-{person.lower()}.txt"
         else:
             other = self.tenants[(op.tenant + op.other) % len(self.tenants)]
+            neighbour = user_marker(t, USERS[3 - op.thread] if thread.user_id else "u1")
             message = (
-                f"recall: {person} {other.name} at Acme {other.name}\n"
-                f"What failed last time for {person} {other.name} of {other.marker} in Oslo {other.name}?"
+                f"recall: {person} {other.name} at Acme {other.name} {neighbour}\n"
+                f"What failed last time for {person} {other.name} of {other.marker} in Oslo {other.name}, "
+                f"or for {person} {neighbour.capitalize()} ({neighbour})?"
             )
         result = await send_message(self.s.client, thread, UserMessage(text=message), task_queue=self.s.task_queue)
         self.started.add(thread.key)
@@ -380,6 +403,7 @@ class Example:
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
         self.background.append(handle.id)
+        self.documented.add(t.id)
 
     async def correct(self, op: Correct) -> None:
         a, thread = self.agent(op), self.thread(op)
@@ -471,6 +495,11 @@ class Example:
             for fact in await rt.knowledge.graph.facts(group_of(t.id)):
                 said = f"{fact.fact} {fact.source_entity} {fact.target_entity}".lower()
                 assert not [m for m in others if m in said], f"the graph of {t.id} holds {fact.fact!r}"
+            for user in USERS[1:]:
+                strangers = others + [user_marker(t, u) for u in USERS if u and u != user]
+                for fact in await rt.knowledge.graph.facts(group_of(t.id, user)):
+                    said = f"{fact.fact} {fact.source_entity} {fact.target_entity}".lower()
+                    assert not [m for m in strangers if m in said], f"the graph of {user} of {t.id} holds {fact.fact!r}"
         for a in all_agents:
             foreign = self.foreign_markers(a)
             notebook = await rt.notebook.read(a.ref)
@@ -478,8 +507,8 @@ class Example:
             assert not [m for m in foreign if m in content], f"the notebook of {a.ref} reads {content!r}"
             if a.ref in self.notebook_written:
                 assert a.marker in content, f"the notebook of {a.ref} lost its own notes: {content!r}"
-            for n in (0, 1):
-                thread = ThreadRef(tenant_id=a.ref.tenant_id, agent_id=a.ref.agent_id, thread_id=f"thread-{n}")
+            for n, user in enumerate(USERS):
+                thread = ThreadRef(tenant_id=a.ref.tenant_id, agent_id=a.ref.agent_id, thread_id=f"thread-{n}", user_id=user)
                 await self.check_session(a, thread, "at the end")
         task_types = {"general", "ls"}
         for a in all_agents:
@@ -494,9 +523,29 @@ class Example:
                 for outcomes in (None, {Outcome.FAILED, Outcome.CORRECTED}):
                     episodes = await rt.episodic.search(a.ref, query, outcomes=outcomes, limit=10)
                     await check_rows(rt, Layer.EPISODIC, [e.id for e in episodes], probe, what)
+            for n, user in enumerate(USERS[1:], start=1):
+                mine = probe.model_copy(update={"thread_id": f"probe-{n}", "user_id": user})
+                neighbour = user_marker(a.tenant, USERS[3 - n])
+                what = f"a search by {user} of {a.ref.tenant_id}/{a.ref.agent_id} for {neighbour}"
+                hits = await rt.recall.search(mine, 1, f"{neighbour} {neighbour.capitalize()}", ledger_key=f"probe/{uuid.uuid4().hex}")
+                await check_rows(rt, Layer.RECALL, [h.id for h in hits], mine, what)
+                for outcomes in (None, {Outcome.FAILED, Outcome.CORRECTED}):
+                    episodes = await rt.episodic.search(a.ref, neighbour, outcomes=outcomes, limit=10, user_id=user)
+                    await check_rows(rt, Layer.EPISODIC, [e.id for e in episodes], mine, what)
+                if a.tenant.id in self.documented:
+                    # The tenant's documents are shared knowledge: every user's thread finds them.
+                    found = await rt.recall.search(
+                        mine, 1, f"Route {a.tenant.marker} Initech {a.tenant.name}", ledger_key=f"probe/{uuid.uuid4().hex}"
+                    )
+                    assert any(h.source_type == "document" for h in found), f"{user} of {a.ref} cannot find the documents"
             for task_type in sorted(task_types):
                 skills = await rt.skills.load(a.ref, task_type)
                 await check_rows(rt, Layer.PROCEDURAL, [s.version_id for s in skills], probe, f"skill {task_type} of {a.ref}")
+
+
+def user_marker(t: Tenant, user: str | None) -> str:
+    """The marker of a user's words (the tenant's own for agent-wide threads)."""
+    return f"{t.marker}{user}" if user else t.marker
 
 
 def session_of(thread: ThreadRef) -> SessionContext:
@@ -512,7 +561,7 @@ def session_of(thread: ThreadRef) -> SessionContext:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(scenario=scenarios)
-async def test_no_retrieval_crosses_a_tenant_and_no_agent_reads_another_agents_notebook(stack, scenario):
+async def test_no_retrieval_crosses_a_tenant_or_a_user_and_shared_knowledge_reaches_every_user(stack, scenario):
     tenant_count, ops = scenario
     example = Example(stack, new_tenants(tenant_count))
     for op in ops:

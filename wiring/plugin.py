@@ -17,6 +17,7 @@ from activities.registry import all_activities
 from codec.aes_gcm import data_converter
 from codec.keys import KeyRing
 from memory.runtime import MemoryRuntime
+from wiring.build_id import worker_build_id
 from workflows.registry import WORKFLOWS
 
 # Workflows reach the activity modules (for typed activity references), and through them
@@ -54,6 +55,8 @@ class MemoryWorkerPlugin(SimplePlugin):
 
     def configure_worker(self, config: WorkerConfig) -> WorkerConfig:
         config = super().configure_worker(config)
+        if not (config.get("build_id") or config.get("deployment_config")):
+            config["build_id"] = worker_build_id()
         # A client built with the project's options traces already: a second tracing
         # interceptor on its worker would double every span.
         client_traces = any(

@@ -13,6 +13,7 @@ from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.service import TLSConfig
 
 from codec.aes_gcm import data_converter
+from codec.data_keys import DataKeys
 from codec.keys import KeyConfigError, KeyRing
 
 
@@ -20,13 +21,23 @@ class ClientConfigError(ValueError):
     """The environment asks for something that cannot work (a malformed encryption key)."""
 
 
-def client_options(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+def client_options(environ: Mapping[str, str] | None = None, *, database_url: str | None = None) -> dict[str, Any]:
+    """With encryption on and a database (database_url, else DATABASE_URL), each tenant's
+    workflows are encrypted under the tenant's own data key (codec/data_keys.py), unless
+    PAYLOAD_TENANT_KEYS=off."""
+    env = os.environ if environ is None else environ
     try:
-        keyring = KeyRing.from_env(environ)
+        keyring = KeyRing.from_env(env)
     except KeyConfigError as err:
         raise ClientConfigError(f"payload encryption is misconfigured: {err}") from None
+    database_url = database_url or env.get("DATABASE_URL") or None
+    tenant_keys = keyring is not None and database_url and env.get("PAYLOAD_TENANT_KEYS", "on").lower() != "off"
+    data_keys = DataKeys(database_url, keyring) if tenant_keys else None
     # On the client only: a worker built from this client inherits it (twice would double spans).
-    options: dict[str, Any] = {"data_converter": data_converter(keyring), "interceptors": [TracingInterceptor()]}
+    options: dict[str, Any] = {
+        "data_converter": data_converter(keyring, data_keys),
+        "interceptors": [TracingInterceptor()],
+    }
     tls = tls_config(environ)
     if tls is not None:
         options["tls"] = tls

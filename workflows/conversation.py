@@ -20,9 +20,11 @@ from contract.names import (
     CORRECT_UPDATE,
     LAST_TURN_QUERY,
     SEND_MESSAGE_UPDATE,
+    TURN_PROGRESS_QUERY,
 )
 
 with workflow.unsafe.imports_passed_through():
+    from activities.agents import AgentActivities
     from activities.conversation import ConversationActivities
     from activities.learning import LearningActivities
     from activities.learning_models import CorrectionInput, SessionRef
@@ -39,9 +41,20 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.turn_step_models import TurnCommitInput, TurnRead, TurnReadInput
     from activities.turns import TurnActivities
-    from contract.conversation import ConversationStart, TurnResult, UserMessage
+    from contract.conversation import (
+        ConversationLimits,
+        ConversationStart,
+        LayerAnswer,
+        TurnProgress,
+        TurnResult,
+        TurnStep,
+        UserMessage,
+        thread_limits,
+    )
     from contract.ingestion import ExchangeIngestion
     from contract.learning import CorrectionReceipt
+    from memory.conversation.thread_users import mismatch as thread_user_mismatch
+    from memory.agents.models import AnsweringAgent
     from memory.core.usage_entry import UsageEntry
     from memory.core.validation import InvalidInput, check_message
     from memory.learning.models import Correction
@@ -73,7 +86,10 @@ TURN_STEPS_PATCH = patches.TURN_STEPS.id
 TURN_LOCAL_WRITES = ("conversation_append_message", "turn_record")
 # From here on a turn answers as the thread's agent as its operator defined it (when it is):
 # the model call resolves the version, and the turn keeps that version, its tools and its reads.
-AGENT_DEFINITIONS_PATCH = "agent-definitions"
+AGENT_DEFINITIONS_PATCH = patches.AGENT_DEFINITIONS.id
+# From here on the turn resolves its agent version first, and the version's limits apply.
+AGENT_LIMITS_PATCH = patches.AGENT_LIMITS.id
+THREAD_USERS_PATCH = patches.THREAD_USERS.id
 
 Request = TypeVar("Request")
 Result = TypeVar("Result")
@@ -87,6 +103,8 @@ class _Progress:
     assistant_id: int | None = None
     # What the turn's reads cost, billed with its record (completed or failed).
     billing: list[UsageEntry] = field(default_factory=list)
+    # The agent version answering the turn, once known: a failed turn records it too.
+    agent_version: int | None = None
 
 
 @workflow.defn(name=CONVERSATION_WORKFLOW)
@@ -95,6 +113,10 @@ class ConversationWorkflow:
     def __init__(self, start: ConversationStart) -> None:
         self._start = start
         self._thread = start.thread
+        # The limits in force: the thread's own, under which the agent's definition fills in
+        # what the caller left to it (from the first turn that resolves the agent).
+        self._limits: ConversationLimits = thread_limits(start.limits, start.limits_set, start.agent_limits)
+        self._agent_limits = start.agent_limits
         self._last_turn = start.last_turn
         self._turn_lock = asyncio.Lock()
         self._summary_due = False
@@ -114,9 +136,28 @@ class ConversationWorkflow:
         self._request_id: str | None = None
         self._local_writes = False
         self._steps = False
+        # Why this run takes no message: the thread belongs to another user (or to none).
+        self._refusal: str | None = None
+        # Workflow state only, read by the progress query: it adds no command to history.
+        self._turn_progress: TurnProgress | None = None
 
     @workflow.run
     async def run(self, start: ConversationStart) -> int:
+        if self._last_turn is None and workflow.patched(THREAD_USERS_PATCH):
+            try:
+                await workflow.execute_activity_method(
+                    ConversationActivities.claim_user,
+                    self._thread,
+                    summary="conversation: the end user this thread belongs to",
+                    **MEMORY_IO,
+                )
+            except ActivityError as err:
+                # Refused before anything is stored: the waiting message gets the reason, and the
+                # run ends without a turn.
+                cause = err.cause
+                self._refusal = cause.message if isinstance(cause, ApplicationError) else str(err)
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                return 0
         if self._last_turn is None:
             self._last_turn = await workflow.execute_activity_method(
                 ConversationActivities.open, self._thread, summary="conversation: find last stored turn", **MEMORY_IO
@@ -126,13 +167,12 @@ class ConversationWorkflow:
         if start.last_turn is not None:
             # A continued run has no static summary of its own; say what it is here.
             workflow.set_current_details(f"Conversation continued after turn {start.last_turn}; waiting for messages.")
-        idle = timedelta(hours=start.limits.idle_timeout_hours)
         while True:
             turns_before = self._turns_this_run
             try:
                 await workflow.wait_condition(
                     lambda: self._summary_due or self._should_continue_as_new(),
-                    timeout=idle,
+                    timeout=timedelta(hours=self._limits.idle_timeout_hours),
                     timeout_summary="thread idle: close",
                 )
             except asyncio.TimeoutError:
@@ -157,6 +197,7 @@ class ConversationWorkflow:
                         "last_turn": self._last_turn,
                         "pending_ingestions": list(self._ingestions.unstarted.values()),
                         "pending_corrections": self._pending_corrections,
+                        "agent_limits": self._agent_limits,
                     }
                 )
             )
@@ -164,8 +205,12 @@ class ConversationWorkflow:
     def _should_continue_as_new(self) -> bool:
         return (
             workflow.info().is_continue_as_new_suggested()
-            or self._turns_this_run >= self._start.limits.max_turns_per_run
+            or self._turns_this_run >= self._limits.max_turns_per_run
         )
+
+    @workflow.query(name=TURN_PROGRESS_QUERY, description="How far the current (or last) turn of this run got.")
+    def turn_progress(self) -> TurnProgress:
+        return self._turn_progress or TurnProgress(turn=0, stage="idle")
 
     @workflow.query(name=LAST_TURN_QUERY, description="The last turn number of this thread.")
     def last_turn(self) -> int:
@@ -176,7 +221,9 @@ class ConversationWorkflow:
         description="Send one user message; returns the agent's reply and its context manifest.",
     )
     async def send_message(self, message: UserMessage) -> TurnResult:
-        await workflow.wait_condition(lambda: self._last_turn is not None)
+        await workflow.wait_condition(lambda: self._last_turn is not None or self._refusal is not None)
+        if self._refusal is not None:
+            raise ApplicationError(self._refusal, type="InvalidInput", non_retryable=True)
         async with self._turn_lock:
             self._last_turn += 1
             self._turns_this_run += 1
@@ -186,7 +233,9 @@ class ConversationWorkflow:
     def _validate_message(self, message: UserMessage) -> None:
         # A rejected update leaves no trace in history and writes nothing anywhere.
         try:
-            check_message(message.text, max_chars=self._start.limits.max_message_chars)
+            check_message(message.text, max_chars=self._limits.max_message_chars)
+            if message.user_id != self._thread.user_id:
+                raise thread_user_mismatch(self._thread.model_copy(update={"user_id": message.user_id}), self._thread.user_id)
         except InvalidInput as err:
             raise ApplicationError(str(err), type="InvalidInput", non_retryable=True) from None
 
@@ -236,6 +285,8 @@ class ConversationWorkflow:
             self._last_turn -= 1
             self._turns_this_run -= 1
             return answer_again(user.earlier)
+        update = workflow.current_update_info()
+        self._turn_progress = TurnProgress(turn=turn, request_id=update.id if update else None)
         progress = _Progress()
         if not durable:
             return await self._answer(turn, message, user, progress)
@@ -248,9 +299,10 @@ class ConversationWorkflow:
 
     async def _answer(self, turn: int, message: UserMessage, user: MessageRef, progress: _Progress) -> TurnResult:
         self._turn_corrections = []
+        agent, resolved = await self._resolve_agent(turn, progress)
         read = await self._read(turn, message.text, user, progress)
         try:
-            reply, tools = await self._generate(turn, progress.manifest, user, attempt="first")
+            reply, tools = await self._generate(turn, progress.manifest, user, attempt="first", agent=agent, resolved=resolved)
         except ActivityError as err:
             if not is_context_overflow(err):
                 await self._fail(turn, message, user, progress, err, "")
@@ -258,12 +310,15 @@ class ConversationWorkflow:
             await self._summarise(force=True)
             read = await self._read(turn, message.text, user, progress)
             try:
-                reply, tools = await self._generate(turn, progress.manifest, user, attempt="after-summary")
+                reply, tools = await self._generate(
+                    turn, progress.manifest, user, attempt="after-summary", agent=agent, resolved=resolved
+                )
             except ActivityError as retry_err:
                 await self._fail(
                     turn, message, user, progress, retry_err, "the context does not fit even after summarising: "
                 )
         if reply.agent is not None:
+            progress.agent_version = reply.agent.version
             # What the model saw: the layers this agent does not read were left out.
             progress.manifest = [item for item in progress.manifest if item.layer in reply.agent.reads]
         outcome = "corrected" if self._turn_corrections else "failed" if tools.unrecovered_failure else "succeeded"
@@ -306,10 +361,20 @@ class ConversationWorkflow:
             result = result.model_copy(update={"assistant_message_id": assistant.id})
             await self._record(turn, "completed", user.id, assistant.id, manifest, reply.usage, result=result)
         self._start_ingestion(turn, message, user.id, assistant.id, outcome=outcome, tools_used=tools.used)
-        if read.conversation.tail_tokens + user.tokens + assistant.tokens > self._start.limits.summary_trigger_tokens:
+        if read.conversation.tail_tokens + user.tokens + assistant.tokens > self._limits.summary_trigger_tokens:
             self._summary_due = True
         workflow.set_current_details(details(turn, manifest, reply, read.layers))
+        self._show_progress(stage="done", result=result)
         return result
+
+    def _show_progress(self, **changes: Any) -> None:
+        if self._turn_progress is not None:
+            self._turn_progress = self._turn_progress.model_copy(update=changes)
+
+    def _show_step(self, kind: str, detail: str) -> None:
+        if self._turn_progress is not None:
+            steps = [*self._turn_progress.steps, TurnStep(kind=kind, detail=detail)]
+            self._show_progress(stage=kind, steps=steps)
 
     async def _store_reply_each_step(
         self, turn: int, user: MessageRef, reply: GenerateOutput, progress: _Progress, result: TurnResult
@@ -349,27 +414,56 @@ class ConversationWorkflow:
             self._remember(read.learned.entries)
         progress.manifest = read.manifest()
         progress.billing = read.billing
+        self._show_progress(stage="read", layers=[LayerAnswer(**r.model_dump()) for r in read.layers])
         return read
 
+    async def _resolve_agent(self, turn: int, progress: _Progress) -> tuple[AnsweringAgent | None, bool]:
+        """The agent version this turn answers as, read once at its start: its limits apply from
+        this turn on, and the whole turn (every model call, a failure's record) keeps it."""
+        if not workflow.patched(AGENT_LIMITS_PATCH):
+            return None, False
+        agent = await self._write(
+            AgentActivities.answering,
+            self._thread.agent,
+            name="agents_answering_version",
+            summary=f"agents: which version of {self._thread.agent_id} answers turn {turn}",
+        )
+        self._agent_limits = agent.limits if agent is not None else None
+        self._limits = thread_limits(self._start.limits, self._start.limits_set, self._agent_limits)
+        if agent is not None:
+            progress.agent_version = agent.version
+        return agent, True
+
     async def _generate(
-        self, turn: int, manifest: list[ContextItem], user: MessageRef, *, attempt: str
+        self,
+        turn: int,
+        manifest: list[ContextItem],
+        user: MessageRef,
+        *,
+        attempt: str,
+        agent: AnsweringAgent | None = None,
+        resolved: bool = False,
     ) -> tuple[GenerateOutput, ToolRunner]:
         """The model/tool loop, bounded: the last allowed call gets no tools and must answer."""
         tools = ToolRunner(
             self._session,
             turn,
-            command_timeout=timedelta(seconds=self._start.limits.tool_timeout_seconds),
+            command_timeout=timedelta(seconds=self._limits.tool_timeout_seconds),
             on_learned=self._remember,
         )
+        tools.agent = agent
         usage = ModelUsage()
-        limit = self._start.limits.max_tool_iterations
-        use_agent = workflow.patched(AGENT_DEFINITIONS_PATCH)
+        limit = self._limits.max_tool_iterations
+        # A turn that resolved its agent and found none answers with the runtime's default all
+        # through, even if a definition is saved while it runs.
+        use_agent = workflow.patched(AGENT_DEFINITIONS_PATCH) and (agent is not None or not resolved)
         for iteration in range(limit + 1):
             # A correction that arrived since the last call applies from this call on.
             self._turn_corrections += self._pending_corrections
             self._pending_corrections = []
             learned_unchanged = self._learned == self._learned_seen
             self._learned_seen = list(self._learned)
+            self._show_step("model_call", str(iteration + 1))
             output = await workflow.execute_activity_method(
                 ModelActivities.generate,
                 GenerateInput(
@@ -397,6 +491,7 @@ class ConversationWorkflow:
                 return output.model_copy(update={"usage": usage}), tools
             for call in output.tool_calls:
                 await tools.run(call)
+                self._show_step("tool", tools.summaries[-1])
         raise AssertionError("unreachable: the last iteration has no tools")
 
     async def _summarise(self, *, force: bool) -> None:
@@ -404,8 +499,8 @@ class ConversationWorkflow:
             ConversationActivities.summarise,
             SummariseInput(
                 thread=self._thread,
-                trigger_tokens=self._start.limits.summary_trigger_tokens,
-                keep_tail_messages=self._start.limits.summary_keep_tail_messages,
+                trigger_tokens=self._limits.summary_trigger_tokens,
+                keep_tail_messages=self._limits.summary_keep_tail_messages,
                 force=force,
             ),
             summary="conversation: fold older messages into the summary" + (" (context overflow)" if force else ""),
@@ -417,6 +512,7 @@ class ConversationWorkflow:
     ) -> NoReturn:
         """Record the failed turn for audit, then fail the update (not the thread) with the cause."""
         text = f"turn {turn} failed: {why}{reason(err)}"
+        self._show_progress(stage="failed")
         manifest, assistant_id = progress.manifest, progress.assistant_id
         if not workflow.patched(TURN_DURABILITY_PATCH):
             await self._record(turn, "failed", user.id, None, manifest, ModelUsage())
@@ -424,7 +520,15 @@ class ConversationWorkflow:
             raise ApplicationError(f"turn {turn} failed: {why}{err.cause or err}", type="TurnFailed") from err
         try:
             await self._record(
-                turn, "failed", user.id, assistant_id, manifest, ModelUsage(), error=text, billing=progress.billing
+                turn,
+                "failed",
+                user.id,
+                assistant_id,
+                manifest,
+                ModelUsage(),
+                error=text,
+                billing=progress.billing,
+                agent_version=progress.agent_version,
             )
         except ActivityError as record_err:
             # Likely the same store that failed the turn, still down: the caller learns what
@@ -477,6 +581,7 @@ class ConversationWorkflow:
         result: TurnResult | None = None,
         error: str | None = None,
         billing: list[UsageEntry] | None = None,
+        agent_version: int | None = None,
     ) -> None:
         await self._write(
             TurnActivities.record,
@@ -491,7 +596,7 @@ class ConversationWorkflow:
                 request_id=self._request_id,
                 result=result.model_dump(mode="json") if result else None,
                 error=error,
-                agent_version=result.agent_version if result else None,
+                agent_version=result.agent_version if result else agent_version,
                 billing=billing or [],
             ),
             name="turn_record",

@@ -77,4 +77,28 @@ EPISODIC = Patch(
     "ingestion-completed-fee224fe, ingestion-gated-completed-5500efee",
 )
 
-ALL = (KNOWLEDGE_GRAPH, LEARNING, TURN_DURABILITY, LOCAL_WRITES, TURN_STEPS, EPISODIC)
+THREAD_USERS = Patch(
+    "thread-users",
+    "ConversationWorkflow",
+    Stage.PATCHED,
+    "a new run binds its thread to the thread's end user (or refuses another user) before its first turn",
+    "every conversation history recorded before it",
+)
+
+AGENT_DEFINITIONS = Patch(
+    "agent-definitions",
+    "ConversationWorkflow",
+    Stage.PATCHED,
+    "a turn answers as the thread's agent as its operator defined it: instructions, model, tools, reads",
+    "every conversation history recorded before issue 15's definitions (all but conversation-agent-*)",
+)
+AGENT_LIMITS = Patch(
+    "agent-limits",
+    "ConversationWorkflow",
+    Stage.PATCHED,
+    "a turn first resolves its agent version (a local activity): the version's limits apply to the "
+    "thread under the caller's own, and a failed turn records the version",
+    "every conversation history recorded before it (all but conversation-agent-*)",
+)
+
+ALL = (KNOWLEDGE_GRAPH, LEARNING, TURN_DURABILITY, LOCAL_WRITES, TURN_STEPS, EPISODIC, AGENT_DEFINITIONS, AGENT_LIMITS, THREAD_USERS)

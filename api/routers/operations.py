@@ -19,6 +19,7 @@ from temporalio.service import RPCError
 from api.auth import operator_key, read_key, write_key
 from api.errors import ApiError
 from api.keys import ApiKey
+from api.operator_changes import operator_of
 from api.routers.threads import REQUEST_ID, services
 from api.services import ApiServices
 from api.workflow_errors import as_api_error
@@ -123,7 +124,8 @@ async def document_progress(document_id: str, key: ApiKey = Depends(read_key), a
 async def codify(agent_id: str, body: CodifyRequest, key: ApiKey = Depends(operator_key), api: ApiServices = Depends(services)):
     request = CodifyInput(
         agent=AgentRef(tenant_id=key.tenant_id, agent_id=agent_id),
-        operator=f"key:{key.key_id}",
+        # Codify's operator is a plain id (the skill's author becomes `agent:codify:<operator>`).
+        operator=operator_of(key),
         request_id=body.request_id or uuid.uuid4().hex,
         **body.model_dump(exclude={"request_id"}),
     )

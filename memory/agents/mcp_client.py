@@ -98,12 +98,23 @@ async def call_tool(
     environ: Mapping[str, str] | None = None,
 ) -> McpCallResult:
     """One call. A tool that reports an error is a result (the model reads it); a server that
-    cannot be reached raises McpServerUnavailable."""
+    cannot be reached, or goes away before it answers, raises McpServerUnavailable saying which."""
+    result = None
+    phase = "connect"
     try:
         async with _client(server, os.environ if environ is None else environ) as client:
+            phase = "call"
             result = await client.call_tool(tool, arguments, read_timeout_seconds=server.timeout_seconds)
-    except Exception as err:  # noqa: BLE001
-        raise McpServerUnavailable(f"MCP server {server.name!r} failed during {tool}: {_describe(err)}") from None
+    except Exception as err:  # noqa: BLE001 - anything the transport raises means the server is gone
+        if phase == "connect":
+            raise McpServerUnavailable(
+                f"MCP server {server.name!r} is not reachable, so {tool} was not called: {_describe(err)}"
+            ) from None
+        if result is None:
+            raise McpServerUnavailable(
+                f"MCP server {server.name!r} went away during {tool}, before it answered: {_describe(err)}"
+            ) from None
+        # The server answered and then broke the connection while it was being closed: the answer stands.
     parts = [block.text for block in result.content if getattr(block, "type", None) == "text"]
     if not parts and result.structured_content is not None:
         parts.append(str(result.structured_content))

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from memory.llm.base import ToolSpec
 from memory.prompt.manifest import Layer
@@ -29,8 +30,25 @@ _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ENV_VAR = re.compile(r"^[A-Z_][A-Z0-9_]{0,99}$")
 
 
+# Why a definition is refused, as stable names: the error type of a refused field, and the
+# Temporal error type of a refusal found when its MCP servers are asked. The front door
+# answers with them as error codes.
+UNKNOWN_PROVIDER = "unknown_provider"
+INSTRUCTIONS_EMPTY = "instructions_empty"
+INSTRUCTIONS_TOO_LONG = "instructions_too_long"
+TOOL_NAME_CONFLICT = "tool_name_conflict"
+MCP_SERVER_UNREACHABLE = "mcp_server_unreachable"
+MCP_TOOL_INVALID = "mcp_tool_invalid"
+# The agent exists already (create), or someone saved since the version an update was based on.
+VERSION_CONFLICT = "version_conflict"
+
+
 class AgentDefinitionInvalid(ValueError):
     """A definition that can never be saved as it is: the message says what to change."""
+
+    def __init__(self, message: str, *, code: str = TOOL_NAME_CONFLICT):
+        super().__init__(message)
+        self.code = code
 
 
 class McpServer(BaseModel, frozen=True):
@@ -80,9 +98,13 @@ class AgentSpec(BaseModel):
     @classmethod
     def _instructions(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("instructions are empty: say who the agent is and how it works")
+            raise PydanticCustomError(INSTRUCTIONS_EMPTY, "instructions are empty: say who the agent is and how it works")
         if len(value) > MAX_INSTRUCTIONS_CHARS:
-            raise ValueError(f"instructions are {len(value)} characters; the limit is {MAX_INSTRUCTIONS_CHARS}")
+            raise PydanticCustomError(
+                INSTRUCTIONS_TOO_LONG,
+                "instructions are {length} characters; the limit is {limit}",
+                {"length": len(value), "limit": MAX_INSTRUCTIONS_CHARS},
+            )
         if "\x00" in value:
             raise ValueError("instructions contain a NUL byte")
         return value
@@ -92,8 +114,10 @@ class AgentSpec(BaseModel):
     def _model(cls, value: str) -> str:
         provider, _, name = value.partition("/")
         if provider not in MODEL_PROVIDERS:
-            raise ValueError(
-                f"model {value!r} has unknown provider {provider!r}; known providers: {', '.join(MODEL_PROVIDERS)}"
+            raise PydanticCustomError(
+                UNKNOWN_PROVIDER,
+                "model '{model}' has unknown provider '{provider}'; known providers: {known}",
+                {"model": value, "provider": provider, "known": ", ".join(MODEL_PROVIDERS)},
             )
         if not name.strip():
             raise ValueError(f"model {value!r} names no model: write provider/model")
@@ -173,6 +197,9 @@ class AnsweringAgent(BaseModel):
     builtin: list[str]
     mcp: dict[str, "McpRoute"] = {}
     reads: list[Layer] = list(Layer)
+    # The definition's ConversationLimits fields: they apply to the agent's threads, under
+    # the limits a thread's caller set itself.
+    limits: dict[str, Any] = {}
 
     def allows(self, name: str) -> bool:
         return name in self.builtin or name in self.mcp
@@ -193,7 +220,8 @@ def check_tool_names(spec: AgentSpec, tools: list[McpTool]) -> None:
     for tool in tools:
         if not _NAME.fullmatch(tool.name):
             raise AgentDefinitionInvalid(
-                f"MCP server {tool.server!r}: tool name {tool.name!r} is not usable (letters, digits, _ and -, up to 64)"
+                f"MCP server {tool.server!r}: tool name {tool.name!r} is not usable (letters, digits, _ and -, up to 64)",
+                code=MCP_TOOL_INVALID,
             )
         if tool.name in BUILTIN_TOOLS:
             raise AgentDefinitionInvalid(
@@ -205,4 +233,6 @@ def check_tool_names(spec: AgentSpec, tools: list[McpTool]) -> None:
             )
         seen[tool.name] = tool.server
     if len(tools) > MAX_MCP_TOOLS:
-        raise AgentDefinitionInvalid(f"the MCP servers offer {len(tools)} tools; an agent may have {MAX_MCP_TOOLS}")
+        raise AgentDefinitionInvalid(
+            f"the MCP servers offer {len(tools)} tools; an agent may have {MAX_MCP_TOOLS}", code=MCP_TOOL_INVALID
+        )

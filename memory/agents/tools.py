@@ -19,6 +19,7 @@ def agent_tools(agent: AgentVersion) -> AnsweringAgent:
         agent_id=agent.agent_id,
         version=agent.version,
         reads=list(agent.spec.reads),
+        limits=dict(agent.spec.limits),
         builtin=list(agent.spec.builtin_tools),
         mcp={
             tool.name: McpRoute(server=tool.server, timeout_seconds=timeouts[tool.server], retry_safe=tool.retry_safe)

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from memory.conversation import turn_requests
+from memory.conversation.thread_users import ThreadUsers
 from memory.core.refs import ThreadRef
 from memory.core.schema import conversation_summaries, messages
 from memory.core.tokens import estimate_tokens
@@ -60,6 +61,8 @@ class RequestedMessage(BaseModel):
 class ConversationStore:
     def __init__(self, engine: AsyncEngine):
         self._engine = engine
+        # Which end user each thread belongs to.
+        self.users = ThreadUsers(engine)
 
     async def append(self, thread: ThreadRef, turn: int, role: Role, content: str) -> StoredMessage:
         """Append once: a retry with the same (thread, turn, role) returns the stored row."""

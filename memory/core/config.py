@@ -113,9 +113,10 @@ class Settings(BaseModel):
     recall_retrieval: str = Field(default="hybrid", pattern="^(hybrid|vector|lexical)$")
     recall_fusion: str = Field(default="relative", pattern="^(relative|rrf)$")
     recall_rrf_k: int = Field(default=60, ge=1)
-    recall_vector_candidates: int = Field(default=40, ge=1, le=1000)
-    recall_lexical_candidates: int = Field(default=40, ge=1, le=1000)
-    recall_vector_weight: float = Field(default=1.0, ge=0.0)
+    # Defaults chosen on LoCoMo's development conversations (bench/locomo.py).
+    recall_vector_candidates: int = Field(default=100, ge=1, le=1000)
+    recall_lexical_candidates: int = Field(default=100, ge=1, le=1000)
+    recall_vector_weight: float = Field(default=0.3, ge=0.0)
     # The HNSW index (memory/recall/store.py HnswSettings): m and ef_construction shape indexes
     # built from now on; ef_search is the candidate list of every vector query.
     recall_hnsw_m: int = Field(default=16, ge=2, le=100)

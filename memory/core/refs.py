@@ -1,4 +1,5 @@
-"""Who owns a piece of memory: tenant, agent and thread, validated on construction."""
+"""Who owns a piece of memory: tenant, agent, thread and (optionally) the end user the thread
+belongs to, validated on construction."""
 
 from __future__ import annotations
 
@@ -24,11 +25,19 @@ class AgentRef(BaseModel, frozen=True):
 
 class ThreadRef(AgentRef, frozen=True):
     thread_id: str
+    # The person the agent serves in this thread; None keeps the thread agent-wide. A thread
+    # belongs to at most one user, fixed by its first message (memory/conversation/thread_users.py).
+    user_id: str | None = None
 
     @field_validator("thread_id")
     @classmethod
     def _thread(cls, value: str) -> str:
         return check_id("thread", value)
+
+    @field_validator("user_id")
+    @classmethod
+    def _user(cls, value: str | None) -> str | None:
+        return None if value is None else check_id("user", value)
 
     @property
     def agent(self) -> AgentRef:

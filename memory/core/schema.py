@@ -78,6 +78,8 @@ recall_items = Table(
     Column("tenant_id", String(64), nullable=False),
     Column("agent_id", String(64)),
     Column("thread_id", String(64)),
+    # The end user of the thread an exchange came from: private to that user. NULL: agent-wide.
+    Column("user_id", String(64)),
     Column("source_type", String(32), nullable=False),
     Column("source_name", String(512)),
     Column("chunk_index", Integer),
@@ -204,6 +206,21 @@ switch_settings = Table(
     Column("value", JSONB, nullable=False),
     Column("operator", String(200), nullable=False),
     Column("reason", Text, nullable=False, server_default=""),
+    # The workflow that made the change: a retried activity writes its row once.
+    Column("change_key", String(300), unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Who put a tenant on which plan, and why; the plan in force is tenants.plan.
+plan_changes = Table(
+    "plan_changes",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False, index=True),
+    Column("plan", String(32), nullable=False),
+    Column("operator", String(200), nullable=False),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("change_key", String(300), unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
@@ -269,6 +286,8 @@ episodes = Table(
     Column("tenant_id", String(64), nullable=False),
     Column("agent_id", String(64), nullable=False),
     Column("thread_id", String(64), nullable=False),
+    # The end user of the thread: private to that user. NULL: agent-wide.
+    Column("user_id", String(64)),
     Column("turn", Integer, nullable=False),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("task_type", String(64), nullable=False, server_default="general"),
@@ -281,6 +300,18 @@ episodes = Table(
     Column("transcript_chars", Integer, nullable=False, server_default="0"),
     Column("truncated_at", DateTime(timezone=True)),
     Column("idempotency_key", String(300), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# One vector of an episode's summary per embedding model, like recall_embeddings: episodic
+# search's vector leg reads only the tenant's current model (the fence).
+episode_embeddings = Table(
+    "episode_embeddings",
+    metadata,
+    Column("episode_id", BigInteger, ForeignKey("episodes.id", ondelete="CASCADE"), primary_key=True),
+    Column("embedding_model", String(200), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("embedding", Vector(), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
@@ -418,4 +449,46 @@ agent_definitions = Table(
     Column("idempotency_key", String(300), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("tenant_id", "agent_id", "version", name="uq_agent_definitions_version"),
+)
+
+
+# The end user each thread belongs to, fixed by the thread's first message. A thread with
+# no row is agent-wide.
+thread_users = Table(
+    "thread_users",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("agent_id", String(64), primary_key=True),
+    Column("thread_id", String(64), primary_key=True),
+    Column("user_id", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# One row per forget request: who asked, when, the scope and what was erased, per layer.
+# It names the tenant and user erased, and holds none of their content.
+forget_runs = Table(
+    "forget_runs",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("forget_key", String(300), nullable=False, unique=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("user_id", String(64)),
+    Column("operator", String(200), nullable=False),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("dry_run", Boolean, nullable=False, server_default="false"),
+    Column("counts", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("requested_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("finished_at", DateTime(timezone=True)),
+)
+
+# Each tenant's payload data key, wrapped by the codec's key ring. Forgetting the tenant
+# deletes the row, and with it every payload encrypted under the key (crypto-shredding).
+tenant_data_keys = Table(
+    "tenant_data_keys",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("key_id", String(64), nullable=False, unique=True),
+    Column("wrapped_key", LargeBinary, nullable=False),
+    Column("wrapping_key_id", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -3,7 +3,8 @@
 Rows are append-only: the newest row per (tenant, name) is in force and the rows before it
 say who flipped what, when and why. A tenant's own row beats the global row, which beats
 the default; a row whose value is JSON null clears its level, so the next one down applies.
-Switches are read on every decision and never cached, so a flip takes effect on the next read.
+Switches are never cached across units of work: a turn's reads share one read of them
+(memory/core/read_once.py), so a flip takes effect from the next turn.
 """
 
 from __future__ import annotations
@@ -14,22 +15,25 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel
-from sqlalchemy import JSON, func, insert, literal, select
-from sqlalchemy.dialects.postgresql import JSONB, distinct_on
+from sqlalchemy import JSON, func, literal, select
+from sqlalchemy.dialects.postgresql import JSONB, distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from memory.core.read_once import once
 from memory.core.schema import switch_settings, tenants
-from memory.core.tenants import DEFAULT_PLAN, Plan
-from memory.core.validation import InvalidInput, check_id, check_storable
+from memory.core.tenants import (
+    DEFAULT_PLAN,
+    Plan,
+    check_change_note,
+    check_limit,
+)
+from memory.core.validation import InvalidInput, check_id
 
 log = logging.getLogger(__name__)
 
 # The tenant_id of global rows; check_id refuses it as a tenant id, so it can never collide.
 GLOBAL = "*"
 
-MAX_OPERATOR_CHARS = 200
-MAX_REASON_CHARS = 2000
-MAX_HISTORY_ROWS = 1000
 
 GRAPH_EXTRACTION = "graph_extraction"
 INGEST_MIN_CHARS = "ingest_min_chars"
@@ -113,6 +117,17 @@ def parse_value(name: str, text: str) -> bool | int:
     return check_value(name, number)
 
 
+# The word that clears a level, so the global value or the default applies again.
+CLEAR = "default"
+
+
+def typed_value(name: str, value: bool | int | str | None) -> bool | int | None:
+    """A value as typed by an operator ("off", "200", "default") or already typed."""
+    if value is None or (isinstance(value, str) and value.strip().lower() == CLEAR):
+        return None
+    return parse_value(name, value) if isinstance(value, str) else check_value(name, value)
+
+
 def format_value(value: bool | int | None) -> str:
     if value is None:
         return "default"
@@ -194,8 +209,12 @@ class SwitchBoard:
         return (await self.effective(tenant_id)).layers.get(layer.value, True)
 
     async def effective(self, tenant_id: str) -> EffectiveSwitches:
-        """The switches in force for a tenant now, each with where its value came from."""
+        """The switches in force for a tenant now, each with where its value came from; read
+        once per read_once scope, so a turn's layers do not each ask the database."""
         check_id("tenant", tenant_id)
+        return await once(("switches", tenant_id), lambda: self._read_effective(tenant_id))
+
+    async def _read_effective(self, tenant_id: str) -> EffectiveSwitches:
         plan_query = select(tenants.c.plan).where(tenants.c.tenant_id == tenant_id).scalar_subquery()
         # One round trip: the tenant's plan and the newest row of every switch that bears on it.
         async with self._engine.connect() as conn:
@@ -249,44 +268,59 @@ class SwitchBoard:
         )
 
     async def set(
-        self, name: str, value: bool | int, *, tenant_id: str | None, operator: str, reason: str = ""
+        self,
+        name: str,
+        value: bool | int,
+        *,
+        tenant_id: str | None,
+        operator: str,
+        reason: str = "",
+        change_key: str | None = None,
     ) -> None:
-        """Append a row that is in force from the next read on. tenant_id None sets the global value."""
-        await self._append(name, check_value(name, value), tenant_id=tenant_id, operator=operator, reason=reason)
+        """Append a row that is in force from the next read on. tenant_id None sets the global value.
+        A change_key seen before writes nothing: the change was made already."""
+        await self._append(
+            name, check_value(name, value), tenant_id=tenant_id, operator=operator, reason=reason, change_key=change_key
+        )
 
-    async def clear(self, name: str, *, tenant_id: str | None, operator: str, reason: str = "") -> None:
+    async def clear(
+        self, name: str, *, tenant_id: str | None, operator: str, reason: str = "", change_key: str | None = None
+    ) -> None:
         """Take away the tenant's (or the global) value, so the global value or default applies again.
 
         Setting the default value instead would pin it: a later change of the default would
         not reach this tenant, and a global row would pin every tenant's plan default."""
-        await self._append(name, None, tenant_id=tenant_id, operator=operator, reason=reason)
+        await self._append(name, None, tenant_id=tenant_id, operator=operator, reason=reason, change_key=change_key)
 
     async def _append(
-        self, name: str, value: bool | int | None, *, tenant_id: str | None, operator: str, reason: str
+        self,
+        name: str,
+        value: bool | int | None,
+        *,
+        tenant_id: str | None,
+        operator: str,
+        reason: str,
+        change_key: str | None,
     ) -> None:
         spec = switch_spec(name)
         if tenant_id is not None:
             check_id("tenant", tenant_id)
             if spec.global_only:
                 raise InvalidInput(f"{name} is a global switch: it cannot be set for one tenant")
-        if not isinstance(operator, str) or not operator.strip():
-            raise InvalidInput("a switch change must name its operator")
-        if len(operator) > MAX_OPERATOR_CHARS:
-            raise InvalidInput(f"operator name is longer than {MAX_OPERATOR_CHARS} characters")
-        if not isinstance(reason, str) or len(reason) > MAX_REASON_CHARS:
-            raise InvalidInput(f"reason must be text of at most {MAX_REASON_CHARS} characters")
-        check_storable("the operator name", operator)
-        check_storable("the reason", reason)
+        check_change_note(operator, reason)
         async with self._engine.begin() as conn:
             await conn.execute(
-                insert(switch_settings).values(
+                insert(switch_settings)
+                .values(
                     tenant_id=GLOBAL if tenant_id is None else tenant_id,
                     name=name,
                     # JSON null, not SQL NULL: a cleared level is a row of the history too.
                     value=JSON.NULL if value is None else value,
                     operator=operator.strip(),
                     reason=reason.strip(),
+                    change_key=change_key,
                 )
+                .on_conflict_do_nothing(index_elements=["change_key"])
             )
 
     async def history(
@@ -300,8 +334,7 @@ class SwitchBoard:
             query = query.where(switch_settings.c.tenant_id == tenant_id)
         if name is not None:
             query = query.where(switch_settings.c.name == switch_spec(name).name)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_HISTORY_ROWS:
-            raise InvalidInput(f"history limit must be between 1 and {MAX_HISTORY_ROWS}, got {limit!r}")
+        check_limit(limit)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query.limit(limit))).mappings().all()
         return [

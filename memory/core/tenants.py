@@ -4,14 +4,20 @@ and the tenant's plan, which sets the defaults of its run-time switches."""
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from enum import StrEnum
 
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from memory.core.schema import tenants
-from memory.core.validation import InvalidInput, check_id
+from memory.core.schema import plan_changes, tenants
+from memory.core.validation import InvalidInput, check_id, check_storable
+
+MAX_OPERATOR_CHARS = 200
+MAX_REASON_CHARS = 2000
+MAX_HISTORY_ROWS = 1000
 
 
 class Plan(StrEnum):
@@ -29,6 +35,32 @@ def check_plan(value: object) -> Plan:
     except ValueError:
         known = ", ".join(p.value for p in Plan)
         raise InvalidInput(f"unknown plan {str(value)[:80]!r}: plans are {known}") from None
+
+
+class PlanChange(BaseModel):
+    id: int
+    tenant_id: str
+    plan: str
+    operator: str
+    reason: str
+    created_at: datetime
+
+
+def check_change_note(operator: object, reason: object) -> None:
+    """Who makes a change and why: both are kept in the history, so both are checked first."""
+    if not isinstance(operator, str) or not operator.strip():
+        raise InvalidInput("a switch change must name its operator")
+    if len(operator) > MAX_OPERATOR_CHARS:
+        raise InvalidInput(f"operator name is longer than {MAX_OPERATOR_CHARS} characters")
+    if not isinstance(reason, str) or len(reason) > MAX_REASON_CHARS:
+        raise InvalidInput(f"reason must be text of at most {MAX_REASON_CHARS} characters")
+    check_storable("the operator name", operator)
+    check_storable("the reason", reason)
+
+
+def check_limit(limit: object) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_HISTORY_ROWS:
+        raise InvalidInput(f"history limit must be between 1 and {MAX_HISTORY_ROWS}, got {limit!r}")
 
 
 # How long a worker trusts the fence it last read for a query. A switch made in this process
@@ -84,18 +116,54 @@ class TenantRegistry:
             row = await conn.execute(select(tenants.c.embedding_model).where(tenants.c.tenant_id == tenant_id))
             return row.scalar_one_or_none()
 
-    async def set_plan(self, tenant_id: str, plan: str) -> Plan:
+    async def set_plan(
+        self,
+        tenant_id: str,
+        plan: str,
+        *,
+        operator: str | None = None,
+        reason: str = "",
+        change_key: str | None = None,
+    ) -> Plan:
         """Put a tenant on a plan; a tenant not seen before is registered on the default model,
-        so a trial can be configured before its first message."""
+        so a trial can be configured before its first message. With an operator, the change
+        is recorded (who, why) in the same transaction; a change_key seen before changes nothing."""
         check_id("tenant", tenant_id)
         chosen = check_plan(plan)
+        if operator is not None:
+            check_change_note(operator, reason)
         async with self._engine.begin() as conn:
+            if operator is not None:
+                recorded = await conn.execute(
+                    insert(plan_changes)
+                    .values(
+                        tenant_id=tenant_id,
+                        plan=chosen.value,
+                        operator=operator.strip(),
+                        reason=reason.strip(),
+                        change_key=change_key,
+                    )
+                    .on_conflict_do_nothing(index_elements=["change_key"])
+                )
+                if not recorded.rowcount:
+                    return chosen
             await conn.execute(
                 insert(tenants)
                 .values(tenant_id=tenant_id, embedding_model=self._default_model, plan=chosen.value)
                 .on_conflict_do_update(index_elements=["tenant_id"], set_={"plan": chosen.value})
             )
         return chosen
+
+    async def plan_history(self, tenant_id: str, limit: int = 50) -> list[PlanChange]:
+        """Recorded plan changes of the tenant, newest first."""
+        check_id("tenant", tenant_id)
+        check_limit(limit)
+        query = (
+            select(plan_changes).where(plan_changes.c.tenant_id == tenant_id).order_by(plan_changes.c.id.desc()).limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [PlanChange.model_validate(dict(row)) for row in rows]
 
     async def plan(self, tenant_id: str) -> str:
         """The tenant's plan; a tenant not seen yet is on the default plan (reading registers nobody)."""

@@ -29,6 +29,7 @@ class Action(StrEnum):
     GRAPH_EMBED = "graph_embed"
     GRAPH_RERANK = "graph_rerank"
     EPISODE_SUMMARY = "episode_summary"
+    EPISODE_EMBED = "episode_embed"
     DOCUMENT_EMBED = "document_embed"
     RECALL_EMBED_MIGRATION = "recall_embed_migration"
     SKILL_REFLECTION = "skill_reflection"

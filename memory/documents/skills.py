@@ -130,20 +130,14 @@ class SkillLibrary:
         is the number of terms found. The highest score wins, ties go to the alphabetically
         first type, and "general" is the answer when nothing matches.
         """
-        tokens = [_stem(w) for w in _WORD.findall(message.lower())]
-        best: tuple[int, str] | None = None
-        for task_type, content in sorted((await self._latest_contents(agent)).items()):
-            if task_type == GENERAL:
-                continue
-            own = [w for w in task_type.split("-") if w]
-            own_found = sum(_contains(tokens, [w]) for w in own)
-            keywords_found = sum(_contains(tokens, _WORD.findall(k)) for k in keywords(content))
-            if own_found * 2 <= len(own) and not keywords_found:
-                continue
-            score = own_found + keywords_found
-            if best is None or score > best[0]:
-                best = (score, task_type)
-        return best[1] if best else GENERAL
+        return _task_type_of(message, await self._latest_contents(agent))
+
+    async def for_message(self, agent: AgentRef, message: str) -> tuple[str, list[Skill]]:
+        """The message's task type (as `classify`) and that type's skill (as `load`), from one
+        read of the agent's skills: what a turn loads."""
+        skills = await self._latest_skills(agent)
+        task_type = _task_type_of(message, {t: skill.content for t, skill in skills.items()})
+        return task_type, [skills[task_type]] if task_type in skills else []
 
     async def load(self, agent: AgentRef, task_type: str) -> list[Skill]:
         skill = await self._skill(agent, skill_path(task_type))
@@ -275,8 +269,20 @@ class SkillLibrary:
 
     async def _latest_contents(self, agent: AgentRef) -> dict[str, str]:
         """Task type -> content of the latest version, for every skill of the agent."""
+        return {task_type: skill.content for task_type, skill in (await self._latest_skills(agent)).items()}
+
+    async def _latest_skills(self, agent: AgentRef) -> dict[str, Skill]:
+        """Task type -> latest version, for every skill of the agent, in one query."""
         query = (
-            select(documents.c.path, document_versions.c.content)
+            select(
+                documents.c.path,
+                documents.c.locked,
+                document_versions.c.id,
+                document_versions.c.version,
+                document_versions.c.content,
+                document_versions.c.author,
+                document_versions.c.created_at,
+            )
             .join(document_versions, document_versions.c.document_id == documents.c.id)
             .where(
                 documents.c.tenant_id == agent.tenant_id,
@@ -288,13 +294,41 @@ class SkillLibrary:
         )
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        contents = {}
-        for path, content in rows:
-            task_type = path.removeprefix(SKILLS_DIR).removesuffix(".md")
+        skills = {}
+        for row in rows:
+            task_type = row.path.removeprefix(SKILLS_DIR).removesuffix(".md")
             # Documents that merely sit under /skills/ (nested, odd names) are not skills.
             if _TASK_TYPE.match(task_type):
-                contents[task_type] = content
-        return contents
+                skills[task_type] = Skill(
+                    task_type=task_type,
+                    path=row.path,
+                    version_id=row.id,
+                    version=row.version,
+                    content=row.content,
+                    author=row.author,
+                    locked=bool(row.locked),
+                    operator_authored=is_operator_author(row.author),
+                    updated_at=row.created_at,
+                )
+        return skills
+
+
+def _task_type_of(message: str, contents: dict[str, str]) -> str:
+    """SkillLibrary.classify's rule over task type -> skill text."""
+    tokens = [_stem(w) for w in _WORD.findall(message.lower())]
+    best: tuple[int, str] | None = None
+    for task_type, content in sorted(contents.items()):
+        if task_type == GENERAL:
+            continue
+        own = [w for w in task_type.split("-") if w]
+        own_found = sum(_contains(tokens, [w]) for w in own)
+        keywords_found = sum(_contains(tokens, _WORD.findall(k)) for k in keywords(content))
+        if own_found * 2 <= len(own) and not keywords_found:
+            continue
+        score = own_found + keywords_found
+        if best is None or score > best[0]:
+            best = (score, task_type)
+    return best[1] if best else GENERAL
 
 
 def _owned(agent: AgentRef, path: str):

@@ -60,6 +60,14 @@ class EpisodeQueue:
         self._engine = engine
         self._lock_poll_seconds = lock_poll_seconds
 
+    async def groups(self, tenant_id: str) -> list[str]:
+        """Every group the tenant ever queued an episode for, sorted (its users' groups among them)."""
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                select(graph_episodes.c.group_id).where(graph_episodes.c.tenant_id == tenant_id).distinct()
+            )
+            return sorted(group for (group,) in rows)
+
     async def find(self, idempotency_key: str) -> QueuedEpisode | None:
         async with self._engine.connect() as conn:
             row = (

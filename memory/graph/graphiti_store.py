@@ -31,12 +31,14 @@ from graphiti_core.search.search_utils import RELEVANT_SCHEMA_LIMIT
 from graphiti_core.utils.datetime_utils import utc_now
 
 from memory.core.validation import check_id
-from memory.graph import queries
+from memory.graph import group_erasure, queries
+from memory.graph.browse import FactPage, fact_page
 from memory.graph.clients import GraphClients, GraphClientsFactory
 from memory.graph.connection import backend_for
 from memory.graph.embedder import GraphEmbedder
 from memory.graph.entity_matcher import EntityMatcher
 from memory.graph.errors import GraphIngestFailed, graph_errors
+from memory.graph.group_erasure import GroupSize
 from memory.graph.models import (
     GraphEpisode,
     GraphFact,
@@ -194,6 +196,13 @@ class GraphMemory:
             return facts
         now = utc_now()
         return [fact for fact in facts if fact.is_current(now)]
+
+    async def fact_page(self, group_id: str, **filters) -> FactPage:
+        """One page of the group's facts for a person to read (memory/graph/browse.py)."""
+        check_id("group", group_id)
+        async with graph_errors("fact_page"):
+            graphiti = await self._graphiti(group_id)
+            return await fact_page(graphiti.driver, group_id, **filters)
 
     async def facts_by_uuid(self, group_id: str, uuids: list[str]) -> list[GraphFact]:
         """The group's facts with these uuids, in the order asked; unknown uuids are left out."""
@@ -377,6 +386,20 @@ class GraphMemory:
         """
         stamped = await queries.fence_model((await self._graphiti(group_id)).driver, group_id)
         return stamped or fence or self._default_model
+
+    async def group_size(self, group_id: str) -> GroupSize:
+        """How many nodes and edges the group holds (what erasing it would remove)."""
+        check_id("group", group_id)
+        async with graph_errors("group_size"):
+            return await group_erasure.group_size((await self._graphiti(group_id)).driver, group_id)
+
+    async def erase_group(self, group_id: str) -> None:
+        """Delete the whole group, and forget this process's handles on it."""
+        check_id("group", group_id)
+        async with graph_errors("erase_group"):
+            await group_erasure.erase_group((await self._graphiti(group_id)).driver, group_id)
+        self._groups.pop(group_id, None)
+        self._matchers.pop(group_id, None)
 
     def _group(self, group_id: str) -> _Group:
         return self._groups.setdefault(group_id, _Group())

@@ -87,9 +87,23 @@ class CacheAudit:
             rows = (await conn.execute(query.order_by(session_cache_audit.c.id).limit(limit))).mappings().all()
         return [AuditEntry.model_validate(dict(row)) for row in rows]
 
-    async def review(self, entry_id: int, *, verdict: Verdict, reviewer: str, note: str = "") -> AuditEntry:
+    async def entry(self, entry_id: int, *, tenant_id: str) -> AuditEntry | None:
+        """One entry of the tenant; None for an entry of another tenant, as for a missing one."""
+        table = session_cache_audit
+        async with self._engine.connect() as conn:
+            row = (
+                (await conn.execute(select(table).where(table.c.id == entry_id, table.c.tenant_id == tenant_id)))
+                .mappings()
+                .one_or_none()
+            )
+        return AuditEntry.model_validate(dict(row)) if row else None
+
+    async def review(
+        self, entry_id: int, *, verdict: Verdict, reviewer: str, note: str = "", tenant_id: str | None = None
+    ) -> AuditEntry:
         """Record a verdict on a pending entry. A verdict is final: reviewing again is refused
-        rather than silently overwriting the first reviewer's judgement."""
+        rather than silently overwriting the first reviewer's judgement. With `tenant_id`, an
+        entry of another tenant is answered as missing."""
         if isinstance(entry_id, bool) or not isinstance(entry_id, int) or not 1 <= entry_id <= MAX_ENTRY_ID:
             raise InvalidInput(f"audit entry id must be a positive whole number, got {str(entry_id)[:80]!r}")
         if verdict not in VERDICTS:
@@ -106,12 +120,13 @@ class CacheAudit:
         if "\x00" in reviewer or "\x00" in note:
             raise InvalidInput("reviewer name or note contains a NUL byte")
         table = session_cache_audit
+        owned = (table.c.id == entry_id,) if tenant_id is None else (table.c.id == entry_id, table.c.tenant_id == tenant_id)
         async with self._engine.begin() as conn:
             # Conditional on still pending, so two reviewers racing cannot both record a verdict.
             row = (
                 await conn.execute(
                     update(table)
-                    .where(table.c.id == entry_id, table.c.review_status == "pending")
+                    .where(*owned, table.c.review_status == "pending")
                     .values(review_status=verdict, reviewer=reviewer, review_note=note or None, reviewed_at=func.now())
                     .returning(*table.c)
                 )
@@ -119,7 +134,7 @@ class CacheAudit:
             if row is not None:
                 return AuditEntry.model_validate(dict(row))
             done = (
-                await conn.execute(select(table.c.review_status, table.c.reviewer).where(table.c.id == entry_id))
+                await conn.execute(select(table.c.review_status, table.c.reviewer).where(*owned))
             ).one_or_none()
         if done is None:
             raise InvalidInput(f"no audit entry {entry_id}")

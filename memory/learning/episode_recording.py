@@ -8,6 +8,7 @@ from memory.core.refs import ThreadRef
 from memory.core.switches import SwitchableLayer, SwitchBoard
 from memory.core.usage import Action, UsageLedger
 from memory.graph.episode_sources import summarise_exchange
+from memory.learning.episode_search import EpisodeSearch
 from memory.learning.episodic import (
     EpisodeRecord,
     EpisodicMemory,
@@ -27,12 +28,16 @@ class EpisodeRecorder:
         switches: SwitchBoard,
         llm: LLMClient,
         ledger: UsageLedger,
+        *,
+        vectors: EpisodeSearch | None = None,
     ) -> None:
         self._conversation = conversation
         self._episodic = episodic
         self._switches = switches
         self._llm = llm
         self._ledger = ledger
+        # Embeds each stored episode's summary, so episodic search finds it by meaning.
+        self._vectors = vectors
 
     async def record(
         self,
@@ -74,4 +79,7 @@ class EpisodeRecorder:
             transcript=f"user: {user.content}\nassistant: {reply}",
             summary=summary,
         )
-        return await self._episodic.record(record, idempotency_key=key)
+        stored = await self._episodic.record(record, idempotency_key=key)
+        if self._vectors is not None:
+            await self._vectors.remember(stored, idempotency_key=f"{key}/embed")
+        return stored

@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy import extract, func, literal_column, select, update
+from sqlalchemy import extract, func, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -125,7 +125,9 @@ def _stored(row, score: float | None = None) -> StoredEpisode:
     blob = row["transcript"]
     return StoredEpisode(
         id=row["id"],
-        thread=ThreadRef(tenant_id=row["tenant_id"], agent_id=row["agent_id"], thread_id=row["thread_id"]),
+        thread=ThreadRef(
+            tenant_id=row["tenant_id"], agent_id=row["agent_id"], thread_id=row["thread_id"], user_id=row["user_id"]
+        ),
         turn=row["turn"],
         occurred_at=row["occurred_at"],
         outcome=row["outcome"],
@@ -195,6 +197,7 @@ class EpisodicMemory:
                     tenant_id=thread.tenant_id,
                     agent_id=thread.agent_id,
                     thread_id=thread.thread_id,
+                    user_id=thread.user_id,
                     turn=rec.turn,
                     occurred_at=rec.occurred_at,
                     task_type=rec.task_type,
@@ -222,6 +225,7 @@ class EpisodicMemory:
         outcomes: set[Outcome] | None = None,
         limit: int = 3,
         exclude_thread: str | None = None,
+        user_id: str | None = None,
     ) -> list[StoredEpisode]:
         """The agent's past episodes most like the query, best first.
 
@@ -235,7 +239,8 @@ class EpisodicMemory:
         """
         if limit < 1:
             return []
-        filters = [*_owned_by(agent)]
+        # Agent-wide episodes, and the user's own: never another user's.
+        filters = [*_owned_by(agent), or_(episodes.c.user_id.is_(None), episodes.c.user_id == user_id)]
         if outcomes:
             filters.append(episodes.c.outcome.in_(sorted(o.value for o in outcomes)))
         if exclude_thread is not None:

@@ -233,6 +233,18 @@ class SessionCache:
         found = [entry for value in stored.values() if (entry := _parse(ctx, value, expires_at)) is not None]
         return sorted(found, key=lambda entry: entry.command_key)
 
+    async def live_sessions(self, tenant_id: str, agent_id: str, project: str = "default", limit: int = 200) -> list[str]:
+        """Ids of the agent's sessions in `project` that still hold entries, for an operator's
+        page; at most `limit`, sorted. A SCAN, so a large keyspace is walked without blocking."""
+        probe = SessionContext(tenant_id=tenant_id, agent_id=agent_id, project=project, session_id="probe")
+        prefix = probe.redis_key.removesuffix("probe")
+        found: set[str] = set()
+        async for key in self._redis.scan_iter(match=prefix + "*", count=500):
+            found.add(key.removeprefix(prefix))
+            if len(found) >= limit:
+                break
+        return sorted(found)
+
     async def lookup_command(self, ctx: SessionContext, command: str) -> Substitution | None:
         """The substitution for one command, matched by its normalised key."""
         entry = await self._fetch(ctx, self._normalizer.key(command))

@@ -64,7 +64,7 @@ async def build_working_context(
             valid_at=fact.valid_at,
             source_episode=graph_items[fact.uuid].source_episode or "an earlier episode",
         )
-        for fact in await knowledge.facts_by_uuid(thread.tenant_id, list(graph_items))
+        for fact in await knowledge.facts_by_uuid(thread.tenant_id, list(graph_items), thread.user_id)
     ]
     superseded = {
         (item.layer, item.source_id): item.superseded_by for item in manifest if item.superseded_by is not None

@@ -1,8 +1,8 @@
 """Hybrid recall search: Postgres full-text and the fenced vector search, fused by rank.
 
 Each leg finds its own candidates, and the two lists are fused (FusionMethod): by
-relative score (the default: each leg's scores divided by its best one, then a
-weighted sum) or by reciprocal rank (RRF: 1 / (k + rank) per leg). Either way an item
+relative score (the default: each leg's scores scaled to 0..1, then a weighted sum) or
+by reciprocal rank (RRF: 1 / (k + rank) per leg). Either way an item
 both legs agree on rises, and an exact identifier the vector ranks low ("order
 88231-B") still arrives through the words it shares.
 
@@ -36,8 +36,9 @@ class RetrievalMode(StrEnum):
 class FusionMethod(StrEnum):
     # Reciprocal rank fusion: sum of weight / (k + rank); blind to how far ahead an item is.
     RRF = "rrf"
-    # Relative score fusion: each leg's scores divided by its best candidate's (so 0..1),
-    # then a weighted sum: a rare identifier that BM25 puts far ahead stays ahead.
+    # Relative score fusion: each leg's scores scaled to 0..1 (BM25 by its best candidate,
+    # cosine similarity from the leg's worst to its best candidate), then a weighted sum: a
+    # rare identifier that BM25 puts far ahead stays ahead.
     RELATIVE = "relative"
 
 
@@ -52,10 +53,13 @@ class FusionSettings(BaseModel, frozen=True):
     method: FusionMethod = FusionMethod.RELATIVE
     # RRF's k: larger flattens the difference between ranks 1 and 10 of one leg.
     rrf_k: int = Field(default=60, ge=1)
-    vector_candidates: int = Field(default=40, ge=1, le=1000)
-    lexical_candidates: int = Field(default=40, ge=1, le=1000)
+    # Chosen on LoCoMo's development conversations (bench/locomo.py, README "Benchmark"):
+    # a wide vector list lets an item both legs found rise; a static embedder's cosine
+    # ranks many near-misses together, so its leg weighs under a third of BM25's.
+    vector_candidates: int = Field(default=100, ge=1, le=1000)
+    lexical_candidates: int = Field(default=100, ge=1, le=1000)
     # A leg's weight in the fused sum; 1.0 each is plain RRF.
-    vector_weight: float = Field(default=1.0, ge=0.0)
+    vector_weight: float = Field(default=0.3, ge=0.0)
     lexical_weight: float = Field(default=1.0, ge=0.0)
 
 
@@ -84,7 +88,8 @@ def lexical_sql(model_literal: str) -> str:
     scope = """
         i.tenant_id = :tenant_id
         AND (
-          (i.source_type = 'exchange' AND i.agent_id = :agent_id AND i.thread_id <> :exclude_thread_id)
+          (i.source_type = 'exchange' AND i.agent_id = :agent_id AND i.thread_id <> :exclude_thread_id
+           AND (i.user_id IS NULL OR i.user_id = :user_id))
           OR i.source_type = 'document'
         )"""
     return f"""
@@ -157,7 +162,7 @@ def fuse(
         ("vector", settings.vector_weight, vector_rows, "score"),
         ("lexical", settings.lexical_weight, lexical_rows, "rank"),
     ):
-        for item_id, contribution in _contributions(ranked, column, weight, settings):
+        for item_id, contribution in _contributions(ranked, column, weight, settings, from_worst=leg == "vector"):
             fused[item_id] = fused.get(item_id, 0.0) + contribution
         for row in ranked:
             item_id = row["id"]
@@ -178,12 +183,25 @@ def fuse(
     ]
 
 
-def _contributions(ranked: list[Mapping[str, Any]], column: str, weight: float, settings: FusionSettings):
+def _contributions(
+    ranked: list[Mapping[str, Any]], column: str, weight: float, settings: FusionSettings, *, from_worst: bool
+):
     """(item id, its share of the fused score) for one leg's candidates, best first."""
     if settings.method == FusionMethod.RRF:
         return [(row["id"], weight / (settings.rrf_k + rank)) for rank, row in enumerate(ranked, start=1)]
-    scores = [max(0.0, float(row[column])) for row in ranked]
-    best = max(scores, default=0.0)
-    # Scaled by the leg's best candidate, not min-max: the weakest candidate still counts
-    # for what it matched, so one leg's last place does not zero out the other's first.
-    return [(row["id"], weight * (s / best if best > 0 else 0.0)) for row, s in zip(ranked, scores, strict=True)]
+    scores = [float(row[column]) for row in ranked]
+    if not scores:
+        return []
+    best = max(scores)
+    # BM25 is scaled by its best candidate alone: the weakest candidate still counts for
+    # what it matched. Cosine similarities crowd together (a question's 100 nearest turns
+    # may all lie between 0.6 and 0.75), so dividing by the best would give every vector
+    # candidate about 0.9 and let near-misses outrank the words the question hinges on;
+    # that leg is scaled from its worst candidate (0) to its best (1).
+    low = min(scores) if from_worst else 0.0
+    span = best - low
+    # One vector candidate (or all alike) is the leg's best; a BM25 best of 0 matched nothing.
+    flat = 1.0 if from_worst else 0.0
+    return [
+        (row["id"], weight * (max(0.0, s - low) / span if span > 0 else flat)) for row, s in zip(ranked, scores, strict=True)
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import OrderedDict
 from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
@@ -53,9 +55,41 @@ IMPORT_BATCH = 64
 class EmbedderPool:
     """One embedder per model id, built on first use: the fence picks the model, not the worker."""
 
+    # Query vectors kept: a turn's recall and episodic searches embed the same message.
+    QUERY_CACHE = 256
+
     def __init__(self, factory):
         self._factory = factory
         self._embedders: dict[str, Embedder] = {}
+        self._queries: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
+        self._pending: dict[tuple[str, str], asyncio.Future] = {}
+
+    async def embed_query(self, model_id: str, query: str) -> list[float]:
+        """The query's vector under the model, computed once for concurrent and repeated
+        asks (a turn reads recall and episodes at once): one provider call, one bill."""
+        key = (model_id, query)
+        if (vector := self._queries.get(key)) is not None:
+            self._queries.move_to_end(key)
+            return vector
+        if (pending := self._pending.get(key)) is not None:
+            return await asyncio.shield(pending)
+        future = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            [vector] = await self.get(model_id).embed([query], purpose="query")
+        except BaseException as error:
+            future.set_exception(error)
+            # Retrieved here, so a failure nobody else awaited is not logged as unhandled.
+            future.exception()
+            raise
+        else:
+            future.set_result(vector)
+            self._queries[key] = vector
+            while len(self._queries) > self.QUERY_CACHE:
+                self._queries.popitem(last=False)
+            return vector
+        finally:
+            del self._pending[key]
 
     def get(self, model_id: str) -> Embedder:
         if model_id not in self._embedders:
@@ -186,10 +220,19 @@ class RecallMemory:
         first. A search the agent asked for with a tool is billed under its own key, apart
         from the turn's own search."""
         key = ledger_key or f"{thread.key}/turn/{turn}/recall_query"
-        return await self._search(thread.agent, thread.thread_id, query, key=key, k=k, min_score=min_score)
+        return await self._search(
+            thread.agent, thread.thread_id, query, key=key, k=k, min_score=min_score, user_id=thread.user_id
+        )
 
     async def recall(
-        self, agent: AgentRef, query: str, *, request_key: str, k: int | None = None, min_score: float | None = None
+        self,
+        agent: AgentRef,
+        query: str,
+        *,
+        request_key: str,
+        k: int | None = None,
+        min_score: float | None = None,
+        user_id: str | None = None,
     ) -> list[RecallHit]:
         """Search all of an agent's memory from no thread (an operator's or an
         application's question). request_key names the query in the usage ledger: a retry
@@ -198,10 +241,18 @@ class RecallMemory:
             raise InvalidInput("a recall from no thread needs a request key for its billing")
         key = f"{agent.tenant_id}/{agent.agent_id}/recall/{request_key}"
         # No thread is excluded: "" is no stored thread's id.
-        return await self._search(agent, None, query, key=key, k=k, min_score=min_score)
+        return await self._search(agent, None, query, key=key, k=k, min_score=min_score, user_id=user_id)
 
     async def _search(
-        self, agent: AgentRef, thread_id: str | None, query: str, *, key: str, k: int | None, min_score: float | None
+        self,
+        agent: AgentRef,
+        thread_id: str | None,
+        query: str,
+        *,
+        key: str,
+        k: int | None,
+        min_score: float | None,
+        user_id: str | None = None,
     ) -> list[RecallHit]:
         k = self._top_k if k is None else k
         if not 1 <= k <= 100:
@@ -224,26 +275,18 @@ class RecallMemory:
             min_score=floor,
             fusion=self._fusion,
             exclude_thread_id=thread_id or "",
+            user_id=user_id,
         )
 
     async def search_unbilled(self, thread: ThreadRef, turn: int, query: str) -> tuple[list[RecallHit], UsageEntry | None]:
-        """The turn's own search, reading only: the fence from the worker's cache, and the
-        query's embedding handed back as a usage entry for the turn's commit to bill."""
+        """The turn's own search, reading only: the fence from the worker's cache, the
+        query's embedding handed back as a usage entry for the turn's commit to bill, and the
+        hits left for the commit to stamp as retrieved (RecallStore.mark_retrieved)."""
         model = await self._tenants.query_embedding_model(thread.tenant_id)
         vector, entry = None, None
         if self._fusion.mode != RetrievalMode.LEXICAL:
-            embedder = self._embedders.get(model)
-            [vector] = await embedder.embed([query], purpose="query")
-            entry = UsageEntry(
-                idempotency_key=f"{thread.key}/turn/{turn}/recall_query",
-                tenant_id=thread.tenant_id,
-                agent_id=thread.agent_id,
-                thread_id=thread.thread_id,
-                action=Action.RECALL_EMBED_QUERY.value,
-                provider=embedder.model_id.provider,
-                model=model,
-                usage=ModelUsage(input_tokens=estimate_tokens(query)),
-            )
+            vector = await self._embedders.embed_query(model, query)
+            entry = self.query_usage(thread, turn, query, model)
         hits = await self.store.hybrid_search(
             thread.agent,
             query=query,
@@ -253,8 +296,24 @@ class RecallMemory:
             min_score=self._min_score,
             fusion=self._fusion,
             exclude_thread_id=thread.thread_id,
+            user_id=thread.user_id,
+            stamp_retrieved=False,
         )
         return hits, entry
+
+    def query_usage(self, thread: ThreadRef, turn: int, query: str, model: str) -> UsageEntry:
+        """The turn's query embedding as a usage entry. Recall and episodes share the vector
+        and this key, so the ledger bills it once whichever layers read."""
+        return UsageEntry(
+            idempotency_key=f"{thread.key}/turn/{turn}/recall_query",
+            tenant_id=thread.tenant_id,
+            agent_id=thread.agent_id,
+            thread_id=thread.thread_id,
+            action=Action.RECALL_EMBED_QUERY.value,
+            provider=self._embedders.get(model).model_id.provider,
+            model=model,
+            usage=ModelUsage(input_tokens=estimate_tokens(query)),
+        )
 
     async def _embed(self, agent: AgentRef, thread_id: str | None, text: str, *, purpose: str, key: str, action: Action):
         model = await self._tenants.current_embedding_model(agent.tenant_id)

@@ -169,7 +169,8 @@ def search_sql(embedding_model: str) -> str:
           AND e.embedding_model = {literal}
           AND i.tenant_id = :tenant_id
           AND (
-            (i.source_type = 'exchange' AND i.agent_id = :agent_id AND i.thread_id <> :exclude_thread_id)
+            (i.source_type = 'exchange' AND i.agent_id = :agent_id AND i.thread_id <> :exclude_thread_id
+           AND (i.user_id IS NULL OR i.user_id = :user_id))
             OR i.source_type = 'document'
           )
         ORDER BY distance
@@ -230,7 +231,13 @@ class RecallStore:
     ) -> int:
         """Store an item and its vector once; a retry with the same key changes nothing.
         occurred_at is when the exchange happened (the insert time if not given)."""
-        item = dict(tenant_id=thread.tenant_id, agent_id=thread.agent_id, thread_id=thread.thread_id, source_type=source_type)
+        item = dict(
+            tenant_id=thread.tenant_id,
+            agent_id=thread.agent_id,
+            thread_id=thread.thread_id,
+            user_id=thread.user_id,
+            source_type=source_type,
+        )
         if occurred_at is not None:
             item["occurred_at"] = occurred_at
         return await self._store(item, idempotency_key, text_, embedding, embedding_model)
@@ -281,6 +288,7 @@ class RecallStore:
         limit: int,
         min_score: float,
         exclude_thread_id: str = "",
+        user_id: str | None = None,
     ) -> list[RecallHit]:
         statement = _search(embedding_model)
         async with self._engine.begin() as conn:
@@ -294,6 +302,7 @@ class RecallStore:
                         "tenant_id": agent.tenant_id,
                         "agent_id": agent.agent_id,
                         "exclude_thread_id": exclude_thread_id,
+                        "user_id": user_id,
                         "limit": limit,
                     },
                 )
@@ -318,14 +327,24 @@ class RecallStore:
         min_score: float,
         fusion: FusionSettings,
         exclude_thread_id: str = "",
+        user_id: str | None = None,
+        stamp_retrieved: bool = True,
     ) -> list[RecallHit]:
         """The vector leg (candidates at or above min_score similarity) and the full-text
         leg, fused by reciprocal rank; see memory.recall_search. An empty exclude_thread_id
-        searches all of the agent's threads."""
+        searches all of the agent's threads. Exchanges are those of agent-wide threads and of
+        user_id's own threads (with no user_id: agent-wide threads only); documents are everyone's.
+        stamp_retrieved=False leaves last_retrieved_at to the caller (a turn stamps what it used
+        when it commits: mark_retrieved)."""
         if limit < 1:
             return []
         literal, _ = model_literal(embedding_model)
-        params = {"tenant_id": agent.tenant_id, "agent_id": agent.agent_id, "exclude_thread_id": exclude_thread_id}
+        params = {
+            "tenant_id": agent.tenant_id,
+            "agent_id": agent.agent_id,
+            "exclude_thread_id": exclude_thread_id,
+            "user_id": user_id,
+        }
         vector_rows: list = []
         lexical_rows: list = []
         terms = query_terms(query)
@@ -348,13 +367,24 @@ class RecallStore:
                 RecallHit.model_validate({**f.row, "score": f.score, "found_by": f.found_by.value})
                 for f in fuse(vector_rows, lexical_rows, fusion, limit=limit)
             ]
-            if hits:
+            if hits and stamp_retrieved:
                 await conn.execute(
                     update(recall_items)
                     .where(recall_items.c.id.in_([h.id for h in hits]))
                     .values(last_retrieved_at=func.now())
                 )
         return hits
+
+    async def mark_retrieved(self, tenant_id: str, ids: list[int]) -> None:
+        """Stamp items as retrieved now (retention keeps what is still being recalled)."""
+        if not ids:
+            return
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(recall_items)
+                .where(recall_items.c.tenant_id == tenant_id, recall_items.c.id.in_(ids))
+                .values(last_retrieved_at=func.now())
+            )
 
     async def items_by_id(self, agent: AgentRef, ids: list[int]) -> list[RecallItem]:
         if not ids:

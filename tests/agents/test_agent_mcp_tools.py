@@ -113,6 +113,7 @@ async def test_mcp_tools_over_stdio_succeed_fail_are_refused_and_time_out(time_s
         'call: cancel_order {"order_id": "A1"}',
         'call: lookup_order {"order_id": 5}',
         'call: slow_report {"seconds": 120}',
+        'call: crash_server {}',
     ])
     saved, result, model, rows = await run_turn(time_skipping_env.client, settings, thread, stdio_server(), message)
 
@@ -124,13 +125,17 @@ async def test_mcp_tools_over_stdio_succeed_fail_are_refused_and_time_out(time_s
     assert lines[1].startswith("cancel_order: error: ") and "order A1 has shipped and cannot be cancelled" in lines[1]
     assert lines[2].startswith("lookup_order: error: rejected: lookup_order: order_id: 5 is not of type 'string'")
     assert lines[3] == "slow_report: error: failed: cut off after 20 s"
+    assert lines[4].startswith(
+        "crash_server: error: failed: MCP server 'orders' went away during crash_server, before it answered: "
+    )
     assert [(call_id, tool, status) for call_id, tool, status, _ in rows] == [
         ("c1", "lookup_order", "ok"),
         ("c2", "cancel_order", "failed"),
         ("c3", "lookup_order", "rejected"),
         ("c4", "slow_report", "timed_out"),
+        ("c5", "crash_server", "failed"),
     ]
-    assert result.tools_used == ["lookup_order", "cancel_order", "lookup_order", "slow_report"]
+    assert result.tools_used == ["lookup_order", "cancel_order", "lookup_order", "slow_report", "crash_server"]
 
 
 async def test_an_mcp_server_over_http_that_goes_away_mid_turn_fails_the_calls_not_the_turn(
@@ -145,8 +150,12 @@ async def test_an_mcp_server_over_http_that_goes_away_mid_turn_fails_the_calls_n
 
     lines = result.reply.splitlines()
     assert lines[0] == "lookup_order: ok: order B7: 2 items, shipped on 2026-03-04"
-    assert lines[1].startswith("crash_server: error: failed: MCP server 'orders' failed during crash_server")
-    assert lines[2].startswith("cancel_order: error: failed: MCP server 'orders' failed during cancel_order")
+    assert lines[1].startswith(
+        "crash_server: error: failed: MCP server 'orders' went away during crash_server, before it answered: "
+    )
+    assert lines[2].startswith(
+        "cancel_order: error: failed: MCP server 'orders' is not reachable, so cancel_order was not called: "
+    )
     assert [(tool, status) for _, tool, status, _ in rows] == [
         ("lookup_order", "ok"), ("crash_server", "failed"), ("cancel_order", "failed"),
     ]

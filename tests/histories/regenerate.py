@@ -7,7 +7,8 @@ context overflow that summarises, continue-as-new, turns whose knowledge ingesti
 gated or reaches the graph; a command that fails and is recovered, an operator's
 correction, reflection on the corrected episode; a message resent after the thread
 continued as new, a turn failed by a store that stays down), an operator's notebook edit, a
-document ingestion, a migration and rollback, a codify and a retention run on a local
+document ingestion, a migration and rollback, a codify, a retention run, an end user's
+conversation and the forget that erases that user, on a local
 dev server against an embedded Postgres and FalkorDB, with the offline model, and
 writes each run's history as JSON here. Keep old files: a history must replay under
 every later version of the code.
@@ -35,6 +36,7 @@ from contract.conversation import (
     UserMessage,
     conversation_workflow_id,
 )
+from contract.forget import ForgetRequest, forget_workflow_id
 from contract.ingestion import (
     DocumentUpload,
     NotebookEdit,
@@ -53,6 +55,7 @@ from contract.search_attributes import cli_pairs
 from memory.core.config import Settings
 from memory.core.db import upgrade_schema
 from memory.core.refs import ThreadRef
+from memory.forget.models import ForgetScope
 from memory.learning.models import Correction
 from memory.llm.base import ContextWindowExceeded, ModelRequestRejected
 from memory.runtime import MemoryRuntime
@@ -62,6 +65,7 @@ from worker import build_worker
 from workflows.codify import CodifyWorkflow
 from workflows.documents import DocumentIngestionWorkflow
 from workflows.fence import EmbeddingFenceWorkflow
+from workflows.forget import ForgetWorkflow
 from workflows.migration import EmbeddingMigrationWorkflow
 from workflows.notebook_edit import NotebookEditWorkflow
 from workflows.reflection import reflection_id
@@ -178,6 +182,17 @@ async def record(database_url: str, graph_url: str, redis_url: str, scratch: str
             except Exception:
                 pass
             store_down.activity_names.clear()
+            customer = ThreadRef(tenant_id=tenant, agent_id="support", thread_id="customer", user_id="carol")
+            await send_message(env.client, customer, UserMessage(text="Carol Jones works at Initech. My card ends in 4242, keep it for the refund."), task_queue="replay")
+            await finished(env, exchange_ingestion_id(customer, 1))
+            if not only or "conversation-user" in only:
+                # Saved before the forget below deletes it.
+                await save(env, f'WorkflowId = "{conversation_workflow_id(customer)}"', "conversation-user")
+            forget_request = ForgetRequest(scope=ForgetScope(tenant_id=tenant, user_id="carol"), operator="dpo",
+                                           reason="erasure request (recorded for replay)", request_id="replay-forget")
+            await env.client.execute_workflow(
+                ForgetWorkflow.run, forget_request, id=forget_workflow_id(forget_request), task_queue="replay"
+            )
             recordings = {
                 "conversation": f'WorkflowId = "{conversation_workflow_id(thread)}"',
                 "ingestion-gated": f'WorkflowId = "{exchange_ingestion_id(thread, 1)}"',
@@ -192,6 +207,7 @@ async def record(database_url: str, graph_url: str, redis_url: str, scratch: str
                 "codify": f'WorkflowId = "{codify_id(codify)}"',
                 "retention": f'WorkflowId = "retention/{tenant}"',
                 "conversation-resend": f'WorkflowId = "{conversation_workflow_id(resender)}"',
+                "forget": f'WorkflowId = "{forget_workflow_id(forget_request)}"',
             }
             for prefix, query in recordings.items():
                 if not only or prefix in only:

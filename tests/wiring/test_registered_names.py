@@ -50,7 +50,7 @@ def test_updates_queries_and_signals_keep_their_contract_names():
     by_name = {temporalio.workflow._Definition.from_class(w).name: temporalio.workflow._Definition.from_class(w) for w in WORKFLOWS}
     conversation = by_name[names.CONVERSATION_WORKFLOW]
     assert {names.SEND_MESSAGE_UPDATE, names.CORRECT_UPDATE} == set(conversation.updates)
-    assert {names.LAST_TURN_QUERY} == set(conversation.queries)
+    assert {names.LAST_TURN_QUERY, names.TURN_PROGRESS_QUERY} == set(conversation.queries)
     migration = by_name[names.EMBEDDING_MIGRATION_WORKFLOW]
     assert {names.PAUSE_SIGNAL, names.RESUME_SIGNAL, names.CANCEL_SIGNAL} == set(migration.signals)
     assert names.PROGRESS_QUERY in migration.queries
