@@ -58,6 +58,10 @@ TENANT_WORKFLOW_KINDS: Final = (
     "agent-definition",
     "fence",
     "migration",
+    "skill",
+    "cache-audit",
+    "archive-export",
+    "archive-import",
 )
 SWITCH_CHANGE_WORKFLOW: Final = "SwitchChangeWorkflow"
 SKILL_CHANGE_WORKFLOW: Final = "SkillChangeWorkflow"

@@ -3,14 +3,14 @@ made it, so a retried activity writes its row once; plan changes get a history o
 (who, why, when), as switch changes already have.
 
 Revision ID: 0016
-Revises: 0009
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

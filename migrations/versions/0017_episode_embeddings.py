@@ -4,7 +4,7 @@ search finds an episode by meaning as well as by its words.
 Episodes recorded before this revision have no vector and are found by their words only.
 
 Revision ID: 0017
-Revises: 0009
+Revises: 0016
 """
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from alembic import op
 from pgvector.sqlalchemy import Vector
 
 revision = "0017"
-down_revision = "0009"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
