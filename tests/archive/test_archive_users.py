@@ -82,3 +82,21 @@ async def test_one_users_export_carries_only_that_users_memories_and_the_import_
     as_bob = await rt.recall.recall(target, "account number", request_key="b", user_id="bob")
     assert any("4471" in hit.text for hit in as_alice)
     assert not any("4471" in hit.text for hit in as_bob)
+
+
+def test_forgetting_a_user_deletes_the_archives_that_hold_their_records_and_a_tenant_deletes_all(tmp_path):
+    directory = ArchiveDirectory(tmp_path)
+    header = {"kind": "header", "user_id": None}
+    line = lambda user: json.dumps({"kind": "recall_item", "user_id": user, "text": f"{user} said"}) + "\n"  # noqa: E731
+    directory.write_part("acme", "x-1", 0, [line("alice"), line("bob")])
+    directory.join_parts("acme", "x-1", json.dumps(header) + "\n", '{"kind": "end", "records": 2}\n')
+    directory.write_part("acme", "x-2", 0, [line("bob")])
+    directory.join_parts("acme", "x-2", json.dumps(header) + "\n", '{"kind": "end", "records": 1}\n')
+    directory.upload_part("acme", "u-1", 0, line("alice").encode()[:50])  # a part cut mid-record
+    directory.write_part("globex", "x-3", 0, [line("alice")])
+
+    assert directory.erase("acme", "alice") == 2
+    assert not directory.export_path("acme", "x-1").exists()
+    assert directory.export_path("acme", "x-2").exists()  # bob's only
+    assert directory.erase("acme") == 1 and not (tmp_path / "acme").exists()
+    assert (tmp_path / "globex").exists()  # another tenant's alice is another person
