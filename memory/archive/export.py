@@ -25,7 +25,7 @@ from memory.archive.records import (
     SkillLockRecord,
     line_of,
 )
-from memory.archive.users import user_condition, user_of
+from memory.archive.users import thread_user, user_condition, user_of
 from memory.core.refs import AgentRef
 from memory.core.schema import (
     agent_definitions,
@@ -133,7 +133,7 @@ def _documents(agent: AgentRef, user_id: str | None):
 
 def _messages(agent: AgentRef, user_id: str | None):
     c = messages.c
-    query = select(messages, c.id.label("row_id")).where(
+    query = select(*[col for col in messages.c if col.name != "user_id"], c.id.label("row_id"), thread_user(messages)).where(
         c.tenant_id == agent.tenant_id, c.agent_id == agent.agent_id, *user_condition(messages, user_id)
     )
     return query, lambda r: MessageRecord(
@@ -146,7 +146,7 @@ def _recall_items(agent: AgentRef, user_id: str | None):
     c = recall_items.c
     # Document chunks are made again by the document's ingestion; exchanges and imported turns
     # are exported as text, never with their vectors.
-    query = select(recall_items, c.id.label("row_id")).where(
+    query = select(*[col for col in recall_items.c if col.name != "user_id"], c.id.label("row_id"), thread_user(recall_items)).where(
         c.tenant_id == agent.tenant_id,
         c.agent_id == agent.agent_id,
         c.source_type != "document",
@@ -160,7 +160,7 @@ def _recall_items(agent: AgentRef, user_id: str | None):
 
 def _episodes(agent: AgentRef, user_id: str | None):
     c = episodes.c
-    query = select(episodes, c.id.label("row_id")).where(
+    query = select(*[col for col in episodes.c if col.name != "user_id"], c.id.label("row_id"), thread_user(episodes)).where(
         c.tenant_id == agent.tenant_id, c.agent_id == agent.agent_id, *user_condition(episodes, user_id)
     )
     return query, lambda r: EpisodeRecordLine(

@@ -5,6 +5,7 @@ shared volume). Only names this module made are ever opened: no caller-given pat
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -82,6 +83,23 @@ class ArchiveDirectory:
     def upload_path(self, tenant_id: str, upload_id: str) -> Path:
         return self._tenant(tenant_id) / "uploads" / f"{check_name('upload id', upload_id)}.jsonl"
 
+    def erase(self, tenant_id: str, user_id: str | None = None) -> int:
+        """Delete what the directory holds of a tenant (user_id None) or of one of its users:
+        every archive, part and upload with a record of that user. Returns the files deleted.
+        Archives are copies of memory: a forget that leaves them behind has forgotten nothing."""
+        root = self._tenant(tenant_id)
+        if not root.exists():
+            return 0
+        files = [p for p in root.rglob("*") if p.is_file()]
+        if user_id is not None:
+            check_id("user", user_id)
+            files = [p for p in files if _mentions_user(p, user_id)]
+        for path in files:
+            path.unlink(missing_ok=True)
+        if user_id is None:
+            shutil.rmtree(root, ignore_errors=True)
+        return len(files)
+
     def _tenant(self, tenant_id: str) -> Path:
         return self.root / check_id("tenant", tenant_id)
 
@@ -107,6 +125,22 @@ def lines(path: Path, first: int = 1) -> Iterator[tuple[int, bytes]]:
         for number, raw in enumerate(f, start=1):
             if number >= first:
                 yield number, raw
+
+
+def _mentions_user(path: Path, user_id: str) -> bool:
+    """Whether any line of an archive file is a record of the user (or names them at all:
+    a part cut mid-line is searched as text)."""
+    needle = json.dumps(user_id).encode("utf-8")
+    with path.open("rb") as f:
+        for raw in f:
+            if needle in raw:
+                try:
+                    record = json.loads(raw)
+                except ValueError:
+                    return True
+                if not isinstance(record, dict) or record.get("user_id") == user_id:
+                    return True
+    return False
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

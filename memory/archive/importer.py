@@ -34,7 +34,7 @@ from memory.archive.records import (
 )
 from memory.archive.users import import_thread
 from memory.conversation.store import ConversationStore
-from memory.core.refs import AgentRef
+from memory.core.refs import AgentRef, ThreadRef
 from memory.documents.library import DocumentLibrary
 from memory.documents.notebook import NOTEBOOK_PATH
 from memory.documents.path_store import DocumentStore
@@ -69,6 +69,7 @@ class ArchiveImporter:
         notebook: NotebookWritten | None = None
         pending_recall: list[RecallItemRecord] = []
         chars = taken = 0
+        claimed: set[tuple[str, str | None]] = set()
         next_line: int | None = None
         for number, raw in lines(path, first_line):
             data = json.loads(raw)
@@ -84,17 +85,17 @@ class ArchiveImporter:
             if isinstance(record, RecallItemRecord):
                 pending_recall.append(record)
                 continue
-            await self._recall(target, plan, pending_recall)
+            await self._recall(target, plan, pending_recall, claimed)
             pending_recall = []
-            written = await self._write(target, plan, record)
+            written = await self._write(target, plan, record, claimed)
             if isinstance(written, StoredArchiveDocument):
                 stored_documents.append(written)
             elif isinstance(written, NotebookWritten):
                 notebook = written
-        await self._recall(target, plan, pending_recall)
+        await self._recall(target, plan, pending_recall, claimed)
         return ImportPage(next_line=next_line, counts=counts, documents=stored_documents, notebook=notebook)
 
-    async def _write(self, target: AgentRef, plan: ArchivePlan, record) -> StoredArchiveDocument | NotebookWritten | None:
+    async def _write(self, target: AgentRef, plan: ArchivePlan, record, claimed: set) -> StoredArchiveDocument | NotebookWritten | None:
         key = f"{target.tenant_id}/{target.agent_id}/import/{source_ref(plan)}/{record.id}"
         match record:
             case AgentVersionRecord():
@@ -119,10 +120,10 @@ class ArchiveImporter:
                 stored = await self.library.store(target.tenant_id, record.name, record.sha256, record.text)
                 return StoredArchiveDocument(name=stored.name, sha256=stored.sha256, chunks=stored.chunks, chars=stored.chars)
             case MessageRecord():
-                thread = import_thread(target, record.thread_id, record.user_id)
+                thread = await self._thread(target, record.thread_id, record.user_id, claimed)
                 await self.conversation.append(thread, record.turn, record.role, record.content)
             case EpisodeRecordLine():
-                thread = import_thread(target, record.thread_id, record.user_id)
+                thread = await self._thread(target, record.thread_id, record.user_id, claimed)
                 await self.episodic.record(
                     EpisodeRecord(
                         thread=thread, turn=record.turn, occurred_at=record.occurred_at, outcome=Outcome(record.outcome),
@@ -133,13 +134,22 @@ class ArchiveImporter:
                 )
         return None
 
-    async def _recall(self, target: AgentRef, plan: ArchivePlan, items: list[RecallItemRecord]) -> None:
+    async def _thread(self, target: AgentRef, thread_id: str, user_id: str | None, claimed: set) -> ThreadRef:
+        """The target thread, bound to the record's user as a first message would bind it;
+        a thread of the target that already belongs to someone else is refused."""
+        thread = import_thread(target, thread_id, user_id)
+        if (thread_id, user_id) not in claimed:
+            await self.conversation.users.claim(thread)
+            claimed.add((thread_id, user_id))
+        return thread
+
+    async def _recall(self, target: AgentRef, plan: ArchivePlan, items: list[RecallItemRecord], claimed: set) -> None:
         """Consecutive items of one thread embed together, in the target tenant's batches."""
         by_thread: dict[tuple[str, str | None], list[RecallItemRecord]] = {}
         for item in items:
             by_thread.setdefault((item.thread_id, item.user_id), []).append(item)
         for (thread_id, user_id), batch in by_thread.items():
             await self.recall.remember_turns(
-                import_thread(target, thread_id, user_id),
+                await self._thread(target, thread_id, user_id, claimed),
                 [ImportedTurn(key=f"{source_ref(plan)}/{i.id}", text=i.text, occurred_at=i.occurred_at) for i in batch],
             )

@@ -126,6 +126,7 @@ class _Checker:
         self.counts: dict[str, int] = {}
         self._ids: set[str] = set()
         self._versions: dict[str, int] = {}
+        self._thread_users: dict[str, str | None] = {}
 
     @property
     def full(self) -> bool:
@@ -192,6 +193,12 @@ class _Checker:
         check_id("thread", record.thread_id)
         if record.user_id is not None:
             check_id("user", record.user_id)
+        owner = self._thread_users.setdefault(record.thread_id, record.user_id)
+        if owner != record.user_id:
+            raise InvalidInput(
+                f"thread {record.thread_id} belongs to {f'user {owner}' if owner else 'no user'} in an earlier record: "
+                "a thread belongs to at most one user"
+            )
         for name in ("content", "text", "summary", "transcript"):
             value = getattr(record, name, None)
             if isinstance(value, str):
