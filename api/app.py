@@ -7,7 +7,16 @@ from fastapi import FastAPI
 from api import errors
 from api.errors import ERROR_RESPONSES
 from api.limits import BodySizeLimit
-from api.routers import agents, archive, memory, operations, skills, switches, threads, users
+from api.routers import (
+    agents,
+    archive,
+    memory,
+    operations,
+    skills,
+    switches,
+    threads,
+    users,
+)
 from api.services import ApiServices
 from web.app import install as install_web_pages
 

@@ -13,11 +13,11 @@ import typer
 
 from cli.admin import register
 from cli.agents import agents_app
-from cli.forget import forget
 from cli.archive import register as register_archive
+from cli.forget import forget
 from cli.output import Json, show, table
-from cli.switches import register as register_switches
 from cli.skills import register as register_skill_changes
+from cli.switches import register as register_switches
 
 app = typer.Typer(help="Talk to agents and operate their memory, through the HTTP API (or Temporal directly).", no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
 notebook_app = typer.Typer(help="The agent's notebook: what an operator holds authoritative.", no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)

@@ -53,8 +53,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from contract.ingestion import ExchangeIngestion
     from contract.learning import CorrectionReceipt
-    from memory.conversation.thread_users import mismatch as thread_user_mismatch
     from memory.agents.models import AnsweringAgent
+    from memory.conversation.thread_users import mismatch as thread_user_mismatch
     from memory.core.usage_entry import UsageEntry
     from memory.core.validation import InvalidInput, check_message
     from memory.learning.models import Correction
