@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from memory.agents.model_choice import AgentModels
 from memory.agents.store import AgentDefinitions
+from memory.archive.files import ArchiveDirectory
 from memory.conversation.store import ConversationStore
 from memory.conversation.turn_log import TurnLog
 from memory.core.config import Settings
@@ -214,7 +215,7 @@ class MemoryRuntime:
             reflector=Reflector(episodic, corrections, tool_log, llm, ledger, lessons),
             agents=AgentDefinitions(engine),
             agent_models=AgentModels(settings, llm),
-            eraser=MemoryEraser(engine, graph, settings.redis_url),
+            eraser=MemoryEraser(engine, graph, settings.redis_url, ArchiveDirectory(settings.archive_dir)),
         )
 
     async def close(self) -> None:

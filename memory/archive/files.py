@@ -83,21 +83,27 @@ class ArchiveDirectory:
     def upload_path(self, tenant_id: str, upload_id: str) -> Path:
         return self._tenant(tenant_id) / "uploads" / f"{check_name('upload id', upload_id)}.jsonl"
 
-    def erase(self, tenant_id: str, user_id: str | None = None) -> int:
-        """Delete what the directory holds of a tenant (user_id None) or of one of its users:
-        every archive, part and upload with a record of that user. Returns the files deleted.
-        Archives are copies of memory: a forget that leaves them behind has forgotten nothing."""
+    def holding(self, tenant_id: str, user_id: str | None = None) -> list[Path]:
+        """The files erase() would delete: every archive, part and upload of a tenant (user_id
+        None), or those with a record of one of its users."""
         root = self._tenant(tenant_id)
         if not root.exists():
-            return 0
+            return []
         files = [p for p in root.rglob("*") if p.is_file()]
         if user_id is not None:
             check_id("user", user_id)
             files = [p for p in files if _mentions_user(p, user_id)]
+        return sorted(files)
+
+    def erase(self, tenant_id: str, user_id: str | None = None) -> int:
+        """Delete what the directory holds of a tenant or of one of its users (holding()).
+        Returns the files deleted. Archives are copies of memory: a forget that leaves them
+        behind has forgotten nothing."""
+        files = self.holding(tenant_id, user_id)
         for path in files:
             path.unlink(missing_ok=True)
         if user_id is None:
-            shutil.rmtree(root, ignore_errors=True)
+            shutil.rmtree(self._tenant(tenant_id), ignore_errors=True)
         return len(files)
 
     def _tenant(self, tenant_id: str) -> Path:

@@ -8,12 +8,14 @@ the client; the data key by memory/forget/data_keys.py.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from memory.archive.files import ArchiveDirectory
 from memory.core.schema import forget_runs
 from memory.forget.cache import CacheEraser
 from memory.forget.models import ForgetAudit, ForgetScope, ForgetSurvey
@@ -23,11 +25,12 @@ from memory.graph.service import group_of
 
 
 class MemoryEraser:
-    def __init__(self, engine: AsyncEngine, graph: GraphMemory, redis_url: str):
+    def __init__(self, engine: AsyncEngine, graph: GraphMemory, redis_url: str, archives: ArchiveDirectory):
         self._engine = engine
         self.postgres = PostgresEraser(engine)
         self.graph = graph
         self.cache = CacheEraser(redis_url)
+        self.archives = archives
 
     async def survey(self, scope: ForgetScope) -> ForgetSurvey:
         threads = await self.postgres.threads_of(scope)
@@ -42,6 +45,7 @@ class MemoryEraser:
             nodes, edges = nodes + size.nodes, edges + size.edges
         counts["graph.nodes"], counts["graph.edges"] = nodes, edges
         counts["redis.keys"] = len(await self.cache.keys(scope, threads))
+        counts["archive.files"] = len(await asyncio.to_thread(self.archives.holding, scope.tenant_id, scope.user_id))
         return ForgetSurvey(
             scope=scope, threads=threads, graph_groups=groups, counts=counts, surveyed_at=datetime.now(UTC)
         )
@@ -55,6 +59,8 @@ class MemoryEraser:
 
     async def erase_stores(self, survey: ForgetSurvey) -> None:
         await self.postgres.erase(survey.scope, survey.threads, survey.graph_groups)
+        # Exported and uploaded archives are copies of the same memory.
+        await asyncio.to_thread(self.archives.erase, survey.scope.tenant_id, survey.scope.user_id)
 
     async def record(self, audit: ForgetAudit) -> None:
         """The audit row: who asked, when, the scope and the counts; once per forget."""
