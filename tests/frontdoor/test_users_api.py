@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import uuid
 
+from contract.ingestion import exchange_ingestion_id
+from memory.core.refs import ThreadRef
 from tests.api_server import as_key, serving
+from tests.conftest import finished
 from worker import build_worker
 
 
@@ -20,6 +23,10 @@ async def test_an_operator_previews_then_forgets_a_user_over_http(dev_env, runti
             path = "/v1/agents/support/threads/t-erin/messages"
             sent = await app.post(path, json={"text": "My badge number is 55-ERIN.", "user_id": "erin"})
             assert sent.status_code == 200, sent.text
+            # The exchange's ingestion runs after the reply: the preview and the forget must
+            # find the same rows, its decision included.
+            erin = ThreadRef(tenant_id=tenant, agent_id="support", thread_id="t-erin", user_id="erin")
+            await finished(client, exchange_ingestion_id(erin, 1))
             other = await app.post(path, json={"text": "And mine?", "user_id": "finn"})
             assert other.status_code == 422 and "belongs to user erin" in other.json()["error"]["message"]
             bad = await app.post(path, json={"text": "hi", "user_id": "Erin Smith"})

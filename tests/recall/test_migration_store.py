@@ -201,7 +201,7 @@ async def test_verify_reports_missing_rows(runtime, migration, thread):
 
 def _generic(sql: str) -> str:
     """The search SQL with positional parameters, as a prepared statement's generic plan sees it."""
-    for n, name in enumerate(("query", "tenant_id", "agent_id", "exclude_thread_id", "limit"), start=1):
+    for n, name in enumerate(("query", "tenant_id", "agent_id", "exclude_thread_id", "limit", "user_id"), start=1):
         sql = sql.replace(f":{name}", f"${n}")
     return sql
 
@@ -229,7 +229,7 @@ async def test_the_search_uses_the_models_partial_index_only_with_the_model_as_a
 
     # The same query with the model as a bound parameter: a generic plan cannot prove
     # the partial index's predicate, so it cannot use the index.
-    bound = _generic(sql).replace(f"'{OLD}'", "$6")
+    bound = _generic(sql).replace(f"'{OLD}'", "$7")
     plan = await explain(runtime, bound)
     assert name not in plan and "hnsw" not in plan
 

@@ -149,7 +149,10 @@ class FlakyProvider(EmbedderPool):
         return Down()
 
 
-async def test_a_provider_outage_pauses_the_migration_with_its_reason(time_skipping_env, settings, thread):
+async def test_a_provider_outage_pauses_the_migration_with_its_reason(own_time_skipping_env, settings, thread):
+    # Skips time while work retries against the failing provider: on a server of its own, so
+    # no other test's work in flight can hold its clock (nor this test's, theirs).
+    time_skipping_env = own_time_skipping_env
     provider = FlakyProvider()
     runtime = MemoryRuntime.create(settings, embedders=provider)
     await seed(runtime, thread, 5)
