@@ -10,11 +10,20 @@ left at their defaults.
 
 from __future__ import annotations
 
+import json
+
 # Reads of the history shard's transfer queue per second (default 20).
 TRANSFER_POLL_RPS = 10_000
+# How often the transfer and visibility queues record how far they got (default 30 s). A
+# deleted execution (a forget) is only removed once the visibility queue's recorded level
+# passes the execution's close: 33-35 s per deletion at the default, 0.2 s at 1 s
+# (measured with a no-op workflow on the dev server). One small write per queue a second.
+ACK_INTERVAL = "1s"
 
 LATENCY_DYNAMIC_CONFIG: dict[str, object] = {
     "history.transferProcessorMaxPollRPS": TRANSFER_POLL_RPS,
+    "history.transferProcessorUpdateAckInterval": ACK_INTERVAL,
+    "history.visibilityProcessorUpdateAckInterval": ACK_INTERVAL,
 }
 
 
@@ -22,6 +31,7 @@ def dynamic_config_args(values: dict[str, object] | None = None) -> list[str]:
     """`--dynamic-config-value KEY=VALUE` arguments for `temporal server start-dev`."""
     args: list[str] = []
     for key, value in (LATENCY_DYNAMIC_CONFIG if values is None else values).items():
-        rendered = "true" if value is True else "false" if value is False else str(value)
+        # Values are JSON: a duration is a quoted string ("1s").
+        rendered = "true" if value is True else "false" if value is False else json.dumps(value)
         args += ["--dynamic-config-value", f"{key}={rendered}"]
     return args
