@@ -6,6 +6,7 @@ import asyncio
 
 from temporalio import activity
 
+from activities.heartbeat import heartbeats
 from contract.names import (
     FORGET_AUDIT_ACTIVITY,
     FORGET_CACHE_ACTIVITY,
@@ -28,6 +29,7 @@ class ForgetActivities:
         self._eraser = eraser
 
     @activity.defn(name=FORGET_SURVEY_ACTIVITY)
+    @heartbeats
     async def survey(self, scope: ForgetScope) -> ForgetSurvey:
         """What the forget will erase, per layer; reads only."""
         survey = await self._eraser.survey(scope)
@@ -36,6 +38,7 @@ class ForgetActivities:
         return survey
 
     @activity.defn(name=FORGET_TEMPORAL_ACTIVITY)
+    @heartbeats
     async def erase_executions(self, survey: ForgetSurvey) -> None:
         """Terminate and delete the scope's executions until the server lists none."""
         client = activity.client()
@@ -49,17 +52,21 @@ class ForgetActivities:
         raise RuntimeError(f"executions of {survey.scope.label} are still listed after {_MAX_PASSES} passes")
 
     @activity.defn(name=FORGET_GRAPH_ACTIVITY)
+    @heartbeats
     async def erase_graph(self, survey: ForgetSurvey) -> None:
         await self._eraser.erase_graph(survey)
 
     @activity.defn(name=FORGET_CACHE_ACTIVITY)
+    @heartbeats
     async def erase_cache(self, survey: ForgetSurvey) -> None:
         await self._eraser.erase_cache(survey)
 
     @activity.defn(name=FORGET_STORES_ACTIVITY)
+    @heartbeats
     async def erase_stores(self, survey: ForgetSurvey) -> None:
         await self._eraser.erase_stores(survey)
 
     @activity.defn(name=FORGET_AUDIT_ACTIVITY)
+    @heartbeats
     async def record(self, audit: ForgetAudit) -> None:
         await self._eraser.record(audit)

@@ -22,9 +22,11 @@ with workflow.unsafe.imports_passed_through():
     from contract.forget import ForgetReport, ForgetRequest
     from memory.forget.models import ForgetAudit
 
+# Every step heartbeats (a tenant's deletes can run for minutes): a worker that dies mid-step
+# is given up on within the heartbeat timeout, and the step runs again elsewhere.
 FORGET_STEP = ActivityConfig(
     start_to_close_timeout=timedelta(minutes=10),
-    heartbeat_timeout=timedelta(minutes=1),
+    heartbeat_timeout=timedelta(seconds=20),
     retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)),
 )
 
