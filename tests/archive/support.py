@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import func, select
 from temporalio.client import Client
 
 from contract.archive import (
@@ -28,6 +29,8 @@ from contract.names import (
 from memory.agents.models import AgentSpec
 from memory.archive.files import ArchiveDirectory
 from memory.core.refs import AgentRef, ThreadRef
+from memory.core.schema import episodes, ingested_documents, messages, recall_items
+from memory.documents.notebook import NOTEBOOK_PATH
 from memory.learning.episodic import EpisodeRecord, Outcome
 from memory.recall.service import ImportedTurn
 from memory.runtime import MemoryRuntime
@@ -121,3 +124,37 @@ async def import_archive(client: Client, target: AgentRef, upload_id: str, task_
 
 def _key() -> str:
     return uuid.uuid4().hex
+
+
+async def what_it_knows(rt: MemoryRuntime, agent: AgentRef) -> dict:
+    """Everything an operator or a turn would read of the agent, without row ids or times."""
+    versions = lambda history: [(v.version, v.content, v.author, v.reason) for v in history]  # noqa: E731
+    async with rt.engine.connect() as conn:
+        documents = (await conn.execute(
+            select(ingested_documents.c.name, ingested_documents.c.sha256).where(ingested_documents.c.tenant_id == agent.tenant_id)
+        )).all()
+        chunks = await conn.scalar(select(func.count()).select_from(recall_items).where(
+            recall_items.c.tenant_id == agent.tenant_id, recall_items.c.source_type == "document"))
+        said = (await conn.execute(
+            select(messages.c.thread_id, messages.c.turn, messages.c.role, messages.c.content)
+            .where(messages.c.tenant_id == agent.tenant_id, messages.c.agent_id == agent.agent_id)
+            .order_by(messages.c.thread_id, messages.c.turn, messages.c.role)
+        )).all()
+        episode_summaries = (await conn.execute(
+            select(episodes.c.thread_id, episodes.c.summary).where(episodes.c.tenant_id == agent.tenant_id)
+        )).all()
+    answers = {}
+    for query in QUERIES:
+        hits = await rt.recall.recall(agent, query, request_key=f"check-{uuid.uuid4().hex}", k=5)
+        answers[query] = [hit.text for hit in hits]
+    return {
+        "notebook": versions(await rt.documents.history(agent, NOTEBOOK_PATH)),
+        "skills": {t: versions(await rt.documents.history(agent, f"/skills/{t}.md")) for t in await rt.skills.task_types(agent)},
+        "locked": {t: (await rt.skills.load(agent, t))[0].locked for t in await rt.skills.task_types(agent)},
+        "agent": [(v.version, v.spec, v.author, v.note) for v in await rt.agents.history(agent)],
+        "documents": sorted(documents),
+        "document chunks": chunks,
+        "messages": said,
+        "episodes": episode_summaries,
+        "recall answers": answers,
+    }

@@ -15,8 +15,7 @@ from memory.archive.files import ArchiveDirectory
 from memory.core.refs import AgentRef
 from memory.forget.models import ForgetScope
 from memory.runtime import MemoryRuntime
-from tests.archive.support import export, furnish, import_archive, upload
-from tests.archive.test_archive_round_trip import what_it_knows
+from tests.archive.support import export, furnish, import_archive, upload, what_it_knows
 from worker import build_worker
 
 
