@@ -1,0 +1,1 @@
+"""The Postgres tables, one module per layer; memory.core.schema gathers them."""
