@@ -7,7 +7,6 @@ skills the agent wrote itself, and a locked skill changes only by an operator's 
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -22,24 +21,25 @@ from memory.core.schema import document_versions, documents
 from memory.core.tokens import estimate_tokens
 from memory.core.validation import InvalidInput
 from memory.documents.path_store import DocumentStore, DocumentVersion
+from memory.documents.skill_text import (  # noqa: F401  (re-exported: callers find the rules here)
+    GENERAL,
+    MAX_LESSON_CHARS,
+    MAX_SKILL_CHARS,
+    REFLECTION_AUTHOR,
+    SKILLS_DIR,
+    TASK_TYPE,
+    check_author,
+    check_operator,
+    check_task_type,
+    check_text,
+    is_operator_author,
+    keywords,
+    lesson_substitutions,
+    skill_path,
+    task_type_of,
+    with_lesson,
+)
 from memory.prompt.manifest import ContextItem, Layer
-
-GENERAL = "general"
-SKILLS_DIR = "/skills/"
-MAX_LESSON_CHARS = 2_000
-# Skills are loaded into every turn of their task type, so they must stay small enough to
-# leave room for the conversation; an operator condenses a skill that outgrows this.
-MAX_SKILL_CHARS = 20_000
-REFLECTION_AUTHOR = "agent:reflection"
-
-_TASK_TYPE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-_OPERATOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
-_OPERATOR_PREFIXES = ("operator:", "agent:codify:")
-_LESSONS_HEADING = "## lessons"
-_KEYWORDS_LINE = re.compile(r"^\s*keywords\s*:(.*)$", re.IGNORECASE)
-_WORD = re.compile(r"[a-z0-9]+")
-# A lesson as codify and approved reflection write it, within one bullet.
-_LESSON = re.compile(r"Use `(?P<instead>[^`\n]+)` instead of `(?P<tried>[^`\n]+)`")
 
 
 class SkillProtected(Exception):
@@ -68,49 +68,6 @@ class Skill(BaseModel):
         )
 
 
-def check_task_type(task_type: object) -> str:
-    if not isinstance(task_type, str) or not _TASK_TYPE.match(task_type):
-        raise InvalidInput(
-            f"task type {str(task_type)[:80]!r} is malformed: use 1-63 lowercase letters, digits or '-', "
-            "starting with a letter or digit"
-        )
-    return task_type
-
-
-def skill_path(task_type: str) -> str:
-    return f"{SKILLS_DIR}{check_task_type(task_type)}.md"
-
-
-def is_operator_author(author: str) -> bool:
-    return author.startswith(_OPERATOR_PREFIXES)
-
-
-def keywords(content: str) -> list[str]:
-    """The keywords a skill declares in its first non-blank line, `keywords: a, b, c`."""
-    for line in content.splitlines():
-        if line.strip():
-            match = _KEYWORDS_LINE.match(line)
-            return [k.strip().lower() for k in match.group(1).split(",") if k.strip()] if match else []
-    return []
-
-
-def lesson_substitutions(content: str) -> list[tuple[str, str]]:
-    """(tried, instead) for every "Use `Y` instead of `X`" bullet of the skill's Lessons
-    section. Only this section counts: it is written by codify, by an operator, or by a
-    reflection an operator approved."""
-    lines = content.split("\n")
-    heading = next((i for i, line in enumerate(lines) if line.strip().lower() == _LESSONS_HEADING), None)
-    if heading is None:
-        return []
-    found = []
-    for line in lines[heading + 1 :]:
-        if line.startswith("#"):
-            break
-        if line.strip().startswith("- "):
-            found += [(match["tried"], match["instead"]) for match in _LESSON.finditer(line)]
-    return found
-
-
 class SkillLibrary:
     def __init__(self, documents: DocumentStore, engine: AsyncEngine):
         self._documents = documents
@@ -130,13 +87,13 @@ class SkillLibrary:
         is the number of terms found. The highest score wins, ties go to the alphabetically
         first type, and "general" is the answer when nothing matches.
         """
-        return _task_type_of(message, await self._latest_contents(agent))
+        return task_type_of(message, await self._latest_contents(agent))
 
     async def for_message(self, agent: AgentRef, message: str) -> tuple[str, list[Skill]]:
         """The message's task type (as `classify`) and that type's skill (as `load`), from one
         read of the agent's skills: what a turn loads."""
         skills = await self._latest_skills(agent)
-        task_type = _task_type_of(message, {t: skill.content for t, skill in skills.items()})
+        task_type = task_type_of(message, {t: skill.content for t, skill in skills.items()})
         return task_type, [skills[task_type]] if task_type in skills else []
 
     async def load(self, agent: AgentRef, task_type: str) -> list[Skill]:
@@ -149,8 +106,8 @@ class SkillLibrary:
         """Replace the skill with an operator's text. `lock=True` also locks it; False leaves
         the lock as it is, so editing a locked skill does not quietly unlock it."""
         path = skill_path(task_type)
-        author = f"operator:{_check_operator(operator)}"
-        content = _check_text("skill", content, MAX_SKILL_CHARS)
+        author = f"operator:{check_operator(operator)}"
+        content = check_text("skill", content, MAX_SKILL_CHARS)
         async with self._serialised(agent, path) as conn:
             version = await self._documents.write(
                 agent, path, content=content, author=author, reason="operator edit", idempotency_key=idempotency_key
@@ -194,8 +151,8 @@ class SkillLibrary:
         by_reflection: bool = False,
     ) -> Skill:
         path = skill_path(task_type)
-        _check_author(author)
-        lesson = " ".join(_check_text("lesson", lesson, MAX_LESSON_CHARS).split())
+        check_author(author)
+        lesson = " ".join(check_text("lesson", lesson, MAX_LESSON_CHARS).split())
         async with self._serialised(agent, path):
             # A retry must not build on the version its own first attempt wrote, or the
             # lesson would be appended twice; so the key is looked up before anything else.
@@ -208,7 +165,7 @@ class SkillLibrary:
             if current:
                 _check_may_change(current, by_reflection=by_reflection)
             base = current.content if current else f"# {task_type}\n"
-            content = _with_lesson(base, lesson)
+            content = with_lesson(base, lesson)
             if current and content == current.content:
                 return current  # the skill already teaches this
             if len(content) > MAX_SKILL_CHARS:
@@ -298,7 +255,7 @@ class SkillLibrary:
         for row in rows:
             task_type = row.path.removeprefix(SKILLS_DIR).removesuffix(".md")
             # Documents that merely sit under /skills/ (nested, odd names) are not skills.
-            if _TASK_TYPE.match(task_type):
+            if TASK_TYPE.match(task_type):
                 skills[task_type] = Skill(
                     task_type=task_type,
                     path=row.path,
@@ -311,24 +268,6 @@ class SkillLibrary:
                     updated_at=row.created_at,
                 )
         return skills
-
-
-def _task_type_of(message: str, contents: dict[str, str]) -> str:
-    """SkillLibrary.classify's rule over task type -> skill text."""
-    tokens = [_stem(w) for w in _WORD.findall(message.lower())]
-    best: tuple[int, str] | None = None
-    for task_type, content in sorted(contents.items()):
-        if task_type == GENERAL:
-            continue
-        own = [w for w in task_type.split("-") if w]
-        own_found = sum(_contains(tokens, [w]) for w in own)
-        keywords_found = sum(_contains(tokens, _WORD.findall(k)) for k in keywords(content))
-        if own_found * 2 <= len(own) and not keywords_found:
-            continue
-        score = own_found + keywords_found
-        if best is None or score > best[0]:
-            best = (score, task_type)
-    return best[1] if best else GENERAL
 
 
 def _owned(agent: AgentRef, path: str):
@@ -348,71 +287,3 @@ def _check_may_change(skill: Skill, *, by_reflection: bool) -> None:
             f"skill {skill.path} v{skill.version} was written by {skill.author}; "
             "reflection may not change an operator-authored skill"
         )
-
-
-def _check_operator(operator: object) -> str:
-    if not isinstance(operator, str) or not _OPERATOR.match(operator):
-        raise InvalidInput(f"operator name {str(operator)[:80]!r} is malformed")
-    return operator
-
-
-def _check_author(author: object) -> str:
-    if author == REFLECTION_AUTHOR:
-        return author
-    if isinstance(author, str):
-        for prefix in _OPERATOR_PREFIXES:
-            if author.startswith(prefix) and _OPERATOR.match(author.removeprefix(prefix)):
-                return author
-    raise InvalidInput(
-        f"skill author {str(author)[:80]!r} must be 'operator:<name>', 'agent:codify:<operator>' or '{REFLECTION_AUTHOR}'"
-    )
-
-
-def _check_text(kind: str, text: object, max_chars: int) -> str:
-    if not isinstance(text, str):
-        raise InvalidInput(f"{kind} must be a string, got {type(text).__name__}")
-    if not text.strip():
-        raise InvalidInput(f"{kind} is empty")
-    if len(text) > max_chars:
-        raise InvalidInput(f"{kind} is {len(text)} characters; the limit is {max_chars}")
-    if "\x00" in text:
-        raise InvalidInput(f"{kind} contains a NUL byte")
-    return text
-
-
-def _with_lesson(content: str, lesson: str) -> str:
-    """The content with `- lesson` at the end of its Lessons section (added if absent);
-    unchanged when that section already holds the lesson."""
-    bullet = f"- {lesson}"
-    lines = content.rstrip("\n").split("\n")
-    heading = next((i for i, line in enumerate(lines) if line.strip().lower() == _LESSONS_HEADING), None)
-    if heading is None:
-        return "\n".join([*lines, "", "## Lessons", bullet]) + "\n"
-    end = next((i for i in range(heading + 1, len(lines)) if lines[i].startswith("#")), len(lines))
-    if bullet in (line.strip() for line in lines[heading + 1 : end]):
-        return content
-    while end > heading + 1 and not lines[end - 1].strip():
-        end -= 1
-    return "\n".join([*lines[:end], bullet, *lines[end:]]) + "\n"
-
-
-def _contains(tokens: list[str], words: list[str]) -> bool:
-    """Whether the stemmed words occur in the stemmed tokens, consecutively."""
-    stems = [_stem(w) for w in words]
-    if not stems:
-        return False
-    return any(tokens[i : i + len(stems)] == stems for i in range(len(tokens) - len(stems) + 1))
-
-
-def _stem(word: str) -> str:
-    # Just enough to match plurals and -ing/-ed forms of one word; not a real stemmer.
-    for suffix in ("ing", "ed", "es", "s"):
-        if not word.endswith(suffix) or len(word) - len(suffix) < 3:
-            continue
-        if suffix == "s" and word.endswith(("ss", "us", "is")):
-            break
-        word = word[: -len(suffix)]
-        if suffix in ("ing", "ed") and len(word) >= 4 and word[-1] == word[-2] and word[-1] not in "lsz":
-            word = word[:-1]  # shipping -> ship
-        break
-    return word[:-1] if len(word) > 3 and word.endswith("e") else word
