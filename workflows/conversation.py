@@ -8,7 +8,6 @@ through history only as ids and the new messages of each turn.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Awaitable, Callable, NoReturn, TypeVar
 
@@ -44,10 +43,8 @@ with workflow.unsafe.imports_passed_through():
     from contract.conversation import (
         ConversationLimits,
         ConversationStart,
-        LayerAnswer,
         TurnProgress,
         TurnResult,
-        TurnStep,
         UserMessage,
         thread_limits,
     )
@@ -77,6 +74,7 @@ with workflow.unsafe.imports_passed_through():
         is_context_overflow,
         reason,
     )
+    from workflows.turn_progress import ProgressBoard, TurnSoFar
 
 # What each flag changes, and which recorded histories still need its old branch: workflows/patches.py.
 KNOWLEDGE_GRAPH_PATCH = patches.KNOWLEDGE_GRAPH.id
@@ -93,18 +91,6 @@ THREAD_USERS_PATCH = patches.THREAD_USERS.id
 
 Request = TypeVar("Request")
 Result = TypeVar("Result")
-
-
-@dataclass
-class _Progress:
-    """How far a turn got, for the record of its failure."""
-
-    manifest: list[ContextItem] = field(default_factory=list)
-    assistant_id: int | None = None
-    # What the turn's reads cost, billed with its record (completed or failed).
-    billing: list[UsageEntry] = field(default_factory=list)
-    # The agent version answering the turn, once known: a failed turn records it too.
-    agent_version: int | None = None
 
 
 @workflow.defn(name=CONVERSATION_WORKFLOW)
@@ -139,7 +125,7 @@ class ConversationWorkflow:
         # Why this run takes no message: the thread belongs to another user (or to none).
         self._refusal: str | None = None
         # Workflow state only, read by the progress query: it adds no command to history.
-        self._turn_progress: TurnProgress | None = None
+        self._progress_board = ProgressBoard()
 
     @workflow.run
     async def run(self, start: ConversationStart) -> int:
@@ -210,7 +196,7 @@ class ConversationWorkflow:
 
     @workflow.query(name=TURN_PROGRESS_QUERY, description="How far the current (or last) turn of this run got.")
     def turn_progress(self) -> TurnProgress:
-        return self._turn_progress or TurnProgress(turn=0, stage="idle")
+        return self._progress_board.current
 
     @workflow.query(name=LAST_TURN_QUERY, description="The last turn number of this thread.")
     def last_turn(self) -> int:
@@ -286,8 +272,8 @@ class ConversationWorkflow:
             self._turns_this_run -= 1
             return answer_again(user.earlier)
         update = workflow.current_update_info()
-        self._turn_progress = TurnProgress(turn=turn, request_id=update.id if update else None)
-        progress = _Progress()
+        self._progress_board.begin(turn, update.id if update else None)
+        progress = TurnSoFar()
         if not durable:
             return await self._answer(turn, message, user, progress)
         try:
@@ -297,7 +283,7 @@ class ConversationWorkflow:
             # turn is recorded as failed and its exchange ingested like any failed turn.
             await self._fail(turn, message, user, progress, err, f"{err.activity_type} did not succeed: ")
 
-    async def _answer(self, turn: int, message: UserMessage, user: MessageRef, progress: _Progress) -> TurnResult:
+    async def _answer(self, turn: int, message: UserMessage, user: MessageRef, progress: TurnSoFar) -> TurnResult:
         self._turn_corrections = []
         agent, resolved = await self._resolve_agent(turn, progress)
         read = await self._read(turn, message.text, user, progress)
@@ -364,20 +350,11 @@ class ConversationWorkflow:
         if read.conversation.tail_tokens + user.tokens + assistant.tokens > self._limits.summary_trigger_tokens:
             self._summary_due = True
         workflow.set_current_details(details(turn, manifest, reply, read.layers))
-        self._show_progress(stage="done", result=result)
+        self._progress_board.show(stage="done", result=result)
         return result
 
-    def _show_progress(self, **changes: Any) -> None:
-        if self._turn_progress is not None:
-            self._turn_progress = self._turn_progress.model_copy(update=changes)
-
-    def _show_step(self, kind: str, detail: str) -> None:
-        if self._turn_progress is not None:
-            steps = [*self._turn_progress.steps, TurnStep(kind=kind, detail=detail)]
-            self._show_progress(stage=kind, steps=steps)
-
     async def _store_reply_each_step(
-        self, turn: int, user: MessageRef, reply: GenerateOutput, progress: _Progress, result: TurnResult
+        self, turn: int, user: MessageRef, reply: GenerateOutput, progress: TurnSoFar, result: TurnResult
     ) -> MessageRef:
         """The reply and its recall exchange as separate activities, as turns did before the commit step."""
         assistant = await self._write(
@@ -395,7 +372,7 @@ class ConversationWorkflow:
         )
         return assistant
 
-    async def _read(self, turn: int, query: str, user: MessageRef, progress: _Progress) -> TurnRead:
+    async def _read(self, turn: int, query: str, user: MessageRef, progress: TurnSoFar) -> TurnRead:
         request = TurnReadInput(
             thread=self._thread,
             turn=turn,
@@ -414,10 +391,10 @@ class ConversationWorkflow:
             self._remember(read.learned.entries)
         progress.manifest = read.manifest()
         progress.billing = read.billing
-        self._show_progress(stage="read", layers=[LayerAnswer(**r.model_dump()) for r in read.layers])
+        self._progress_board.layers_read(read.layers)
         return read
 
-    async def _resolve_agent(self, turn: int, progress: _Progress) -> tuple[AnsweringAgent | None, bool]:
+    async def _resolve_agent(self, turn: int, progress: TurnSoFar) -> tuple[AnsweringAgent | None, bool]:
         """The agent version this turn answers as, read once at its start: its limits apply from
         this turn on, and the whole turn (every model call, a failure's record) keeps it."""
         if not workflow.patched(AGENT_LIMITS_PATCH):
@@ -463,7 +440,7 @@ class ConversationWorkflow:
             self._pending_corrections = []
             learned_unchanged = self._learned == self._learned_seen
             self._learned_seen = list(self._learned)
-            self._show_step("model_call", str(iteration + 1))
+            self._progress_board.step("model_call", str(iteration + 1))
             output = await workflow.execute_activity_method(
                 ModelActivities.generate,
                 GenerateInput(
@@ -491,7 +468,7 @@ class ConversationWorkflow:
                 return output.model_copy(update={"usage": usage}), tools
             for call in output.tool_calls:
                 await tools.run(call)
-                self._show_step("tool", tools.summaries[-1])
+                self._progress_board.step("tool", tools.summaries[-1])
         raise AssertionError("unreachable: the last iteration has no tools")
 
     async def _summarise(self, *, force: bool) -> None:
@@ -508,11 +485,11 @@ class ConversationWorkflow:
         )
 
     async def _fail(
-        self, turn: int, message: UserMessage, user: MessageRef, progress: _Progress, err: ActivityError, why: str
+        self, turn: int, message: UserMessage, user: MessageRef, progress: TurnSoFar, err: ActivityError, why: str
     ) -> NoReturn:
         """Record the failed turn for audit, then fail the update (not the thread) with the cause."""
         text = f"turn {turn} failed: {why}{reason(err)}"
-        self._show_progress(stage="failed")
+        self._progress_board.show(stage="failed")
         manifest, assistant_id = progress.manifest, progress.assistant_id
         if not workflow.patched(TURN_DURABILITY_PATCH):
             await self._record(turn, "failed", user.id, None, manifest, ModelUsage())
