@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import uuid
 
-from temporalio.client import WorkflowFailureError
-from temporalio.service import RPCError
-
 from api.errors import ApiError
 from api.keys import ApiKey
 from api.services import ApiServices
-from api.workflow_errors import as_api_error
+from api.workflow_errors import run_workflow
 from contract.names import CACHE_AUDIT_REVIEW_WORKFLOW, SKILL_CHANGE_WORKFLOW
 from contract.operator_changes import (
     AuditReviewed,
@@ -60,17 +57,14 @@ async def change_skill(
         operator=operator_of(key),
         request_id=request_id or uuid.uuid4().hex,
     )
-    try:
-        return await api.temporal.execute_workflow(
-            SKILL_CHANGE_WORKFLOW,
-            change,
-            id=skill_change_id(change),
-            task_queue=api.task_queue,
-            static_summary=f"Skill {action} of /skills/{task_type}.md by key {key.key_id} for agent {agent.agent_id}",
-            result_type=SkillChanged,
-        )
-    except (WorkflowFailureError, RPCError) as err:
-        raise as_api_error(err) from None
+    return await run_workflow(
+        api,
+        SKILL_CHANGE_WORKFLOW,
+        change,
+        id=skill_change_id(change),
+        summary=f"Skill {action} of /skills/{task_type}.md by key {key.key_id} for agent {agent.agent_id}",
+        result_type=SkillChanged,
+    )
 
 
 async def review_audit(api: ApiServices, key: ApiKey, entry_id: int, verdict: str, note: str = "") -> AuditReviewed:
@@ -81,14 +75,11 @@ async def review_audit(api: ApiServices, key: ApiKey, entry_id: int, verdict: st
     request = AuditVerdict(
         tenant_id=key.tenant_id, entry_id=entry_id, verdict=verdict, reviewer=f"key:{key.key_id}", note=note
     )
-    try:
-        return await api.temporal.execute_workflow(
-            CACHE_AUDIT_REVIEW_WORKFLOW,
-            request,
-            id=audit_review_id(request),
-            task_queue=api.task_queue,
-            static_summary=f"Audit entry {entry_id} {verdict} by key {key.key_id}",
-            result_type=AuditReviewed,
-        )
-    except (WorkflowFailureError, RPCError) as err:
-        raise as_api_error(err) from None
+    return await run_workflow(
+        api,
+        CACHE_AUDIT_REVIEW_WORKFLOW,
+        request,
+        id=audit_review_id(request),
+        summary=f"Audit entry {entry_id} {verdict} by key {key.key_id}",
+        result_type=AuditReviewed,
+    )

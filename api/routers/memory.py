@@ -10,15 +10,13 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
-from temporalio.client import WorkflowFailureError
-from temporalio.service import RPCError
 
 from api.auth import read_key, write_key
 from api.errors import ApiError
 from api.keys import ApiKey
 from api.routers.threads import REQUEST_ID, services
 from api.services import ApiServices
-from api.workflow_errors import as_api_error
+from api.workflow_errors import run_workflow
 from contract.ingestion import NotebookEdit, NotebookEditResult, notebook_edit_id
 from contract.names import NOTEBOOK_EDIT_WORKFLOW
 from memory.core.refs import AgentRef, ThreadRef
@@ -77,17 +75,14 @@ async def _edit(api: ApiServices, key: ApiKey, agent: AgentRef, content: str, re
     edit = NotebookEdit(
         agent=agent, content=content, operator=f"key:{key.key_id}", reason=reason, request_id=request_id or uuid.uuid4().hex
     )
-    try:
-        return await api.temporal.execute_workflow(
-            NOTEBOOK_EDIT_WORKFLOW,
-            edit,
-            id=notebook_edit_id(agent, edit.request_id),
-            task_queue=api.task_queue,
-            static_summary=f"Notebook edit by key {key.key_id} ({key.name}) for agent {agent.agent_id}",
-            result_type=NotebookEditResult,
-        )
-    except (WorkflowFailureError, RPCError) as err:
-        raise as_api_error(err) from None
+    return await run_workflow(
+        api,
+        NOTEBOOK_EDIT_WORKFLOW,
+        edit,
+        id=notebook_edit_id(agent, edit.request_id),
+        summary=f"Notebook edit by key {key.key_id} ({key.name}) for agent {agent.agent_id}",
+        result_type=NotebookEditResult,
+    )
 
 
 @router.put("/notebook", response_model=NotebookEditResult, summary="Replace the notebook with a new version")

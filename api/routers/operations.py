@@ -11,7 +11,6 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
-from temporalio.client import WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
@@ -22,7 +21,7 @@ from api.keys import ApiKey
 from api.operator_changes import operator_of
 from api.routers.threads import REQUEST_ID, services
 from api.services import ApiServices
-from api.workflow_errors import as_api_error
+from api.workflow_errors import as_api_error, run_workflow
 from contract.ingestion import DocumentProgress, DocumentUpload, document_ingestion_id
 from contract.learning import CodifyInput, CodifyResult, codify_id
 from contract.migration import (
@@ -129,12 +128,7 @@ async def codify(agent_id: str, body: CodifyRequest, key: ApiKey = Depends(opera
         request_id=body.request_id or uuid.uuid4().hex,
         **body.model_dump(exclude={"request_id"}),
     )
-    try:
-        return await api.temporal.execute_workflow(
-            CODIFY_WORKFLOW, request, result_type=CodifyResult, id=codify_id(request), task_queue=api.task_queue
-        )
-    except (WorkflowFailureError, RPCError) as err:
-        raise as_api_error(err) from None
+    return await run_workflow(api, CODIFY_WORKFLOW, request, id=codify_id(request), result_type=CodifyResult)
 
 
 @router.post("/migrations", response_model=MigrationStarted, status_code=202, summary="Start an embedding-model migration")
