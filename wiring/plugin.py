@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.plugin import SimplePlugin
-from temporalio.worker import WorkerConfig
+from temporalio.worker import UnsandboxedWorkflowRunner, WorkerConfig, WorkflowRunner
 from temporalio.worker.workflow_sandbox import (
     SandboxedWorkflowRunner,
     SandboxRestrictions,
@@ -40,17 +40,31 @@ SANDBOX = SandboxedWorkflowRunner(
 )
 
 
-class MemoryWorkerPlugin(SimplePlugin):
-    """runtime=None registers the workflows only: what a Replayer needs."""
+def workflow_runner(sandboxed: bool) -> WorkflowRunner:
+    """The sandbox re-creates each workflow's module environment (17 ms per new workflow run
+    here: one per turn, for its ingestion child) and crosses into it for every activation and
+    every payload; a turn spent 60-70 ms of worker CPU there. Without it, determinism rests on
+    the workflows' own discipline (workflow.now/random, I/O only in activities), which CI
+    checks by replaying every recorded history inside the sandbox."""
+    return SANDBOX if sandboxed else UnsandboxedWorkflowRunner()
 
-    def __init__(self, runtime: MemoryRuntime | None = None, *, keyring: KeyRing | None = None) -> None:
+
+class MemoryWorkerPlugin(SimplePlugin):
+    """runtime=None registers the workflows only: what a Replayer needs. sandboxed=None follows
+    the runtime's WORKFLOW_SANDBOX setting (off when there is no runtime)."""
+
+    def __init__(
+        self, runtime: MemoryRuntime | None = None, *, keyring: KeyRing | None = None, sandboxed: bool | None = None
+    ) -> None:
+        if sandboxed is None:
+            sandboxed = runtime is not None and runtime.settings.workflow_sandbox
         super().__init__(
             "agent-memory.worker",
             data_converter=data_converter(keyring),
             interceptors=[TracingInterceptor(), ActivityErrorInterceptor()],
             workflows=WORKFLOWS,
             activities=all_activities(runtime) if runtime is not None else None,
-            workflow_runner=SANDBOX,
+            workflow_runner=workflow_runner(sandboxed),
         )
 
     def configure_worker(self, config: WorkerConfig) -> WorkerConfig:

@@ -21,6 +21,11 @@ class Settings(BaseModel):
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     task_queue: str = "agent-memory"
+    # Run workflow code inside the Temporal SDK's sandbox. Off by default: the sandbox costs
+    # 60-70 ms of worker CPU per turn (bench/turn_latency.py), and what it guards against (a
+    # workflow calling the clock, random or I/O) is checked in CI instead, where every
+    # recorded history replays inside the sandbox (tests/wiring/test_replay.py).
+    workflow_sandbox: bool = False
     # The worker's Prometheus endpoint (its own metrics and the Temporal SDK's); 0 turns it off.
     metrics_port: int = Field(default=9464, ge=0, le=65535)
     # Loopback unless set: the metrics carry tenant ids as labels.

@@ -17,7 +17,8 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from contract.conversation import ConversationStart, TurnResult, UserMessage
-from wiring.plugin import MemoryWorkerPlugin
+from tests.wiring.clock_reading_workflow import ClockReadingConversationWorkflow
+from wiring.plugin import MemoryWorkerPlugin, workflow_runner
 from workflows.conversation import ConversationWorkflow
 
 HISTORIES = sorted((Path(__file__).resolve().parents[1] / "histories").glob("*.json"))
@@ -27,11 +28,29 @@ def test_there_are_recorded_histories():
     assert any("continued_as_new" in path.name for path in HISTORIES)
 
 
+@pytest.mark.parametrize("sandboxed", [False, True], ids=["as-the-worker-runs", "in-the-sandbox"])
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
-async def test_history_replays(path: Path):
-    # The worker's own plugin: the same workflows, sandbox, converter and interceptors.
-    replayer = Replayer(workflows=[], plugins=[MemoryWorkerPlugin()])
+async def test_history_replays(path: Path, sandboxed: bool):
+    # The worker's own plugin: the same workflows, converter and interceptors. The worker runs
+    # workflows outside the SDK's sandbox by default (WORKFLOW_SANDBOX); replaying inside it
+    # too is what catches workflow code that reads the clock, random or does I/O.
+    replayer = Replayer(workflows=[], plugins=[MemoryWorkerPlugin(sandboxed=sandboxed)])
     await replayer.replay_workflow(WorkflowHistory.from_json(path.stem, path.read_text()))
+
+
+async def test_replay_in_the_sandbox_catches_a_wall_clock_read():
+    path = next(p for p in HISTORIES if "continued_as_new" in p.name)
+    def replayer(sandboxed: bool) -> Replayer:
+        return Replayer(
+            workflows=[ClockReadingConversationWorkflow],
+            data_converter=pydantic_data_converter,
+            workflow_runner=workflow_runner(sandboxed),
+        )
+
+    # The worker's default runner would replay this without complaint: the sandbox refuses it.
+    await replayer(False).replay_workflow(WorkflowHistory.from_json(path.stem, path.read_text()))
+    with pytest.raises(Exception, match="datetime"):
+        await replayer(True).replay_workflow(WorkflowHistory.from_json(path.stem, path.read_text()))
 
 
 @workflow.defn(name="ConversationWorkflow", sandboxed=False)
