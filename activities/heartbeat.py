@@ -19,7 +19,12 @@ HEARTBEAT_EVERY_SECONDS = 4.0
 
 @asynccontextmanager
 async def heartbeating(every_seconds: float = 5.0, *details: object) -> AsyncIterator[None]:
-    """Heartbeat on a timer for the duration of the block (graphiti calls can take a while)."""
+    """Heartbeat on a timer for the duration of the block (graphiti calls can take a while).
+    A local activity has no heartbeat of its own (its workflow task is its lease), and a direct
+    call outside Temporal has nothing to heartbeat to: nothing is sent."""
+    if not activity.in_activity() or activity.info().is_local:
+        yield
+        return
 
     async def beat() -> None:
         while True:

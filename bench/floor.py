@@ -1,8 +1,10 @@
 """The floor: a workflow of the turn's exact shape whose activities do nothing.
 
-Per message (an update, sent with start like a real turn): one local activity (the user
-message), one activity (the reads), one (the model call), one (the commit), then a child
-workflow started without waiting (the ingestion) that runs two activities of its own. What
+Per message (an update, sent with start like a real turn): local activities for the user
+message, the agent version and the reads; an activity for the model call (the one step that
+goes through the server, so a crash never repeats a billed call); a local activity for the
+commit; then a child workflow started without waiting (the ingestion) that runs two
+activities of its own. What
 this costs is what Temporal and the worker's SDK cost per turn on this machine, before any
 memory work: the product's turn cannot be faster than this."""
 
@@ -16,6 +18,8 @@ from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
+
+from wiring.plugin import workflow_runner
 
 FLOOR_UPDATE = "floor_message"
 _STEP = timedelta(seconds=30)
@@ -46,9 +50,10 @@ class FloorWorkflow:
     @workflow.update(name=FLOOR_UPDATE)
     async def message(self, text: str) -> int:
         self._turn += 1
-        await workflow.execute_local_activity(noop, "user", start_to_close_timeout=_STEP)
-        for step in ("read", "model", "commit"):
-            await workflow.execute_activity(noop, step, start_to_close_timeout=_STEP)
+        for step in ("user", "agent", "read"):
+            await workflow.execute_local_activity(noop, step, start_to_close_timeout=_STEP)
+        await workflow.execute_activity(noop, "model", start_to_close_timeout=_STEP)
+        await workflow.execute_local_activity(noop, "commit", start_to_close_timeout=_STEP)
         asyncio.create_task(
             workflow.start_child_workflow(
                 FloorChild.run,
@@ -60,8 +65,15 @@ class FloorWorkflow:
         return self._turn
 
 
-def floor_worker(client: Client, task_queue: str) -> Worker:
-    return Worker(client, task_queue=task_queue, workflows=[FloorWorkflow, FloorChild], activities=[noop])
+def floor_worker(client: Client, task_queue: str, sandboxed: bool = False) -> Worker:
+    """On the product's workflow runner (wiring/plugin.py), so the floor is the product's floor."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[FloorWorkflow, FloorChild],
+        activities=[noop],
+        workflow_runner=workflow_runner(sandboxed),
+    )
 
 
 async def send_floor(client: Client, task_queue: str, thread_id: str, text: str) -> int:

@@ -7,8 +7,9 @@ in-process worker, offline model, embedder and graph extractor) and reports whet
 Temporal adds no more than 50 ms p50 per turn over the direct calls measured in the
 same run. Three paths, interleaved turn by turn so drift hits all alike:
 
-- floor: a workflow of the turn's shape whose activities do nothing (bench/floor.py): what
-  Temporal costs per turn on this machine before any memory work;
+- floor: a workflow of the turn's shape whose activities do nothing (bench/floor.py), on a
+  worker with the product's workflow runner: what Temporal costs per turn on this machine
+  before any memory work;
 - temporal: the product's turn (send_message), reads of all seven layers included;
 - direct: the same activities' code called as plain coroutines on one runtime.
 
@@ -31,6 +32,7 @@ import uuid
 from sqlalchemy import text
 from temporalio.client import Client
 
+from activities.agents import AgentActivities
 from activities.learning_models import SessionRef
 from activities.registry import TurnActivitySet
 from activities.turn_models import AppendMessageInput, GenerateInput
@@ -62,6 +64,7 @@ class DirectTurn:
 
     def __init__(self, runtime: MemoryRuntime) -> None:
         self.turn = TurnActivitySet.wire(runtime)
+        self.agents = AgentActivities(runtime)
         self._last_turn: dict[ThreadRef, int] = {}
 
     async def send(self, thread: ThreadRef, text_: str) -> None:
@@ -73,6 +76,8 @@ class DirectTurn:
         user = await steps.conversation.append_message(
             AppendMessageInput(thread=thread, turn=turn, role="user", content=text_)
         )
+        # The workflow resolves the agent version that answers the turn first (its limits apply).
+        await self.agents.answering(thread.agent)
         read = await steps.read.read(
             TurnReadInput(thread=thread, turn=turn, query=text_, user_message_id=user.id, session=SessionRef(thread=thread))
         )
@@ -122,7 +127,8 @@ async def run(args: argparse.Namespace, services: Services) -> bool:
         task_queue = f"bench-{run_id}"
         floor_queue = f"floor-{run_id}"
         samples: dict[str, list[float]] = {"floor": [], "temporal": [], "direct": []}
-        async with build_worker(client, runtime, task_queue=task_queue), floor_worker(client, floor_queue):
+        sandboxed = runtime.settings.workflow_sandbox
+        async with build_worker(client, runtime, task_queue=task_queue), floor_worker(client, floor_queue, sandboxed):
 
             async def via_floor(thread: ThreadRef, text_: str) -> object:
                 return await send_floor(client, floor_queue, f"{thread.tenant_id}/{thread.thread_id}", text_)

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any, Awaitable, Callable, NoReturn, TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from contract.names import (
     CONVERSATION_WORKFLOW,
@@ -60,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
     from memory.prompt.manifest import ContextItem
     from workflows import patches, turn_steps
     from workflows.ingestion_launcher import IngestionLauncher
+    from workflows.local_activity import run_local
     from workflows.options import (
         LOCAL_STORE_WRITE,
         MEMORY_IO,
@@ -81,13 +82,23 @@ KNOWLEDGE_GRAPH_PATCH = patches.KNOWLEDGE_GRAPH.id
 TURN_DURABILITY_PATCH = patches.TURN_DURABILITY.id
 LOCAL_WRITES_PATCH = patches.LOCAL_WRITES.id
 TURN_STEPS_PATCH = patches.TURN_STEPS.id
-TURN_LOCAL_WRITES = ("conversation_append_message", "turn_record")
+# The turn's steps that run as local activities (on the patches above): only the model call
+# and tools go through the server.
+TURN_LOCAL_ACTIVITIES = (
+    "conversation_append_message",
+    "turn_record",
+    "agents_answering_version",
+    "turn_read",
+    "turn_commit",
+)
 # From here on a turn answers as the thread's agent as its operator defined it (when it is):
 # the model call resolves the version, and the turn keeps that version, its tools and its reads.
 AGENT_DEFINITIONS_PATCH = patches.AGENT_DEFINITIONS.id
 # From here on the turn resolves its agent version first, and the version's limits apply.
 AGENT_LIMITS_PATCH = patches.AGENT_LIMITS.id
 THREAD_USERS_PATCH = patches.THREAD_USERS.id
+# From here on the turn's read and commit steps run as local activities.
+TURN_LOCAL_STEPS_PATCH = patches.TURN_LOCAL_STEPS.id
 
 Request = TypeVar("Request")
 Result = TypeVar("Result")
@@ -122,6 +133,7 @@ class ConversationWorkflow:
         self._request_id: str | None = None
         self._local_writes = False
         self._steps = False
+        self._local_steps = False
         # Why this run takes no message: the thread belongs to another user (or to none).
         self._refusal: str | None = None
         # Workflow state only, read by the progress query: it adds no command to history.
@@ -259,6 +271,7 @@ class ConversationWorkflow:
         self._request_id = workflow.current_update_info().id if durable else None
         self._local_writes = workflow.patched(LOCAL_WRITES_PATCH)
         self._steps = workflow.patched(TURN_STEPS_PATCH)
+        self._local_steps = self._steps and workflow.patched(TURN_LOCAL_STEPS_PATCH)
         user = await self._write(
             ConversationActivities.append_message,
             AppendMessageInput(thread=thread, turn=turn, role="user", content=message.text, request_id=self._request_id),
@@ -338,7 +351,8 @@ class ConversationWorkflow:
                     request_id=self._request_id,
                     result=result,
                     billing=progress.billing,
-                )
+                ),
+                local=self._local_steps,
             )
             assistant = committed.assistant
             result = TurnResult.model_validate(committed.result)
@@ -382,7 +396,10 @@ class ConversationWorkflow:
             graph=workflow.patched(KNOWLEDGE_GRAPH_PATCH),
             learning=workflow.patched(LEARNING_PATCH),
         )
-        read = await (turn_steps.read_at_once(request) if self._steps else turn_steps.read_each_layer(request))
+        if self._steps:
+            read = await turn_steps.read_at_once(request, local=self._local_steps)
+        else:
+            read = await turn_steps.read_each_layer(request)
         if read.skills is not None:
             self._task_type = read.skills.task_type
         if read.learned is not None:
@@ -583,22 +600,7 @@ class ConversationWorkflow:
     async def _write(
         self, activity: Callable[[Any, Request], Awaitable[Result]], request: Request, *, name: str, summary: str
     ) -> Result:
-        """One of the turn's short store writes. A local activity's result is recorded with
-        the next workflow task; a worker that dies first leaves it to be written again, and
-        every write is idempotent by key."""
+        """One of the turn's short store writes; every write is idempotent by key."""
         if not self._local_writes:
             return await workflow.execute_activity_method(activity, request, summary=summary, **MEMORY_IO)
-        try:
-            return await workflow.execute_local_activity_method(activity, request, summary=summary, **LOCAL_STORE_WRITE)
-        except (ApplicationError, TimeoutError) as err:
-            # A local activity's failure arrives as its cause alone: give it a remote one's
-            # shape, so the turn's failure handling (and its message) is the same for both.
-            raise ActivityError(
-                f"{name} failed",
-                scheduled_event_id=0,
-                started_event_id=0,
-                identity="",
-                activity_type=name,
-                activity_id="",
-                retry_state=None,
-            ) from err
+        return await run_local(activity, request, name=name, summary=summary, config=LOCAL_STORE_WRITE)

@@ -48,6 +48,17 @@ TURN_HEARTBEAT_TIMEOUT = timedelta(seconds=20)
 TURN_MODEL_CALL = ActivityConfig(**MODEL_CALL, heartbeat_timeout=TURN_HEARTBEAT_TIMEOUT)
 TURN_EMBEDDING_CALL = ActivityConfig(**EMBEDDING_CALL, heartbeat_timeout=TURN_HEARTBEAT_TIMEOUT)
 
+# The turn's read and commit steps as local activities (from the turn-steps-local patch on):
+# each would otherwise cost a server round trip and a workflow task (20-40 ms a turn here).
+# Both are safe to re-run whole (the read only reads; every commit write is idempotent by
+# key). A local activity that outlives the workflow task's timeout has the SDK heartbeat the
+# task, so a slow embedding provider stalls nothing; retries keep the embedding backoff.
+TURN_LOCAL_STEP = LocalActivityConfig(
+    start_to_close_timeout=timedelta(seconds=60),
+    schedule_to_close_timeout=EMBEDDING_CALL["schedule_to_close_timeout"],
+    retry_policy=EMBEDDING_CALL["retry_policy"],
+)
+
 # Graph ingestion: graphiti makes several model calls per episode, and the graph database
 # may be down for a while. Retry with backoff for up to a day; the reply never waits on it.
 GRAPH_INGEST = ActivityConfig(

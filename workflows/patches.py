@@ -101,5 +101,14 @@ AGENT_LIMITS = Patch(
     "every conversation history but conversation-agent-continued_as_new-d9a47ea0 and -running-4ad825c4, "
     "which take its new branch",
 )
+TURN_LOCAL_STEPS = Patch(
+    "turn-steps-local",
+    "ConversationWorkflow",
+    Stage.PATCHED,
+    "a turn's read and commit steps run as local activities: only the model call (and tools) go "
+    "through the server",
+    "every conversation history recorded before it",
+)
 
-ALL = (KNOWLEDGE_GRAPH, LEARNING, TURN_DURABILITY, LOCAL_WRITES, TURN_STEPS, EPISODIC, AGENT_DEFINITIONS, AGENT_LIMITS, THREAD_USERS)
+ALL = (KNOWLEDGE_GRAPH, LEARNING, TURN_DURABILITY, LOCAL_WRITES, TURN_STEPS, EPISODIC, AGENT_DEFINITIONS, AGENT_LIMITS, THREAD_USERS,
+       TURN_LOCAL_STEPS)

@@ -1,6 +1,7 @@
 """The turn's memory steps as the workflow runs them: the reads before the model call and the
 writes after it. Threads on the turn-read-and-commit-steps patch read in one activity and
-commit in one; older runs replay their per-layer activities, in their recorded order."""
+commit in one (local activities from the turn-steps-local patch on); older runs replay their
+per-layer activities, in their recorded order."""
 
 from __future__ import annotations
 
@@ -30,25 +31,26 @@ with workflow.unsafe.imports_passed_through():
         TurnRead,
         TurnReadInput,
     )
-    from workflows.options import MEMORY_IO, TURN_EMBEDDING_CALL
+    from workflows.local_activity import run_local
+    from workflows.options import MEMORY_IO, TURN_EMBEDDING_CALL, TURN_LOCAL_STEP
 
 # The layers a turn reads, in the order its summary names them.
 READ_LAYERS = ("notebook", "recall", "conversation", "graph", "skills", "episodic", "session cache")
 
 
-async def read_at_once(request: TurnReadInput) -> TurnRead:
+async def read_at_once(request: TurnReadInput, *, local: bool = False) -> TurnRead:
     layers = [
         layer
         for layer in READ_LAYERS
         if (layer != "graph" or request.graph)
         and (layer not in ("skills", "episodic", "session cache") or request.learning)
     ]
-    return await workflow.execute_activity_method(
-        TurnReadActivities.read,
-        request,
-        summary=f"memory: read {', '.join(layers)}; turn {request.turn}",
-        **TURN_EMBEDDING_CALL,
-    )
+    summary = f"memory: read {', '.join(layers)}; turn {request.turn}"
+    if local:
+        return await run_local(
+            TurnReadActivities.read, request, name="turn_read", summary=summary, config=TURN_LOCAL_STEP
+        )
+    return await workflow.execute_activity_method(TurnReadActivities.read, request, summary=summary, **TURN_EMBEDDING_CALL)
 
 
 async def read_each_layer(request: TurnReadInput) -> TurnRead:
@@ -104,10 +106,12 @@ async def read_each_layer(request: TurnReadInput) -> TurnRead:
     return TurnRead(**results)
 
 
-async def commit(request: TurnCommitInput) -> TurnCommitted:
+async def commit(request: TurnCommitInput, *, local: bool = False) -> TurnCommitted:
+    summary = f"memory: store reply, recall exchange and turn record; turn {request.turn}"
+    if local:
+        return await run_local(
+            TurnCommitActivities.commit, request, name="turn_commit", summary=summary, config=TURN_LOCAL_STEP
+        )
     return await workflow.execute_activity_method(
-        TurnCommitActivities.commit,
-        request,
-        summary=f"memory: store reply, recall exchange and turn record; turn {request.turn}",
-        **TURN_EMBEDDING_CALL,
+        TurnCommitActivities.commit, request, summary=summary, **TURN_EMBEDDING_CALL
     )

@@ -37,7 +37,7 @@ from memory.core.schema import (
 from memory.graph.service import group_of
 from tests.conftest import finished
 from tests.faults.killpoint import KILLED, KillAt, Workers, worker_settings
-from workflows.conversation import TURN_LOCAL_WRITES
+from workflows.conversation import TURN_LOCAL_ACTIVITIES
 from workflows.ingestion import KnowledgeIngestionWorkflow
 
 # Names two entities, and is long enough to pass the length gate into the graph.
@@ -150,7 +150,7 @@ async def test_a_turn_survives_its_worker_being_killed(
     assert killed == f"{KILLED} {point}"
     # The killed attempt was given up on and the second worker ran the activity again.
     killed_in = conversation_workflow_id(thread) if before_the_reply else ingestion_id
-    if point.activity in TURN_LOCAL_WRITES:
+    if point.activity in TURN_LOCAL_ACTIVITIES:
         # A local activity: its result is recorded with the workflow task that ran it, which
         # the dead worker never completed; the worker that took over recorded each write once.
         assert await local_activity_results(client, killed_in, point.activity) == point.nth
