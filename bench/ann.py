@@ -124,13 +124,11 @@ async def measure(engine, hnsw: HnswSettings, queries: np.ndarray, truth: list[s
     p95 of RecallStore.search whole (which also stamps the hits as retrieved and commits)."""
     recalls, statement_ms, whole_ms = [], [], []
     store = RecallStore(engine, hnsw)
-    ef_search = text(f"SET LOCAL hnsw.ef_search = {hnsw.ef_search}")
     for query, expected in zip(queries, truth, strict=True):
         vector = query.tolist()
         async with engine.connect() as conn:
             started = time.perf_counter()
-            await conn.execute(SEARCH_SETTINGS)
-            await conn.execute(ef_search)
+            await conn.execute(SEARCH_SETTINGS, {"ef_search": str(hnsw.ef_search)})
             found = await conn.execute(_search(SEMANTIC), {**SCOPE, "query": vector, "limit": K})
             ids = {row.id for row in found}
             statement_ms.append((time.perf_counter() - started) * 1000)

@@ -8,7 +8,8 @@ model, with the model's partial HNSW index), then for each tenant:
 - EXPLAIN ANALYZE of the search as a prepared statement under a generic plan (what psycopg's
   automatic preparation led to after five runs) and under a custom plan (what the store
   now forces): the plan's top node, whether the model's HNSW index is used, execution time;
-- p50/p95 of RecallStore.search, the code path a turn runs, over --runs queries.
+- p50/p95 over --runs queries of the fenced vector read a turn runs (reads only; the turn's
+  commit stamps what it used) and of RecallStore.search (which stamps its hits itself).
 
 1M rows per tenant works the same way (--sizes 1000000) but takes many minutes to load and
 index on a small machine.
@@ -28,6 +29,7 @@ from sqlalchemy import text
 from bench.services import embedded_services
 from memory.core.db import create_engine
 from memory.core.refs import AgentRef
+from memory.recall.search import FusionSettings, RetrievalMode
 from memory.recall.store import (
     RecallStore,
     ensure_index,
@@ -52,7 +54,7 @@ FROM recall_items i WHERE i.tenant_id = CAST(:tenant AS text)
 
 
 def _positional(sql: str) -> str:
-    for n, name in enumerate(("query", "tenant_id", "agent_id", "exclude_thread_id", "limit"), start=1):
+    for n, name in enumerate(("query", "tenant_id", "agent_id", "exclude_thread_id", "limit", "user_id"), start=1):
         sql = sql.replace(f":{name}", f"${n}")
     return sql
 
@@ -69,10 +71,10 @@ async def explain(engine, model: str, tenant: str, mode: str) -> tuple[str, bool
         await conn.execute(text(f"SET plan_cache_mode = {mode}"))
         name = f"s_{mode}"
         await conn.exec_driver_sql(
-            f"PREPARE {name}(text, text, text, text, int) AS {_positional(search_sql(model))}"
+            f"PREPARE {name}(text, text, text, text, int, text) AS {_positional(search_sql(model))}"
         )
         rows = await conn.exec_driver_sql(
-            f"EXPLAIN (ANALYZE, COSTS OFF) EXECUTE {name}('{vec}', '{tenant}', 'bench', 't-none', 5)"
+            f"EXPLAIN (ANALYZE, COSTS OFF) EXECUTE {name}('{vec}', '{tenant}', 'bench', 't-none', 5, NULL)"
         )
         plan = [r[0] for r in rows]
         await conn.exec_driver_sql(f"DEALLOCATE {name}")
@@ -108,18 +110,31 @@ async def run(args: argparse.Namespace, database_url: str, model: str) -> None:
                 top, used, ms = await explain(engine, model, f"plans-{size}", mode)
                 print(f"| {size} | {mode.split('_')[1]} | {top} | {'yes' if used else 'no'} | {ms:.2f} |")
 
-        print("\n| rows/tenant | RecallStore.search p50 ms | p95 ms | runs |")
-        print("|---:|---:|---:|---:|")
+        print("\n| rows/tenant | read | p50 ms | p95 ms | runs |")
+        print("|---:|---|---:|---:|---:|")
+        vector_only = FusionSettings(mode=RetrievalMode.VECTOR)  # the defaults a turn searches with
         for size in args.sizes:
             agent = AgentRef(tenant_id=f"plans-{size}", agent_id="bench")
-            samples = []
-            for _ in range(args.runs):
-                query = _vector(dim)
-                t0 = time.perf_counter()
-                await store.search(agent, query_embedding=query, embedding_model=model, limit=5, min_score=-1.0)
-                samples.append((time.perf_counter() - t0) * 1000)
-            p95 = statistics.quantiles(samples, n=20, method="inclusive")[18]
-            print(f"| {size} | {statistics.median(samples):.2f} | {p95:.2f} | {args.runs} |")
+            reads = {
+                # What a turn runs (its recall leg by meaning): reads only, stamps left to the commit.
+                "fenced vector read (turn)": lambda query: store.hybrid_search(
+                    agent, query="", query_embedding=query, embedding_model=model, limit=5, min_score=-1.0,
+                    fusion=vector_only, stamp_retrieved=False,
+                ),
+                # The recall tool's search: also stamps the hits as retrieved, in the same transaction.
+                "RecallStore.search": lambda query: store.search(
+                    agent, query_embedding=query, embedding_model=model, limit=5, min_score=-1.0
+                ),
+            }
+            for label, read in reads.items():
+                samples = []
+                for _ in range(args.runs):
+                    query = _vector(dim)
+                    t0 = time.perf_counter()
+                    await read(query)
+                    samples.append((time.perf_counter() - t0) * 1000)
+                p95 = statistics.quantiles(samples, n=20, method="inclusive")[18]
+                print(f"| {size} | {label} | {statistics.median(samples):.2f} | {p95:.2f} | {args.runs} |")
     finally:
         await engine.dispose()
 
