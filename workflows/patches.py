@@ -107,7 +107,8 @@ TURN_LOCAL_STEPS = Patch(
     Stage.PATCHED,
     "a turn's read and commit steps run as local activities: only the model call (and tools) go "
     "through the server",
-    "every conversation history recorded before it",
+    "every conversation history recorded before it; these take its new branch: "
+    "conversation-continued_as_new-1488c3ce, -21ac7023, conversation-resend-continued_as_new-55b26ddb",
 )
 
 ALL = (KNOWLEDGE_GRAPH, LEARNING, TURN_DURABILITY, LOCAL_WRITES, TURN_STEPS, EPISODIC, AGENT_DEFINITIONS, AGENT_LIMITS, THREAD_USERS,
