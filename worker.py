@@ -20,6 +20,7 @@ from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from contract.learning import RETENTION_SCHEDULE_ID, RetentionPolicy
+from contract.names import background_task_queue
 from memory.core.config import Settings, SettingsError
 from memory.core.db import upgrade_schema
 from memory.core.metrics import observe_layer_latency
@@ -47,17 +48,32 @@ from wiring.metrics_endpoint import (
 from wiring.plugin import MemoryWorkerPlugin
 from wiring.schedules import ensure_retention_schedule
 from wiring.temporal_client import ClientConfigError, client_options, connect_config
+from wiring.workers import MemoryWorkers
 
 log = logging.getLogger("worker")
 
-def build_worker(client: Client, runtime: MemoryRuntime, *, task_queue: str, **options) -> Worker:
+
+def build_worker(client: Client, runtime: MemoryRuntime, *, task_queue: str, **options) -> MemoryWorkers:
+    """The workers for task_queue: the turns' worker and, on the background queue beside it,
+    the one that runs what turns start after their reply (both registering everything)."""
     # Retrieval latencies measured by the layer spans feed the per-layer histogram.
     set_latency_observer(observe_layer_latency)
     # On shutdown, let running activities (a graph ingestion, a model call) finish and
     # report, rather than leave the server waiting out their timeouts before a retry.
     options.setdefault("graceful_shutdown_timeout", timedelta(seconds=15))
-    plugins = [MemoryWorkerPlugin(runtime), *options.pop("plugins", [])]
-    return Worker(client, task_queue=task_queue, plugins=plugins, **options)
+    extra_plugins = options.pop("plugins", [])
+
+    def worker(queue: str, **slots) -> Worker:
+        return Worker(client, task_queue=queue, plugins=[MemoryWorkerPlugin(runtime), *extra_plugins], **{**options, **slots})
+
+    settings = runtime.settings
+    background = worker(
+        background_task_queue(task_queue),
+        max_concurrent_workflow_tasks=settings.background_workflow_task_slots,
+        max_concurrent_activities=settings.background_activity_slots,
+        max_concurrent_local_activities=settings.background_activity_slots,
+    )
+    return MemoryWorkers(worker(task_queue), background)
 
 
 async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:

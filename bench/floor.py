@@ -3,8 +3,8 @@
 Per message (an update, sent with start like a real turn): local activities for the user
 message, the agent version and the reads; an activity for the model call (the one step that
 goes through the server, so a crash never repeats a billed call); a local activity for the
-commit; then a child workflow started without waiting (the ingestion) that runs two
-activities of its own. What
+commit; then a child workflow started without waiting (the ingestion) on the background
+queue, that runs two activities of its own. What
 this costs is what Temporal and the worker's SDK cost per turn on this machine, before any
 memory work: the product's turn cannot be faster than this."""
 
@@ -19,7 +19,10 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
+from contract.names import background_task_queue
+from memory.core.config import Settings
 from wiring.plugin import workflow_runner
+from wiring.workers import MemoryWorkers
 
 FLOOR_UPDATE = "floor_message"
 _STEP = timedelta(seconds=30)
@@ -59,21 +62,34 @@ class FloorWorkflow:
                 FloorChild.run,
                 self._turn,
                 id=f"{workflow.info().workflow_id}/ingest/{self._turn}",
+                task_queue=background_task_queue(workflow.info().task_queue),
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
             )
         )
         return self._turn
 
 
-def floor_worker(client: Client, task_queue: str, sandboxed: bool = False) -> Worker:
-    """On the product's workflow runner (wiring/plugin.py), so the floor is the product's floor."""
-    return Worker(
-        client,
-        task_queue=task_queue,
-        workflows=[FloorWorkflow, FloorChild],
-        activities=[noop],
-        workflow_runner=workflow_runner(sandboxed),
+def floor_worker(client: Client, task_queue: str, sandboxed: bool = False) -> MemoryWorkers:
+    """On the product's workflow runner (wiring/plugin.py) and, like the product's, with the
+    child on a background queue of few slots: the floor is the product's floor."""
+
+    def worker(queue: str, **slots) -> Worker:
+        return Worker(
+            client,
+            task_queue=queue,
+            workflows=[FloorWorkflow, FloorChild],
+            activities=[noop],
+            workflow_runner=workflow_runner(sandboxed),
+            **slots,
+        )
+
+    settings = Settings()
+    background = worker(
+        background_task_queue(task_queue),
+        max_concurrent_workflow_tasks=settings.background_workflow_task_slots,
+        max_concurrent_activities=settings.background_activity_slots,
     )
+    return MemoryWorkers(worker(task_queue), background)
 
 
 async def send_floor(client: Client, task_queue: str, thread_id: str, text: str) -> int:

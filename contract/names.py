@@ -8,6 +8,14 @@ from typing import Final
 
 TASK_QUEUE: Final = "agent-memory"
 
+
+def background_task_queue(task_queue: str) -> str:
+    """Where a worker on task_queue takes the turns' background work (knowledge ingestion and
+    the reflections it starts): a queue of its own with few slots, so that work waits behind
+    the turns instead of the turns waiting behind it."""
+    return f"{task_queue}-background"
+
+
 CONVERSATION_WORKFLOW: Final = "ConversationWorkflow"
 SEND_MESSAGE_UPDATE: Final = "send_message"
 CORRECT_UPDATE: Final = "correct"

@@ -15,8 +15,10 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from contract.ingestion import ExchangeIngestion, exchange_ingestion_id
+    from contract.names import background_task_queue
     from contract.search_attributes import AGENT_ID, TENANT_ID, THREAD_ID
     from workflows.ingestion import KnowledgeIngestionWorkflow
+    from workflows.patches import INGESTION_BACKGROUND_QUEUE
 
 
 class IngestionLauncher:
@@ -27,15 +29,21 @@ class IngestionLauncher:
 
     def launch(self, request: ExchangeIngestion) -> None:
         self.unstarted[request.turn] = request
-        asyncio.create_task(self._start_child(request))
+        # On the background queue its workflow tasks and activities wait behind the turns'
+        # (the worker gives that queue few slots) instead of delaying the next turn.
+        queue = workflow.info().task_queue
+        if workflow.patched(INGESTION_BACKGROUND_QUEUE.id):
+            queue = background_task_queue(queue)
+        asyncio.create_task(self._start_child(request, queue))
 
-    async def _start_child(self, request: ExchangeIngestion) -> None:
+    async def _start_child(self, request: ExchangeIngestion, task_queue: str) -> None:
         thread = request.thread
         try:
             await workflow.start_child_workflow(
                 KnowledgeIngestionWorkflow.run,
                 request,
                 id=exchange_ingestion_id(thread, request.turn),
+                task_queue=task_queue,
                 # The child outlives this run: continue-as-new or an idle close must not cancel it.
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
                 # A start handed over to the next run may have happened after all: never twice.

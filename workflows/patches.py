@@ -110,6 +110,13 @@ TURN_LOCAL_STEPS = Patch(
     "every conversation history recorded before it; these take its new branch: "
     "conversation-continued_as_new-1488c3ce, -21ac7023, conversation-resend-continued_as_new-55b26ddb",
 )
+INGESTION_BACKGROUND_QUEUE = Patch(
+    "ingestion-background-queue",
+    "ConversationWorkflow",
+    Stage.PATCHED,
+    "a turn's knowledge-ingestion child runs on the background task queue, not the turns' queue",
+    "every conversation history recorded before it",
+)
 
 ALL = (KNOWLEDGE_GRAPH, LEARNING, TURN_DURABILITY, LOCAL_WRITES, TURN_STEPS, EPISODIC, AGENT_DEFINITIONS, AGENT_LIMITS, THREAD_USERS,
-       TURN_LOCAL_STEPS)
+       TURN_LOCAL_STEPS, INGESTION_BACKGROUND_QUEUE)

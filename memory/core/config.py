@@ -26,6 +26,11 @@ class Settings(BaseModel):
     # workflow calling the clock, random or I/O) is checked in CI instead, where every
     # recorded history replays inside the sandbox (tests/wiring/test_replay.py).
     workflow_sandbox: bool = False
+    # Slots of the worker's background queue (knowledge ingestion and reflections, started
+    # after each reply): few, so that work waits behind the turns instead of the next turn
+    # waiting behind it. Raise them where ingestion waits on a remote model, not on CPU.
+    background_workflow_task_slots: int = Field(default=2, ge=1, le=1000)
+    background_activity_slots: int = Field(default=4, ge=1, le=1000)
     # The worker's Prometheus endpoint (its own metrics and the Temporal SDK's); 0 turns it off.
     metrics_port: int = Field(default=9464, ge=0, le=65535)
     # Loopback unless set: the metrics carry tenant ids as labels.
