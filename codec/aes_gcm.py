@@ -16,7 +16,6 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import (
     DataConverter,
     PayloadCodec,
@@ -27,6 +26,7 @@ from typing_extensions import Self
 
 from codec.data_keys import DataKeys, tenant_of_workflow
 from codec.keys import KEYS_VARIABLE, KeyRing
+from codec.payload_converter import shared_pydantic_data_converter
 
 ENCODING = b"binary/encrypted"
 KEY_ID_METADATA = "encryption-key-id"
@@ -142,5 +142,5 @@ def data_converter(keyring: KeyRing | None, data_keys: DataKeys | None = None) -
     """The project's converter, encrypting when a ring is given: `data_converter(KeyRing.from_env())`;
     with data_keys, each tenant's workflows under the tenant's own key."""
     if keyring is None:
-        return pydantic_data_converter
-    return dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec(keyring, data_keys))
+        return shared_pydantic_data_converter
+    return dataclasses.replace(shared_pydantic_data_converter, payload_codec=EncryptionCodec(keyring, data_keys))

@@ -43,6 +43,7 @@ from codec import (
 )
 from codec.keys import main as keys_main
 from codec.server import CodecServer, MissingTokenError, serve
+from contract.conversation import UserMessage
 from tests.conftest import _binary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,10 +154,20 @@ async def test_payloads_written_before_encryption_was_turned_on_still_decode():
     assert passed == plain
 
 
-def test_without_keys_the_converter_is_the_projects_usual_one():
-    assert data_converter(None) is pydantic_data_converter
+async def test_without_keys_the_converter_writes_what_the_sdks_pydantic_converter_reads():
+    plain = data_converter(None)
+    assert plain.payload_codec is None
     assert isinstance(data_converter(RING_K1).payload_codec, EncryptionCodec)
-    assert data_converter(RING_K1).payload_converter_class is pydantic_data_converter.payload_converter_class
+    value = UserMessage(text="hello", user_id="u1")
+    ours = await plain.encode([value])
+    assert ours == await pydantic_data_converter.encode([value])
+    assert await pydantic_data_converter.decode(ours, [UserMessage]) == [value]
+
+
+def test_the_payload_converter_is_built_once_for_every_context():
+    # The SDK builds a payload converter per activation; a shared one keeps its pydantic caches.
+    converter = data_converter(RING_K1)
+    assert converter.payload_converter_class() is converter.payload_converter_class()
 
 
 # --- keys from the environment --------------------------------------------------------
