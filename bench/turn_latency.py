@@ -14,7 +14,8 @@ same run. Three paths, interleaved turn by turn so drift hits all alike:
 - direct: the same activities' code called as plain coroutines on one runtime.
 
 Each turn starts background work (the knowledge-ingestion child; the floor's no-op child).
-The next path is timed only once that work has finished, so the direct path is never
+The next path is timed only once that work has finished and its parent has taken note of it
+(no workflow task pending), so the direct path is never
 charged with the Temporal path's background work nor the other way round (bench/load.py
 measures everything running together). --server-defaults runs the dev server without the
 embedded stack's latency settings (stack/server_settings.py), to show what they buy.
@@ -96,6 +97,12 @@ class DirectTurn:
         )
 
 
+async def no_pending_workflow_task(client: Client, workflow_id: str) -> None:
+    handle = client.get_workflow_handle(workflow_id)
+    while (await handle.describe()).raw_description.HasField("pending_workflow_task"):
+        await asyncio.sleep(0.002)
+
+
 def summary(label: str, samples_ms: list[float]) -> tuple[float, str]:
     p50 = statistics.median(samples_ms)
     p95 = statistics.quantiles(samples_ms, n=20, method="inclusive")[18]
@@ -135,6 +142,7 @@ async def run(args: argparse.Namespace, services: Services) -> bool:
 
             async def floor_settled(thread: ThreadRef, turn: object) -> None:
                 await floor_child_done(client, f"{thread.tenant_id}/{thread.thread_id}", int(turn))
+                await no_pending_workflow_task(client, f"floor/{thread.tenant_id}/{thread.thread_id}")
 
             async def via_temporal(thread: ThreadRef, text_: str) -> object:
                 return await send_message(client, thread, UserMessage(text=text_), task_queue=task_queue, limits=LIMITS)
@@ -142,6 +150,9 @@ async def run(args: argparse.Namespace, services: Services) -> bool:
             async def temporal_settled(thread: ThreadRef, result: object) -> None:
                 assert isinstance(result, TurnResult)
                 await workflow_done(client, exchange_ingestion_id(thread, result.turn))
+                # The conversation then takes note of its child's completion in a workflow task
+                # of its own: that is background work too.
+                await no_pending_workflow_task(client, result.workflow_id)
 
             async def nothing_in_flight(thread: ThreadRef, result: object) -> None:
                 return None
