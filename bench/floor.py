@@ -43,11 +43,13 @@ class FloorChild:
 
 @workflow.defn(name="FloorWorkflow")
 class FloorWorkflow:
-    def __init__(self) -> None:
+    @workflow.init
+    def __init__(self, with_child: bool = True) -> None:
         self._turn = 0
+        self._with_child = with_child
 
     @workflow.run
-    async def run(self) -> None:
+    async def run(self, with_child: bool = True) -> None:
         await workflow.wait_condition(lambda: False)
 
     @workflow.update(name=FLOOR_UPDATE)
@@ -57,6 +59,8 @@ class FloorWorkflow:
             await workflow.execute_local_activity(noop, step, start_to_close_timeout=_STEP)
         await workflow.execute_activity(noop, "model", start_to_close_timeout=_STEP)
         await workflow.execute_local_activity(noop, "commit", start_to_close_timeout=_STEP)
+        if not self._with_child:
+            return self._turn
         asyncio.create_task(
             workflow.start_child_workflow(
                 FloorChild.run,
@@ -92,9 +96,10 @@ def floor_worker(client: Client, task_queue: str, sandboxed: bool = False) -> Me
     return MemoryWorkers(worker(task_queue), background)
 
 
-async def send_floor(client: Client, task_queue: str, thread_id: str, text: str) -> int:
+async def send_floor(client: Client, task_queue: str, thread_id: str, text: str, *, with_child: bool = True) -> int:
     start = WithStartWorkflowOperation(
         FloorWorkflow.run,
+        with_child,
         id=f"floor/{thread_id}",
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
