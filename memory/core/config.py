@@ -21,10 +21,11 @@ class Settings(BaseModel):
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     task_queue: str = "agent-memory"
-    # Run workflow code inside the Temporal SDK's sandbox. Off by default: the sandbox costs
-    # 60-70 ms of worker CPU per turn (bench/turn_latency.py), and what it guards against (a
-    # workflow calling the clock, random or I/O) is checked in CI instead, where every
-    # recorded history replays inside the sandbox (tests/wiring/test_replay.py).
+    # Run workflow code inside the Temporal SDK's sandbox. Off by default: sandboxed, one turn's
+    # workflow tasks took ~40 ms longer and its ingestion child ~17 ms more to create (see
+    # wiring/plugin.py). What the sandbox guards against (a workflow reading the clock or
+    # random, or doing I/O) is checked in CI instead, where every recorded history replays
+    # inside the sandbox too (tests/wiring/test_replay.py).
     workflow_sandbox: bool = False
     # Slots of the worker's background queue (knowledge ingestion and reflections, started
     # after each reply): few, so that work waits behind the turns instead of the next turn
