@@ -115,7 +115,8 @@ INGESTION_BACKGROUND_QUEUE = Patch(
     "ConversationWorkflow",
     Stage.PATCHED,
     "a turn's knowledge-ingestion child runs on the background task queue, not the turns' queue",
-    "every conversation history recorded before it",
+    "every conversation history recorded before it; these take its new branch: "
+    "conversation-continued_as_new-473b7498, -779f743f",
 )
 
 ALL = (KNOWLEDGE_GRAPH, LEARNING, TURN_DURABILITY, LOCAL_WRITES, TURN_STEPS, EPISODIC, AGENT_DEFINITIONS, AGENT_LIMITS, THREAD_USERS,
