@@ -20,8 +20,9 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +63,22 @@ def _installed() -> str | None:
     return shutil.which("chromium")
 
 
+@contextmanager
+def _across_processes() -> Iterator[None]:
+    """The suite runs in several processes: one installs, the others wait and then find it."""
+    with open(Path(tempfile.gettempdir()) / "agent-memory-tests-chromium.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def ensure_chromium() -> str | None:
     """The Chromium binary; installs Debian's `chromium` package once when it is missing and
     this process may (root, apt-get present). None when there is no way to get it."""
     global _install_tried
-    with _install_lock:
+    with _install_lock, _across_processes():
         found = _installed()
         if found or _install_tried:
             return found
@@ -76,7 +88,7 @@ def ensure_chromium() -> str | None:
             log.warning("chromium is not installed and cannot be installed here (needs root and apt-get)")
             return None
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        install = [apt, "install", "-y", "--no-install-recommends", "chromium"]
+        install = [apt, "-o", "DPkg::Lock::Timeout=600", "install", "-y", "--no-install-recommends", "chromium"]
         log.warning("chromium is missing: installing Debian's chromium package (apt-get install chromium)")
         done = subprocess.run(install, env=env, capture_output=True, text=True)
         if done.returncode != 0:

@@ -26,6 +26,9 @@ from tests.browser import ChromiumUnavailable, ensure_chromium
 from tests.conftest import finished, running_worker
 from tests.web.watched_browser import Browser, WatchedPage
 
+# The first test may wait while chromium is installed (here, or by the suite's other process).
+pytestmark = pytest.mark.timeout(300)
+
 # Long enough to pass the ingestion length gate.
 PAD = " Please keep this on file for the account team before the renewal call."
 HANDBOOK = "# Returns\n\nRefunds are paid within 14 days of the return.\n\n# Shipping\n\nParcels leave the warehouse every weekday at noon.\n"
