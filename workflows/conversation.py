@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any, Awaitable, Callable, NoReturn, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -23,23 +22,14 @@ from contract.names import (
 )
 
 with workflow.unsafe.imports_passed_through():
-    from activities.agents import AgentActivities
     from activities.conversation import ConversationActivities
     from activities.learning import LearningActivities
     from activities.learning_models import CorrectionInput, SessionRef
-    from activities.model_call import ModelActivities
-    from activities.recall import RecallActivities
     from activities.turn_models import (
         AppendMessageInput,
-        GenerateInput,
-        GenerateOutput,
         MessageRef,
-        RecallWriteInput,
-        SummariseInput,
-        TurnRecordInput,
     )
-    from activities.turn_step_models import TurnCommitInput, TurnRead, TurnReadInput
-    from activities.turns import TurnActivities
+    from activities.turn_step_models import TurnCommitInput
     from contract.conversation import (
         ConversationLimits,
         ConversationStart,
@@ -48,37 +38,24 @@ with workflow.unsafe.imports_passed_through():
         UserMessage,
         thread_limits,
     )
-    from contract.ingestion import ExchangeIngestion
     from contract.learning import CorrectionReceipt
-    from memory.agents.models import AnsweringAgent
     from memory.conversation.thread_users import mismatch as thread_user_mismatch
-    from memory.core.usage_entry import UsageEntry
     from memory.core.validation import InvalidInput, check_message
     from memory.learning.models import Correction
-    from memory.llm.base import ModelUsage
     from memory.prompt.assembly import CorrectionEntry, LearnedEntry
-    from memory.prompt.manifest import ContextItem
     from workflows import patches, turn_steps
     from workflows.ingestion_launcher import IngestionLauncher
-    from workflows.local_activity import run_local
-    from workflows.options import (
-        LOCAL_STORE_WRITE,
-        MEMORY_IO,
-        TURN_EMBEDDING_CALL,
-        TURN_MODEL_CALL,
-    )
-    from workflows.tools import LEARNING_PATCH, ToolRunner
+    from workflows.options import MEMORY_IO
+    from workflows.turn_generation import TurnGeneration
     from workflows.turn_outcome import (
-        add_usage,
         answer_again,
         details,
         is_context_overflow,
-        reason,
     )
     from workflows.turn_progress import ProgressBoard, TurnSoFar
+    from workflows.turn_records import TurnRecords
 
 # What each flag changes, and which recorded histories still need its old branch: workflows/patches.py.
-KNOWLEDGE_GRAPH_PATCH = patches.KNOWLEDGE_GRAPH.id
 TURN_DURABILITY_PATCH = patches.TURN_DURABILITY.id
 LOCAL_WRITES_PATCH = patches.LOCAL_WRITES.id
 TURN_STEPS_PATCH = patches.TURN_STEPS.id
@@ -91,21 +68,13 @@ TURN_LOCAL_ACTIVITIES = (
     "turn_read",
     "turn_commit",
 )
-# From here on a turn answers as the thread's agent as its operator defined it (when it is):
-# the model call resolves the version, and the turn keeps that version, its tools and its reads.
-AGENT_DEFINITIONS_PATCH = patches.AGENT_DEFINITIONS.id
-# From here on the turn resolves its agent version first, and the version's limits apply.
-AGENT_LIMITS_PATCH = patches.AGENT_LIMITS.id
 THREAD_USERS_PATCH = patches.THREAD_USERS.id
 # From here on the turn's read and commit steps run as local activities.
 TURN_LOCAL_STEPS_PATCH = patches.TURN_LOCAL_STEPS.id
 
-Request = TypeVar("Request")
-Result = TypeVar("Result")
-
 
 @workflow.defn(name=CONVERSATION_WORKFLOW)
-class ConversationWorkflow:
+class ConversationWorkflow(TurnGeneration, TurnRecords):
     @workflow.init
     def __init__(self, start: ConversationStart) -> None:
         self._start = start
@@ -261,10 +230,6 @@ class ConversationWorkflow:
         self._remember([LearnedEntry(tried=entry.tried, instead=entry.instead, source="correction")])
         return receipt.model_copy(update={"turn_running": running})
 
-    def _remember(self, entries: list[LearnedEntry]) -> None:
-        merged = {entry.tried: entry for entry in [*self._learned, *entries]}
-        self._learned = sorted(merged.values(), key=lambda e: (e.tried, e.instead))
-
     async def _run_turn(self, turn: int, message: UserMessage) -> TurnResult:
         thread = self._thread
         durable = workflow.patched(TURN_DURABILITY_PATCH)
@@ -366,241 +331,3 @@ class ConversationWorkflow:
         workflow.set_current_details(details(turn, manifest, reply, read.layers))
         self._progress_board.show(stage="done", result=result)
         return result
-
-    async def _store_reply_each_step(
-        self, turn: int, user: MessageRef, reply: GenerateOutput, progress: TurnSoFar, result: TurnResult
-    ) -> MessageRef:
-        """The reply and its recall exchange as separate activities, as turns did before the commit step."""
-        assistant = await self._write(
-            ConversationActivities.append_message,
-            AppendMessageInput(thread=self._thread, turn=turn, role="assistant", content=reply.text),
-            name="conversation_append_message",
-            summary=f"conversation: append assistant reply, turn {turn}",
-        )
-        progress.assistant_id = assistant.id
-        await workflow.execute_activity_method(
-            RecallActivities.write,
-            RecallWriteInput(thread=self._thread, turn=turn, user_message_id=user.id, assistant_message_id=assistant.id),
-            summary=f"recall: store exchange of turn {turn}",
-            **TURN_EMBEDDING_CALL,
-        )
-        return assistant
-
-    async def _read(self, turn: int, query: str, user: MessageRef, progress: TurnSoFar) -> TurnRead:
-        request = TurnReadInput(
-            thread=self._thread,
-            turn=turn,
-            query=query,
-            user_message_id=user.id,
-            session=self._session,
-            graph=workflow.patched(KNOWLEDGE_GRAPH_PATCH),
-            learning=workflow.patched(LEARNING_PATCH),
-        )
-        if self._steps:
-            read = await turn_steps.read_at_once(request, local=self._local_steps)
-        else:
-            read = await turn_steps.read_each_layer(request)
-        if read.skills is not None:
-            self._task_type = read.skills.task_type
-        if read.learned is not None:
-            # The cache is the truth at the start of a turn: expired entries drop out here.
-            self._learned = []
-            self._remember(read.learned.entries)
-        progress.manifest = read.manifest()
-        progress.billing = read.billing
-        self._progress_board.layers_read(read.layers)
-        return read
-
-    async def _resolve_agent(self, turn: int, progress: TurnSoFar) -> tuple[AnsweringAgent | None, bool]:
-        """The agent version this turn answers as, read once at its start: its limits apply from
-        this turn on, and the whole turn (every model call, a failure's record) keeps it."""
-        if not workflow.patched(AGENT_LIMITS_PATCH):
-            return None, False
-        agent = await self._write(
-            AgentActivities.answering,
-            self._thread.agent,
-            name="agents_answering_version",
-            summary=f"agents: which version of {self._thread.agent_id} answers turn {turn}",
-        )
-        self._agent_limits = agent.limits if agent is not None else None
-        self._limits = thread_limits(self._start.limits, self._start.limits_set, self._agent_limits)
-        if agent is not None:
-            progress.agent_version = agent.version
-        return agent, True
-
-    async def _generate(
-        self,
-        turn: int,
-        manifest: list[ContextItem],
-        user: MessageRef,
-        *,
-        attempt: str,
-        agent: AnsweringAgent | None = None,
-        resolved: bool = False,
-    ) -> tuple[GenerateOutput, ToolRunner]:
-        """The model/tool loop, bounded: the last allowed call gets no tools and must answer."""
-        tools = ToolRunner(
-            self._session,
-            turn,
-            command_timeout=timedelta(seconds=self._limits.tool_timeout_seconds),
-            on_learned=self._remember,
-        )
-        tools.agent = agent
-        usage = ModelUsage()
-        limit = self._limits.max_tool_iterations
-        # A turn that resolved its agent and found none answers with the runtime's default all
-        # through, even if a definition is saved while it runs.
-        use_agent = workflow.patched(AGENT_DEFINITIONS_PATCH) and (agent is not None or not resolved)
-        for iteration in range(limit + 1):
-            # A correction that arrived since the last call applies from this call on.
-            self._turn_corrections += self._pending_corrections
-            self._pending_corrections = []
-            learned_unchanged = self._learned == self._learned_seen
-            self._learned_seen = list(self._learned)
-            self._progress_board.step("model_call", str(iteration + 1))
-            output = await workflow.execute_activity_method(
-                ModelActivities.generate,
-                GenerateInput(
-                    thread=self._thread,
-                    turn=turn,
-                    iteration=iteration,
-                    attempt_label=attempt,
-                    manifest=manifest,
-                    user_message_id=user.id,
-                    tools_enabled=iteration < limit,
-                    tool_calls=tools.calls,
-                    tool_results=tools.results,
-                    learned=self._learned,
-                    learned_unchanged=learned_unchanged,
-                    corrections=self._turn_corrections,
-                    use_agent=use_agent,
-                    agent_version=tools.agent.version if tools.agent else None,
-                ),
-                summary=f"model: generate reply, turn {turn}" + (f", after {iteration} tool round(s)" if iteration else ""),
-                **TURN_MODEL_CALL,
-            )
-            usage = add_usage(usage, output.usage)
-            tools.agent = output.agent
-            if not output.tool_calls:
-                return output.model_copy(update={"usage": usage}), tools
-            for call in output.tool_calls:
-                await tools.run(call)
-                self._progress_board.step("tool", tools.summaries[-1])
-        raise AssertionError("unreachable: the last iteration has no tools")
-
-    async def _summarise(self, *, force: bool) -> None:
-        await workflow.execute_activity_method(
-            ConversationActivities.summarise,
-            SummariseInput(
-                thread=self._thread,
-                trigger_tokens=self._limits.summary_trigger_tokens,
-                keep_tail_messages=self._limits.summary_keep_tail_messages,
-                force=force,
-            ),
-            summary="conversation: fold older messages into the summary" + (" (context overflow)" if force else ""),
-            **TURN_MODEL_CALL,
-        )
-
-    async def _fail(
-        self, turn: int, message: UserMessage, user: MessageRef, progress: TurnSoFar, err: ActivityError, why: str
-    ) -> NoReturn:
-        """Record the failed turn for audit, then fail the update (not the thread) with the cause."""
-        text = f"turn {turn} failed: {why}{reason(err)}"
-        self._progress_board.show(stage="failed")
-        manifest, assistant_id = progress.manifest, progress.assistant_id
-        if not workflow.patched(TURN_DURABILITY_PATCH):
-            await self._record(turn, "failed", user.id, None, manifest, ModelUsage())
-            self._start_ingestion(turn, message, user.id, None, outcome="failed", tools_used=[])
-            raise ApplicationError(f"turn {turn} failed: {why}{err.cause or err}", type="TurnFailed") from err
-        try:
-            await self._record(
-                turn,
-                "failed",
-                user.id,
-                assistant_id,
-                manifest,
-                ModelUsage(),
-                error=text,
-                billing=progress.billing,
-                agent_version=progress.agent_version,
-            )
-        except ActivityError as record_err:
-            # Likely the same store that failed the turn, still down: the caller learns what
-            # failed the turn all the same, and that it went unrecorded.
-            text += f"; recording the failure did not succeed either: {reason(record_err)}"
-        self._start_ingestion(turn, message, user.id, assistant_id, outcome="failed", tools_used=[], turn_failed=True)
-        raise ApplicationError(text, type="TurnFailed") from err
-
-    def _start_ingestion(
-        self,
-        turn: int,
-        message: UserMessage,
-        user_id: int,
-        assistant_id: int | None,
-        *,
-        outcome: str,
-        tools_used: list[str],
-        turn_failed: bool = False,
-    ) -> None:
-        """Start the turn's knowledge ingestion without waiting for it: the reply goes first."""
-        if not workflow.patched(KNOWLEDGE_GRAPH_PATCH):
-            return
-        request = ExchangeIngestion(
-            thread=self._thread,
-            turn=turn,
-            user_message_id=user_id,
-            assistant_message_id=assistant_id,
-            message_chars=len(message.text),
-            turn_failed=turn_failed or assistant_id is None,
-            delegated=message.delegated,
-            outcome=outcome,
-            tools_used=tools_used,
-            task_type=self._task_type,
-        )
-        self._ingestions.launch(request)
-
-    async def _settle(self) -> None:
-        """Wait until no turn is running and every ingestion child a turn asked for has started."""
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._ingestions.unstarted)
-
-    async def _record(
-        self,
-        turn: int,
-        status: str,
-        user_id: int | None,
-        assistant_id: int | None,
-        manifest: list[ContextItem],
-        usage: ModelUsage,
-        *,
-        result: TurnResult | None = None,
-        error: str | None = None,
-        billing: list[UsageEntry] | None = None,
-        agent_version: int | None = None,
-    ) -> None:
-        await self._write(
-            TurnActivities.record,
-            TurnRecordInput(
-                thread=self._thread,
-                turn=turn,
-                status=status,
-                user_message_id=user_id,
-                assistant_message_id=assistant_id,
-                manifest=manifest,
-                usage=usage,
-                request_id=self._request_id,
-                result=result.model_dump(mode="json") if result else None,
-                error=error,
-                agent_version=result.agent_version if result else agent_version,
-                billing=billing or [],
-            ),
-            name="turn_record",
-            summary=f"turns: record manifest of turn {turn} ({status})",
-        )
-
-    async def _write(
-        self, activity: Callable[[Any, Request], Awaitable[Result]], request: Request, *, name: str, summary: str
-    ) -> Result:
-        """One of the turn's short store writes; every write is idempotent by key."""
-        if not self._local_writes:
-            return await workflow.execute_activity_method(activity, request, summary=summary, **MEMORY_IO)
-        return await run_local(activity, request, name=name, summary=summary, config=LOCAL_STORE_WRITE)
