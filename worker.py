@@ -48,7 +48,7 @@ from wiring.metrics_endpoint import (
 from wiring.plugin import MemoryWorkerPlugin
 from wiring.schedules import ensure_retention_schedule
 from wiring.temporal_client import ClientConfigError, client_options, connect_config
-from wiring.workers import MemoryWorkers
+from wiring.workers import MemoryWorkers, background_slots
 
 log = logging.getLogger("worker")
 
@@ -66,13 +66,7 @@ def build_worker(client: Client, runtime: MemoryRuntime, *, task_queue: str, **o
     def worker(queue: str, **slots) -> Worker:
         return Worker(client, task_queue=queue, plugins=[MemoryWorkerPlugin(runtime), *extra_plugins], **{**options, **slots})
 
-    settings = runtime.settings
-    background = worker(
-        background_task_queue(task_queue),
-        max_concurrent_workflow_tasks=settings.background_workflow_task_slots,
-        max_concurrent_activities=settings.background_activity_slots,
-        max_concurrent_local_activities=settings.background_activity_slots,
-    )
+    background = worker(background_task_queue(task_queue), **background_slots(runtime.settings))
     return MemoryWorkers(worker(task_queue), background)
 
 

@@ -22,7 +22,7 @@ from temporalio.worker import Worker
 from contract.names import background_task_queue
 from memory.core.config import Settings
 from wiring.plugin import workflow_runner
-from wiring.workers import MemoryWorkers
+from wiring.workers import MemoryWorkers, background_slots
 
 FLOOR_UPDATE = "floor_message"
 _STEP = timedelta(seconds=30)
@@ -87,12 +87,7 @@ def floor_worker(client: Client, task_queue: str, sandboxed: bool = False) -> Me
             **slots,
         )
 
-    settings = Settings()
-    background = worker(
-        background_task_queue(task_queue),
-        max_concurrent_workflow_tasks=settings.background_workflow_task_slots,
-        max_concurrent_activities=settings.background_activity_slots,
-    )
+    background = worker(background_task_queue(task_queue), **background_slots(Settings()))
     return MemoryWorkers(worker(task_queue), background)
 
 

@@ -7,6 +7,17 @@ from types import TracebackType
 
 from temporalio.worker import Worker
 
+from memory.core.config import Settings
+
+
+def background_slots(settings: Settings) -> dict[str, int]:
+    """The background worker's few slots (BACKGROUND_WORKFLOW_TASK_SLOTS, BACKGROUND_ACTIVITY_SLOTS)."""
+    return {
+        "max_concurrent_workflow_tasks": settings.background_workflow_task_slots,
+        "max_concurrent_activities": settings.background_activity_slots,
+        "max_concurrent_local_activities": settings.background_activity_slots,
+    }
+
 
 class MemoryWorkers:
     """Started and stopped together with `async with`. The background worker serves the
