@@ -42,11 +42,15 @@ from memory.core.refs import AgentRef
 from memory.embedding.offline import OfflineEmbedder
 from memory.embedding.wordllama_embedder import MODEL_ID as SEMANTIC_ID
 from memory.embedding.wordllama_embedder import embed_texts
-from memory.recall.store import _SEARCH_SETTINGS as SEARCH_SETTINGS
+from memory.recall.fenced_search import (
+    SEARCH_SETTINGS_SQL,
+    read_pipelined,
+    search_sql,
+    vector_text,
+)
 from memory.recall.store import (
     HnswSettings,
     RecallStore,
-    _search,
     ensure_index,
     index_name,
 )
@@ -55,7 +59,7 @@ SEMANTIC = str(SEMANTIC_ID)
 HASHED = "offline/hashed-ngrams/256"
 TENANT = "ann-bench"
 AGENT = AgentRef(tenant_id=TENANT, agent_id="bench")
-SCOPE = {"tenant_id": TENANT, "agent_id": AGENT.agent_id, "exclude_thread_id": ""}
+SCOPE = {"tenant_id": TENANT, "agent_id": AGENT.agent_id, "exclude_thread_id": "", "user_id": None}
 K = 10
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
@@ -120,19 +124,22 @@ def embedded(texts: list[str], cache: str | None) -> tuple[np.ndarray, np.ndarra
 
 async def measure(engine, hnsw: HnswSettings, queries: np.ndarray, truth: list[set[int]]) -> list[float]:
     """Mean recall@10; p50 and p95 of the fenced statement alone (the index's part: the
-    store's per-transaction settings and the search, in a transaction rolled back); p50 and
+    store's per-transaction settings and the search, in one read transaction); p50 and
     p95 of RecallStore.search whole (which also stamps the hits as retrieved and commits)."""
     recalls, statement_ms, whole_ms = [], [], []
     store = RecallStore(engine, hnsw)
     for query, expected in zip(queries, truth, strict=True):
         vector = query.tolist()
-        async with engine.connect() as conn:
-            started = time.perf_counter()
-            await conn.execute(SEARCH_SETTINGS, {"ef_search": str(hnsw.ef_search)})
-            found = await conn.execute(_search(SEMANTIC), {**SCOPE, "query": vector, "limit": K})
-            ids = {row.id for row in found}
-            statement_ms.append((time.perf_counter() - started) * 1000)
-            await conn.rollback()
+        started = time.perf_counter()
+        _, found = await read_pipelined(
+            engine,
+            [
+                (SEARCH_SETTINGS_SQL, {"ef_search": str(hnsw.ef_search)}),
+                (search_sql(SEMANTIC), {**SCOPE, "query": vector_text(vector), "limit": K}),
+            ],
+        )
+        ids = {row["id"] for row in found}
+        statement_ms.append((time.perf_counter() - started) * 1000)
         recalls.append(len(expected & ids) / K)
         started = time.perf_counter()
         await store.search(AGENT, query_embedding=vector, embedding_model=SEMANTIC, limit=K, min_score=-1.0)

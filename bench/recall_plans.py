@@ -6,10 +6,12 @@ Fills one table with a tenant of each size (random 256-dimension vectors of the 
 model, with the model's partial HNSW index), then for each tenant:
 
 - EXPLAIN ANALYZE of the search as a prepared statement under a generic plan (what psycopg's
-  automatic preparation led to after five runs) and under a custom plan (what the store
-  now forces): the plan's top node, whether the model's HNSW index is used, execution time;
-- p50/p95 over --runs queries of the fenced vector read a turn runs (reads only; the turn's
-  commit stamps what it used) and of RecallStore.search (which stamps its hits itself).
+  automatic preparation led to after five runs) and under a custom plan (what the store's
+  unprepared statements get): the plan's top node, whether the model's HNSW index is used,
+  planning and execution time;
+- p50/p95 over --runs queries of the fenced vector read (the vector leg alone, reads only),
+  of the hybrid read a turn runs by default (both legs, reads only; the turn's commit stamps
+  what it used) and of RecallStore.search (which stamps its hits itself).
 
 1M rows per tenant works the same way (--sizes 1000000) but takes many minutes to load and
 index on a small machine.
@@ -63,7 +65,7 @@ def _vector(dim: int) -> list[float]:
     return [random.random() for _ in range(dim)]
 
 
-async def explain(engine, model: str, tenant: str, mode: str) -> tuple[str, bool, float]:
+async def explain(engine, model: str, tenant: str, mode: str) -> tuple[str, bool, float, float]:
     _, dim = model_literal(model)
     vec = "[" + ",".join(f"{x:.5f}" for x in _vector(dim)) + "]"
     async with engine.connect() as conn:
@@ -81,8 +83,9 @@ async def explain(engine, model: str, tenant: str, mode: str) -> tuple[str, bool
         await conn.rollback()
     used = any(index_name(model) in line for line in plan)
     ms = float(re.search(r"Execution Time: ([\d.]+)", "\n".join(plan)).group(1))
+    planning = re.search(r"Planning Time: ([\d.]+)", "\n".join(plan))
     top = next(line.strip() for line in plan if "->" in line or line.strip()).split("  ")[0]
-    return top, used, ms
+    return top, used, float(planning.group(1)) if planning else 0.0, ms
 
 
 async def run(args: argparse.Namespace, database_url: str, model: str) -> None:
@@ -103,23 +106,29 @@ async def run(args: argparse.Namespace, database_url: str, model: str) -> None:
             await conn.execute(text("ANALYZE recall_items; ANALYZE recall_embeddings"))
         print(f"built {index_name(model)} in {time.perf_counter() - started:.1f} s\n")
 
-        print("| rows/tenant | plan | top node | HNSW index | execution ms |")
-        print("|---:|---|---|---|---:|")
+        print("| rows/tenant | plan | top node | HNSW index | planning ms | execution ms |")
+        print("|---:|---|---|---|---:|---:|")
         for size in args.sizes:
             for mode in ("force_generic_plan", "force_custom_plan"):
-                top, used, ms = await explain(engine, model, f"plans-{size}", mode)
-                print(f"| {size} | {mode.split('_')[1]} | {top} | {'yes' if used else 'no'} | {ms:.2f} |")
+                top, used, planning, ms = await explain(engine, model, f"plans-{size}", mode)
+                print(f"| {size} | {mode.split('_')[1]} | {top} | {'yes' if used else 'no'} | {planning:.2f} | {ms:.2f} |")
 
         print("\n| rows/tenant | read | p50 ms | p95 ms | runs |")
         print("|---:|---|---:|---:|---:|")
-        vector_only = FusionSettings(mode=RetrievalMode.VECTOR)  # the defaults a turn searches with
+        vector_only = FusionSettings(mode=RetrievalMode.VECTOR)
+        hybrid = FusionSettings()  # the defaults a turn searches with
         for size in args.sizes:
             agent = AgentRef(tenant_id=f"plans-{size}", agent_id="bench")
             reads = {
-                # What a turn runs (its recall leg by meaning): reads only, stamps left to the commit.
-                "fenced vector read (turn)": lambda query: store.hybrid_search(
+                # The leg by meaning alone: reads only, stamps left to the commit.
+                "fenced vector read": lambda query: store.hybrid_search(
                     agent, query="", query_embedding=query, embedding_model=model, limit=5, min_score=-1.0,
                     fusion=vector_only, stamp_retrieved=False,
+                ),
+                # What a turn runs: both legs (the fill's texts all share the word "exchange").
+                "fenced hybrid read (turn)": lambda query: store.hybrid_search(
+                    agent, query="the exchange about 42", query_embedding=query, embedding_model=model, limit=5,
+                    min_score=-1.0, fusion=hybrid, stamp_retrieved=False,
                 ),
                 # The recall tool's search: also stamps the hits as retrieved, in the same transaction.
                 "RecallStore.search": lambda query: store.search(

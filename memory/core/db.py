@@ -12,7 +12,7 @@ _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(database_url, pool_size=pool_size, pool_pre_ping=True)
+    return create_async_engine(database_url, pool_size=pool_size, pool_pre_ping=False)
 
 
 def upgrade_schema(database_url: str) -> None:

@@ -16,13 +16,11 @@ both legs), so 1.0 means "top of both" and 0.5 (equal weights) "top of one".
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import text
 
 from memory.learning.episodic import any_word_query
 
@@ -127,11 +125,6 @@ def lexical_sql(model_literal: str) -> str:
     ORDER BY rank DESC, id DESC
     LIMIT :limit
     """
-
-
-@functools.lru_cache(maxsize=64)
-def lexical_statement(model_literal: str):
-    return text(lexical_sql(model_literal))
 
 
 def query_terms(query: str) -> str:

@@ -6,17 +6,21 @@ geometries are never compared. Retrieval stamps last_retrieved_at, which retenti
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
 
-from pgvector.sqlalchemy import Vector
 from pydantic import BaseModel
-from sqlalchemy import bindparam, func, or_, select, text, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from memory.core.refs import AgentRef, ThreadRef
 from memory.core.schema import recall_embeddings, recall_items
+from memory.recall.fenced_search import (  # noqa: F401  (search_sql re-exported for tests and benchmarks)
+    SEARCH_SETTINGS_SQL,
+    read_pipelined,
+    search_sql,
+    vector_text,
+)
 from memory.recall.hnsw import (  # noqa: F401  (re-exported: the migration and tests use them)
     DEFAULT_HNSW,
     HNSW_MAX_DIMENSIONS,
@@ -30,7 +34,7 @@ from memory.recall.search import (
     FusionSettings,
     RetrievalMode,
     fuse,
-    lexical_statement,
+    lexical_sql,
     query_terms,
 )
 
@@ -62,64 +66,12 @@ class RecallHit(RecallItem):
     found_by: str = "vector"
 
 
-def search_sql(embedding_model: str) -> str:
-    """The fenced search for one model, as the planner can match it to the model's index.
-
-    The model is a literal, and the distance uses the same cast expression as the index.
-    The nearest rows are taken in a materialized CTE and sorted again, because an
-    iterative index scan in relaxed order may return them slightly out of order.
-    """
-    literal, dimension = model_literal(embedding_model)
-    return f"""
-    WITH nearest AS MATERIALIZED (
-        SELECT i.id, i.tenant_id, i.agent_id, i.thread_id, i.source_type, i.source_name, i.chunk_index,
-               i.text, i.created_at, i.occurred_at,
-               e.embedding::vector({dimension}) <=> CAST(:query AS vector({dimension})) AS distance
-        FROM recall_embeddings e
-        JOIN recall_items i ON i.id = e.item_id
-        WHERE e.tenant_id = :tenant_id
-          AND e.embedding_model = {literal}
-          AND i.tenant_id = :tenant_id
-          AND (
-            (i.source_type = 'exchange' AND i.agent_id = :agent_id AND i.thread_id <> :exclude_thread_id
-           AND (i.user_id IS NULL OR i.user_id = :user_id))
-            OR i.source_type = 'document'
-          )
-        ORDER BY distance
-        LIMIT :limit
-    )
-    SELECT id, tenant_id, agent_id, thread_id, source_type, source_name, chunk_index, text, created_at,
-           occurred_at, 1 - distance AS score
-    FROM nearest
-    ORDER BY distance
-    """
-
-
-@functools.lru_cache(maxsize=64)
-def _search(embedding_model: str):
-    return text(search_sql(embedding_model)).bindparams(bindparam("query", type_=Vector()))
-
-
-# Per transaction, not per pooled session. Iterative scan: the tenant filter must not starve
-# the index scan of rows, so the scan goes on past ef_search candidates until LIMIT is met.
-# And a custom plan every time: psycopg prepares a statement run five times, and Postgres may then
-# settle on a generic plan that knows nothing of the tenant's row count. For a tenant of 1k rows
-# beside a larger one, the generic plan walks the HNSW index (23 ms) where the custom plan
-# scans the tenant's rows exactly (10 ms); at 20k rows both use the index (bench/recall_plans.py).
-# With the candidate list per scan (ef_search), all in one statement: one round trip, not two.
-_SEARCH_SETTINGS = text(
-    "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
-    " set_config('plan_cache_mode', 'force_custom_plan', true),"
-    " set_config('hnsw.ef_search', :ef_search, true)"
-)
-
-
 class RecallStore:
     def __init__(self, engine: AsyncEngine, hnsw: HnswSettings = DEFAULT_HNSW):
         self._engine = engine
         self._hnsw = hnsw
         # The candidate list per scan, per transaction.
-        self._search_settings = {"ef_search": str(int(hnsw.ef_search))}
+        self._search_settings = (SEARCH_SETTINGS_SQL, {"ef_search": str(int(hnsw.ef_search))})
         # Models whose index this process has already ensured: the check runs once per model.
         self._indexed: set[str] = set()
 
@@ -204,29 +156,14 @@ class RecallStore:
         exclude_thread_id: str = "",
         user_id: str | None = None,
     ) -> list[RecallHit]:
-        statement = _search(embedding_model)
-        async with self._engine.begin() as conn:
-            await conn.execute(_SEARCH_SETTINGS, self._search_settings)
-            rows = (
-                await conn.execute(
-                    statement,
-                    {
-                        "query": query_embedding,
-                        "tenant_id": agent.tenant_id,
-                        "agent_id": agent.agent_id,
-                        "exclude_thread_id": exclude_thread_id,
-                        "user_id": user_id,
-                        "limit": limit,
-                    },
-                )
-            ).mappings()
-            hits = [RecallHit.model_validate(dict(r)) for r in rows if r["score"] >= min_score]
-            if hits:
-                await conn.execute(
-                    update(recall_items)
-                    .where(recall_items.c.id.in_([h.id for h in hits]))
-                    .values(last_retrieved_at=func.now())
-                )
+        """The nearest items by meaning alone, stamped as retrieved."""
+        params = self._scope(agent, exclude_thread_id, user_id)
+        _, rows = await read_pipelined(
+            self._engine,
+            [self._search_settings, (search_sql(embedding_model), {**params, "query": vector_text(query_embedding), "limit": limit})],
+        )
+        hits = [RecallHit.model_validate(r) for r in rows if r["score"] >= min_score]
+        await self.mark_retrieved(agent.tenant_id, [h.id for h in hits])
         return hits
 
     async def hybrid_search(
@@ -252,40 +189,39 @@ class RecallStore:
         if limit < 1:
             return []
         literal, _ = model_literal(embedding_model)
-        params = {
+        params = self._scope(agent, exclude_thread_id, user_id)
+        statements: list[tuple[str, dict]] = []
+        vector_leg = fusion.mode != RetrievalMode.LEXICAL and query_embedding is not None
+        if vector_leg:
+            # The settings bear on the vector leg only, in the same transaction.
+            query_vector = vector_text(query_embedding)
+            statements.append(self._search_settings)
+            statements.append((search_sql(embedding_model), {**params, "query": query_vector, "limit": fusion.vector_candidates}))
+        terms = query_terms(query)
+        lexical_leg = fusion.mode != RetrievalMode.VECTOR and bool(terms)
+        if lexical_leg:
+            statements.append((lexical_sql(literal), {**params, "query": query, "terms": terms, "limit": fusion.lexical_candidates}))
+        if not statements:
+            return []
+        found = await read_pipelined(self._engine, statements)
+        vector_rows = [r for r in found[1] if r["score"] >= min_score] if vector_leg else []
+        lexical_rows = found[-1] if lexical_leg else []
+        hits = [
+            RecallHit.model_validate({**f.row, "score": f.score, "found_by": f.found_by.value})
+            for f in fuse(vector_rows, lexical_rows, fusion, limit=limit)
+        ]
+        if stamp_retrieved:
+            await self.mark_retrieved(agent.tenant_id, [h.id for h in hits])
+        return hits
+
+    @staticmethod
+    def _scope(agent: AgentRef, exclude_thread_id: str, user_id: str | None) -> dict:
+        return {
             "tenant_id": agent.tenant_id,
             "agent_id": agent.agent_id,
             "exclude_thread_id": exclude_thread_id,
             "user_id": user_id,
         }
-        vector_rows: list = []
-        lexical_rows: list = []
-        terms = query_terms(query)
-        async with self._engine.begin() as conn:
-            if fusion.mode != RetrievalMode.LEXICAL and query_embedding is not None:
-                await conn.execute(_SEARCH_SETTINGS, self._search_settings)
-                found = await conn.execute(
-                    _search(embedding_model),
-                    {**params, "query": query_embedding, "limit": fusion.vector_candidates},
-                )
-                vector_rows = [dict(r) for r in found.mappings() if r["score"] >= min_score]
-            if fusion.mode != RetrievalMode.VECTOR and terms:
-                found = await conn.execute(
-                    lexical_statement(literal),
-                    {**params, "query": query, "terms": terms, "limit": fusion.lexical_candidates},
-                )
-                lexical_rows = [dict(r) for r in found.mappings()]
-            hits = [
-                RecallHit.model_validate({**f.row, "score": f.score, "found_by": f.found_by.value})
-                for f in fuse(vector_rows, lexical_rows, fusion, limit=limit)
-            ]
-            if hits and stamp_retrieved:
-                await conn.execute(
-                    update(recall_items)
-                    .where(recall_items.c.id.in_([h.id for h in hits]))
-                    .values(last_retrieved_at=func.now())
-                )
-        return hits
 
     async def mark_retrieved(self, tenant_id: str, ids: list[int]) -> None:
         """Stamp items as retrieved now (retention keeps what is still being recalled)."""

@@ -1,0 +1,99 @@
+"""The fenced vector search, and how a search's statements reach Postgres in one round trip.
+
+A turn's recall read is a handful of statements (the per-transaction search settings, the
+vector leg, the lexical leg) whose parameters are all known up front. Sent one by one, each
+costs a network round trip and the BEGIN and COMMIT two more; on a small machine those waits
+and the client's own work per statement cost more than the search itself. Here they go out
+together in psycopg's pipeline mode: BEGIN, the settings, every leg, COMMIT, then one sync.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from psycopg.rows import dict_row
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from memory.recall.hnsw import model_literal
+
+# Per transaction, never per pooled session: other users of the connection see the defaults.
+# Iterative scan: the tenant filter must not starve the index scan of rows, so the scan goes
+# on past ef_search candidates until LIMIT is met. ef_search is the candidate list per scan.
+SEARCH_SETTINGS_SQL = (
+    "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
+    " set_config('hnsw.ef_search', :ef_search, true)"
+)
+
+
+def search_sql(embedding_model: str) -> str:
+    """The fenced search for one model, as the planner can match it to the model's index.
+
+    The model is a literal, and the distance uses the same cast expression as the index.
+    The nearest rows are taken in a materialized CTE and sorted again, because an iterative
+    index scan in relaxed order may return them slightly out of order. The CTE carries only
+    ids and distances: the texts are read for the rows that made the cut, not for every
+    row of the tenant an exact scan looks at.
+    """
+    literal, dimension = model_literal(embedding_model)
+    return f"""
+    WITH nearest AS MATERIALIZED (
+        SELECT e.item_id, e.embedding::vector({dimension}) <=> CAST(:query AS vector({dimension})) AS distance
+        FROM recall_embeddings e
+        JOIN recall_items i ON i.id = e.item_id
+        WHERE e.tenant_id = :tenant_id
+          AND e.embedding_model = {literal}
+          AND i.tenant_id = :tenant_id
+          AND (
+            (i.source_type = 'exchange' AND i.agent_id = :agent_id AND i.thread_id <> :exclude_thread_id
+           AND (i.user_id IS NULL OR i.user_id = :user_id))
+            OR i.source_type = 'document'
+          )
+        ORDER BY distance
+        LIMIT :limit
+    )
+    SELECT i.id, i.tenant_id, i.agent_id, i.thread_id, i.source_type, i.source_name, i.chunk_index, i.text,
+           i.created_at, i.occurred_at, 1 - n.distance AS score
+    FROM nearest n
+    JOIN recall_items i ON i.id = n.item_id
+    ORDER BY n.distance
+    """
+
+
+def vector_text(vector: Sequence[float]) -> str:
+    """A vector as pgvector's text input, the form the search casts from."""
+    return "[" + ",".join(repr(float(x)) for x in vector) + "]"
+
+
+_NAMED = re.compile(r"(?<![:\w]):([a-z_]+)\b")
+
+
+def driver_sql(sql: str) -> str:
+    """SQL written with SQLAlchemy's :name parameters, in psycopg's %(name)s form (casts such
+    as ::vector stay as they are)."""
+    return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+async def read_pipelined(
+    engine: AsyncEngine, statements: Sequence[tuple[str, dict[str, Any]]]
+) -> list[list[dict[str, Any]]]:
+    """Each statement's rows, all run in one read transaction sent as one batch.
+
+    Statements run unprepared: psycopg would prepare a statement it has seen five times, and
+    Postgres may then settle on a generic plan that knows nothing of the tenant's row count
+    (for a tenant of 1k rows beside a larger one it walked the HNSW index in 23-58 ms where
+    the tenant's own plan scans its rows exactly in ~4 ms: bench/recall_plans.py).
+    """
+    async with engine.connect() as conn:
+        # The pooled connection's driver: SQLAlchemy's execute has no pipeline mode. The
+        # transaction is psycopg's own, committed at the block's end; SQLAlchemy saw none.
+        driver = (await conn.get_raw_connection()).driver_connection
+        cursors = []
+        async with driver.pipeline():
+            async with driver.transaction():
+                for sql, params in statements:
+                    cursor = driver.cursor(row_factory=dict_row)
+                    await cursor.execute(driver_sql(sql), params, prepare=False)
+                    cursors.append(cursor)
+        return [await cursor.fetchall() if cursor.description else [] for cursor in cursors]
