@@ -14,13 +14,19 @@ with workflow.unsafe.imports_passed_through():
     )
     from contract.search_attributes import INGESTION_OUTCOME
     from memory.graph.gates import GateDecision
-    from workflows.options import GRAPH_INGEST, MEMORY_IO
+    from workflows.options import GRAPH_INGEST, LOCAL_STORE_WRITE, MEMORY_IO
 
 
-async def decide(request: DecideIngestionInput) -> GateDecision:
-    decision = await workflow.execute_activity_method(
-        KnowledgeActivities.decide, request, summary=f"graph: evaluate ingestion gates ({request.source})", **MEMORY_IO
-    )
+async def decide(request: DecideIngestionInput, *, local: bool = False) -> GateDecision:
+    """Evaluate the gates; local=True runs the evaluation inside the workflow task (it reads
+    the switches and records the decision once by key, so re-running it whole is safe)."""
+    summary = f"graph: evaluate ingestion gates ({request.source})"
+    if local:
+        decision = await workflow.execute_local_activity_method(
+            KnowledgeActivities.decide, request, summary=summary, **LOCAL_STORE_WRITE
+        )
+    else:
+        decision = await workflow.execute_activity_method(KnowledgeActivities.decide, request, summary=summary, **MEMORY_IO)
     mark_outcome(decision.gate.value if not decision.ingest else "ingesting", decision.detail)
     return decision
 

@@ -2,10 +2,16 @@
 episode is stored, a failed or corrected one is reflected on, then knowledge ingestion.
 
 It never delays the reply and outlives the conversation's run (the parent abandons it
-on continue-as-new). The episode is stored (and summarised) before any gate, so fact
+on continue-as-new). The episode is stored (and summarised) before any extraction, so fact
 extraction only ever sees the summary. The gates are evaluated in a fixed order, and
 the one that decided is recorded, counted and shown as the IngestionOutcome search
 attribute.
+
+Most exchanges are short and stop at a gate. From the ingestion-local-steps patch on, the
+gates are evaluated first and inside the workflow task, and a short message's episode
+(stored as the message itself, no model call) too: such an ingestion is one workflow task
+and no activity task on the server. An episode that needs a model-written summary stays a
+remote activity, so a completed, billed summary is never made again after a crash.
 """
 
 from __future__ import annotations
@@ -21,8 +27,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.learning_models import EpisodeInput, ReflectInput
     from contract.ingestion import ExchangeIngestion, IngestionResult
     from workflows import graph_steps
-    from workflows.options import MODEL_CALL
-    from workflows.patches import EPISODIC
+    from workflows.options import LOCAL_STORE_WRITE, MODEL_CALL
+    from workflows.patches import EPISODIC, INGESTION_LOCAL_STEPS
     from workflows.reflection import SkillReflectionWorkflow, reflection_id
 
 # Exchanges ingested before episodic memory existed replay without the episode step.
@@ -34,22 +40,25 @@ class KnowledgeIngestionWorkflow:
     @workflow.run
     async def run(self, request: ExchangeIngestion) -> IngestionResult:
         thread = request.thread
-        episode_id = None
-        if workflow.patched(EPISODIC_PATCH):
-            episode_id = await self._store_episode(request)
-        decision = await graph_steps.decide(
-            DecideIngestionInput(
-                tenant_id=thread.tenant_id,
-                source="conversation",
-                idempotency_key=f"{thread.key}/turn/{request.turn}/ingestion",
-                agent_id=thread.agent_id,
-                thread_id=thread.thread_id,
-                turn=request.turn,
-                message_chars=request.message_chars,
-                turn_failed=request.turn_failed,
-                delegated=request.delegated,
-            )
+        gates = DecideIngestionInput(
+            tenant_id=thread.tenant_id,
+            source="conversation",
+            idempotency_key=f"{thread.key}/turn/{request.turn}/ingestion",
+            agent_id=thread.agent_id,
+            thread_id=thread.thread_id,
+            turn=request.turn,
+            message_chars=request.message_chars,
+            turn_failed=request.turn_failed,
+            delegated=request.delegated,
         )
+        if workflow.patched(INGESTION_LOCAL_STEPS.id):
+            decision = await graph_steps.decide(gates, local=True)
+            episode_id = await self._store_episode(request, local=decision.short_message)
+        else:
+            episode_id = None
+            if workflow.patched(EPISODIC_PATCH):
+                episode_id = await self._store_episode(request, local=False)
+            decision = await graph_steps.decide(gates)
         if not decision.ingest:
             return IngestionResult(outcome=decision.gate.value, detail=decision.detail)
         assert request.assistant_message_id is not None, "the turn-failed gate stops failed turns"
@@ -77,22 +86,31 @@ class KnowledgeIngestionWorkflow:
             outcome=outcome, detail=detail, episodes=1, invalidated=report.invalidated
         )
 
-    async def _store_episode(self, request: ExchangeIngestion) -> int | None:
+    async def _store_episode(self, request: ExchangeIngestion, *, local: bool) -> int | None:
         thread = request.thread
-        stored = await workflow.execute_activity_method(
-            EpisodeActivities.record_episode,
-            EpisodeInput(
-                thread=thread,
-                turn=request.turn,
-                user_message_id=request.user_message_id,
-                assistant_message_id=request.assistant_message_id,
-                outcome=request.outcome,
-                tools_used=request.tools_used,
-                task_type=request.task_type,
-            ),
-            summary=f"episodic: summarise and store turn {request.turn} ({request.outcome})",
-            **MODEL_CALL,
+        episode = EpisodeInput(
+            thread=thread,
+            turn=request.turn,
+            user_message_id=request.user_message_id,
+            assistant_message_id=request.assistant_message_id,
+            outcome=request.outcome,
+            tools_used=request.tools_used,
+            task_type=request.task_type,
         )
+        if local:
+            stored = await workflow.execute_local_activity_method(
+                EpisodeActivities.record_episode,
+                episode,
+                summary=f"episodic: store turn {request.turn} ({request.outcome}), the message as its own summary",
+                **LOCAL_STORE_WRITE,
+            )
+        else:
+            stored = await workflow.execute_activity_method(
+                EpisodeActivities.record_episode,
+                episode,
+                summary=f"episodic: summarise and store turn {request.turn} ({request.outcome})",
+                **MODEL_CALL,
+            )
         if stored.episode_id is not None and stored.outcome in ("failed", "corrected"):
             await workflow.execute_child_workflow(
                 SkillReflectionWorkflow.run,

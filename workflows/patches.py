@@ -119,5 +119,14 @@ INGESTION_BACKGROUND_QUEUE = Patch(
     "conversation-continued_as_new-473b7498, -779f743f",
 )
 
+INGESTION_LOCAL_STEPS = Patch(
+    "ingestion-local-steps",
+    "KnowledgeIngestionWorkflow",
+    Stage.PATCHED,
+    "an exchange's gates are decided first, as a local activity, and a short message's episode "
+    "(no model call) is stored as one too: a short exchange's ingestion is one workflow task",
+    "every ingestion history recorded before it; these take its new branch: "
+    "ingestion-completed-356d9026, ingestion-corrected-completed-0e7b88c2, ingestion-gated-completed-4e182494",
+)
 ALL = (KNOWLEDGE_GRAPH, LEARNING, TURN_DURABILITY, LOCAL_WRITES, TURN_STEPS, EPISODIC, AGENT_DEFINITIONS, AGENT_LIMITS, THREAD_USERS,
-       TURN_LOCAL_STEPS, INGESTION_BACKGROUND_QUEUE)
+       TURN_LOCAL_STEPS, INGESTION_BACKGROUND_QUEUE, INGESTION_LOCAL_STEPS)

@@ -37,6 +37,9 @@ class GateDecision(BaseModel):
     gate: Gate
     ingest: bool
     detail: str
+    # Below the length threshold, whichever gate decided: the exchange's episode is the
+    # message itself, with no model-written summary (memory.learning.episode_recording).
+    short_message: bool = False
 
 
 def _skip(gate: Gate, detail: str) -> GateDecision:
@@ -53,6 +56,11 @@ def _because(switches: EffectiveSwitches) -> str:
 
 
 def decide(switches: EffectiveSwitches, facts: IngestionFacts) -> GateDecision:
+    decision = _decide(switches, facts)
+    return decision.model_copy(update={"short_message": facts.message_chars < switches.ingest_min_chars})
+
+
+def _decide(switches: EffectiveSwitches, facts: IngestionFacts) -> GateDecision:
     if not switches.graph_extraction:
         return _skip(
             Gate.TENANT_SWITCH,

@@ -54,7 +54,8 @@ class IngestionLog:
                 .mappings()
                 .one()
             )
-        return GateDecision.model_validate(dict(row))
+        # Whether the message is short is a fact of this evaluation, not part of the record.
+        return GateDecision.model_validate({**dict(row), "short_message": decision.short_message})
 
     async def counts_by_gate(self, tenant_id: str) -> dict[str, int]:
         async with self._engine.connect() as conn:
