@@ -27,33 +27,34 @@ class IngestionLog:
         turn: int | None = None,
     ) -> GateDecision:
         """Record once per key and return the decision in force: a retried decision keeps the first."""
+        columns = (ingestion_decisions.c.gate, ingestion_decisions.c.ingest, ingestion_decisions.c.detail)
         async with self._engine.begin() as conn:
-            await conn.execute(
-                insert(ingestion_decisions)
-                .values(
-                    tenant_id=tenant_id,
-                    agent_id=agent_id,
-                    thread_id=thread_id,
-                    turn=turn,
-                    source=source,
-                    gate=decision.gate.value,
-                    ingest=decision.ingest,
-                    detail=decision.detail,
-                    idempotency_key=idempotency_key,
-                )
-                .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            )
+            # The first evaluation's row comes back from the insert itself; a retry reads it.
             row = (
                 (
                     await conn.execute(
-                        select(ingestion_decisions.c.gate, ingestion_decisions.c.ingest, ingestion_decisions.c.detail).where(
-                            ingestion_decisions.c.idempotency_key == idempotency_key
+                        insert(ingestion_decisions)
+                        .values(
+                            tenant_id=tenant_id,
+                            agent_id=agent_id,
+                            thread_id=thread_id,
+                            turn=turn,
+                            source=source,
+                            gate=decision.gate.value,
+                            ingest=decision.ingest,
+                            detail=decision.detail,
+                            idempotency_key=idempotency_key,
                         )
+                        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                        .returning(*columns)
                     )
                 )
                 .mappings()
-                .one()
+                .one_or_none()
             )
+            if row is None:
+                found = await conn.execute(select(*columns).where(ingestion_decisions.c.idempotency_key == idempotency_key))
+                row = found.mappings().one()
         # Whether the message is short is a fact of this evaluation, not part of the record.
         return GateDecision.model_validate({**dict(row), "short_message": decision.short_message})
 
