@@ -9,7 +9,8 @@ model, with the model's partial HNSW index), then for each tenant:
   automatic preparation led to after five runs) and under a custom plan (what the store's
   unprepared statements get): the plan's top node, whether the model's HNSW index is used,
   planning and execution time;
-- p50/p95 over --runs queries of the fenced vector read (the vector leg alone, reads only),
+- p50/p95 over --runs queries of SELECT 1 through the same pool (what any read costs on the
+  machine: compare the others with it), of the fenced vector read (the vector leg alone, reads only),
   of the hybrid read a turn runs by default (both legs, reads only; the turn's commit stamps
   what it used) and of RecallStore.search (which stamps its hits itself).
 
@@ -31,6 +32,7 @@ from sqlalchemy import text
 from bench.services import embedded_services
 from memory.core.db import create_engine
 from memory.core.refs import AgentRef
+from memory.recall.fenced_search import read_pipelined
 from memory.recall.search import FusionSettings, RetrievalMode
 from memory.recall.store import (
     RecallStore,
@@ -120,6 +122,8 @@ async def run(args: argparse.Namespace, database_url: str, model: str) -> None:
         for size in args.sizes:
             agent = AgentRef(tenant_id=f"plans-{size}", agent_id="bench")
             reads = {
+                # The fixed cost of any read on this machine: a pooled connection, one round trip.
+                "SELECT 1 (the floor of any read)": lambda query: read_pipelined(engine, [("SELECT 1", {})]),
                 # The leg by meaning alone: reads only, stamps left to the commit.
                 "fenced vector read": lambda query: store.hybrid_search(
                     agent, query="", query_embedding=query, embedding_model=model, limit=5, min_score=-1.0,
