@@ -129,10 +129,15 @@ async def run(args: argparse.Namespace, database_url: str, model: str) -> None:
                     agent, query="", query_embedding=query, embedding_model=model, limit=5, min_score=-1.0,
                     fusion=vector_only, stamp_retrieved=False,
                 ),
-                # What a turn runs: both legs (the fill's texts all share the word "exchange").
-                "fenced hybrid read (turn)": lambda query: store.hybrid_search(
-                    agent, query="the exchange about 42", query_embedding=query, embedding_model=model, limit=5,
-                    min_score=-1.0, fusion=hybrid, stamp_retrieved=False,
+                # What a turn runs: both legs. The fill's texts are "exchange <n>": a question's
+                # words usually match a few items, and a word in every item is the worst case.
+                "fenced hybrid read (turn), words in a few items": lambda query: store.hybrid_search(
+                    agent, query="what was number 421 again", query_embedding=query, embedding_model=model,
+                    limit=5, min_score=-1.0, fusion=hybrid, stamp_retrieved=False,
+                ),
+                "fenced hybrid read (turn), a word in every item": lambda query: store.hybrid_search(
+                    agent, query="the exchange about 42", query_embedding=query, embedding_model=model,
+                    limit=5, min_score=-1.0, fusion=hybrid, stamp_retrieved=False,
                 ),
                 # The recall tool's search: also stamps the hits as retrieved, in the same transaction.
                 "RecallStore.search": lambda query: store.search(
