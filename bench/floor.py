@@ -4,9 +4,11 @@ Per message (an update, sent with start like a real turn): local activities for 
 message, the agent version and the reads; an activity for the model call (the one step that
 goes through the server, so a crash never repeats a billed call); a local activity for the
 commit; then a child workflow started without waiting (the ingestion) on the background
-queue, that runs two activities of its own. What
-this costs is what Temporal and the worker's SDK cost per turn on this machine, before any
-memory work: the product's turn cannot be faster than this."""
+queue, with the shape of a short exchange's ingestion: its gates and its episode as two local
+activities in one workflow task (child="remote" gives it the shape from before the
+ingestion-local-steps patch, two activities through the server; child="none" starts none).
+What this costs is what Temporal and the worker's SDK cost per turn on this machine, before
+any memory work: the product's turn cannot be faster than this."""
 
 from __future__ import annotations
 
@@ -33,23 +35,29 @@ async def noop(step: str) -> str:
     return step
 
 
+CHILD_SHAPES = ("none", "local", "remote")
+
+
 @workflow.defn(name="FloorChildWorkflow")
 class FloorChild:
     @workflow.run
-    async def run(self, turn: int) -> None:
-        for step in ("episode", "gate"):
-            await workflow.execute_activity(noop, step, start_to_close_timeout=_STEP)
+    async def run(self, remote: bool) -> None:
+        for step in ("gate", "episode"):
+            if remote:
+                await workflow.execute_activity(noop, step, start_to_close_timeout=_STEP)
+            else:
+                await workflow.execute_local_activity(noop, step, start_to_close_timeout=_STEP)
 
 
 @workflow.defn(name="FloorWorkflow")
 class FloorWorkflow:
     @workflow.init
-    def __init__(self, with_child: bool = True) -> None:
+    def __init__(self, child: str = "local") -> None:
         self._turn = 0
-        self._with_child = with_child
+        self._child = child
 
     @workflow.run
-    async def run(self, with_child: bool = True) -> None:
+    async def run(self, child: str = "local") -> None:
         await workflow.wait_condition(lambda: False)
 
     @workflow.update(name=FLOOR_UPDATE)
@@ -59,12 +67,12 @@ class FloorWorkflow:
             await workflow.execute_local_activity(noop, step, start_to_close_timeout=_STEP)
         await workflow.execute_activity(noop, "model", start_to_close_timeout=_STEP)
         await workflow.execute_local_activity(noop, "commit", start_to_close_timeout=_STEP)
-        if not self._with_child:
+        if self._child == "none":
             return self._turn
         asyncio.create_task(
             workflow.start_child_workflow(
                 FloorChild.run,
-                self._turn,
+                self._child == "remote",
                 id=f"{workflow.info().workflow_id}/ingest/{self._turn}",
                 task_queue=background_task_queue(workflow.info().task_queue),
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
@@ -91,10 +99,10 @@ def floor_worker(client: Client, task_queue: str, sandboxed: bool = False) -> Me
     return MemoryWorkers(worker(task_queue), background)
 
 
-async def send_floor(client: Client, task_queue: str, thread_id: str, text: str, *, with_child: bool = True) -> int:
+async def send_floor(client: Client, task_queue: str, thread_id: str, text: str, *, child: str = "local") -> int:
     start = WithStartWorkflowOperation(
         FloorWorkflow.run,
-        with_child,
+        child,
         id=f"floor/{thread_id}",
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

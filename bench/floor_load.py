@@ -3,8 +3,9 @@
     python -m bench.floor_load [--threads 8] [--seconds 15] [--rounds 2]
 
 Threads send floor turns (bench/floor.py: a no-op workflow of the turn's shape) back to
-back for --seconds, once with the per-turn child workflow that stands for the knowledge
-ingestion and once without it, alternating for --rounds. Prints turns/s and the dev
+back for --seconds: without a child, with the per-turn child that stands for a short
+exchange's knowledge ingestion (two local activities), and with that child as it was before
+the ingestion-local-steps patch (two activities through the server), in turn for --rounds. Prints turns/s and the dev
 server's CPU per turn for each: what the runtime's own orchestration costs before any
 memory work, and how much of it the child started by every turn takes.
 """
@@ -18,18 +19,18 @@ import uuid
 
 from temporalio.client import Client
 
-from bench.floor import floor_child_done, floor_worker, send_floor
+from bench.floor import CHILD_SHAPES, floor_child_done, floor_worker, send_floor
 from bench.load import _cpu_seconds, _server_pids
 from bench.services import start_temporal_dev_server
 
 
-async def turns_until(client: Client, task_queue: str, deadline: float, with_child: bool) -> int:
+async def turns_until(client: Client, task_queue: str, deadline: float, child: str) -> int:
     thread_id = uuid.uuid4().hex[:8]
     done = 0
     while time.monotonic() < deadline:
-        await send_floor(client, task_queue, thread_id, "turn", with_child=with_child)
+        await send_floor(client, task_queue, thread_id, "turn", child=child)
         done += 1
-    if with_child:
+    if child != "none":
         # The burst's children finish on the background queue: their cost counts too, and the
         # next burst must not pay for them.
         for turn in range(1, done + 1):
@@ -43,17 +44,18 @@ async def run(args: argparse.Namespace) -> None:
         (server,) = _server_pids()
         task_queue = f"floor-load-{uuid.uuid4().hex[:6]}"
         print("| child per turn | threads | turns/s | server CPU ms/turn |\n|---|---:|---:|---:|")
+        shapes = {"none": "none", "local": "local steps (now)", "remote": "remote steps (before)"}
         async with floor_worker(env.client, task_queue):
             for _ in range(args.rounds):
-                for with_child in (False, True):
+                for child in CHILD_SHAPES:
                     cpu_before = _cpu_seconds(server)
                     deadline = time.monotonic() + args.seconds
                     counts = await asyncio.gather(
-                        *(turns_until(env.client, task_queue, deadline, with_child) for _ in range(args.threads))
+                        *(turns_until(env.client, task_queue, deadline, child) for _ in range(args.threads))
                     )
                     turns = sum(counts)
                     cpu_ms = (_cpu_seconds(server) - cpu_before) * 1000
-                    print(f"| {'yes' if with_child else 'no'} | {args.threads} | {turns / args.seconds:.1f} | "
+                    print(f"| {shapes[child]} | {args.threads} | {turns / args.seconds:.1f} | "
                           f"{cpu_ms / turns:.1f} |", flush=True)
     finally:
         await env.shutdown()
