@@ -263,8 +263,14 @@ class ConversationWorkflow(TurnGeneration, TurnRecords):
 
     async def _answer(self, turn: int, message: UserMessage, user: MessageRef, progress: TurnSoFar) -> TurnResult:
         self._turn_corrections = []
-        agent, resolved = await self._resolve_agent(turn, progress)
-        read = await self._read(turn, message.text, user, progress)
+        if self._local_steps and workflow.patched(patches.AGENT_AND_READ_TOGETHER.id):
+            # Neither needs the other: both are read-only local activities, run in one go.
+            (agent, resolved), read = await asyncio.gather(
+                self._resolve_agent(turn, progress), self._read(turn, message.text, user, progress)
+            )
+        else:
+            agent, resolved = await self._resolve_agent(turn, progress)
+            read = await self._read(turn, message.text, user, progress)
         try:
             reply, tools = await self._generate(turn, progress.manifest, user, attempt="first", agent=agent, resolved=resolved)
         except ActivityError as err:

@@ -128,5 +128,14 @@ INGESTION_LOCAL_STEPS = Patch(
     "every ingestion history recorded before it; these take its new branch: "
     "ingestion-completed-356d9026, ingestion-corrected-completed-0e7b88c2, ingestion-gated-completed-4e182494",
 )
+AGENT_AND_READ_TOGETHER = Patch(
+    "turn-agent-and-read-together",
+    "ConversationWorkflow",
+    Stage.PATCHED,
+    "a turn resolves its agent version and reads its memory at the same time (two local "
+    "activities in flight at once), not one after the other",
+    "every conversation history recorded before it; these take its new branch: "
+    "conversation-continued_as_new-b93e2b7f, -dbbfd6a4, conversation-agent-continued_as_new-b54b24c1",
+)
 ALL = (KNOWLEDGE_GRAPH, LEARNING, TURN_DURABILITY, LOCAL_WRITES, TURN_STEPS, EPISODIC, AGENT_DEFINITIONS, AGENT_LIMITS, THREAD_USERS,
-       TURN_LOCAL_STEPS, INGESTION_BACKGROUND_QUEUE, INGESTION_LOCAL_STEPS)
+       TURN_LOCAL_STEPS, INGESTION_BACKGROUND_QUEUE, INGESTION_LOCAL_STEPS, AGENT_AND_READ_TOGETHER)
