@@ -1,7 +1,7 @@
 """The floor: a workflow of the turn's exact shape whose activities do nothing.
 
-Per message (an update, sent with start like a real turn): local activities for the user
-message, the agent version and the reads; an activity for the model call (the one step that
+Per message (an update, sent with start like a real turn): a local activity for the user
+message, then two at once for the agent version and the reads; an activity for the model call (the one step that
 goes through the server, so a crash never repeats a billed call); a local activity for the
 commit; then a child workflow started without waiting (the ingestion) on the background
 queue, with the shape of a short exchange's ingestion: its gates and its episode as two local
@@ -63,8 +63,10 @@ class FloorWorkflow:
     @workflow.update(name=FLOOR_UPDATE)
     async def message(self, text: str) -> int:
         self._turn += 1
-        for step in ("user", "agent", "read"):
-            await workflow.execute_local_activity(noop, step, start_to_close_timeout=_STEP)
+        await workflow.execute_local_activity(noop, "user", start_to_close_timeout=_STEP)
+        await asyncio.gather(
+            *(workflow.execute_local_activity(noop, step, start_to_close_timeout=_STEP) for step in ("agent", "read"))
+        )
         await workflow.execute_activity(noop, "model", start_to_close_timeout=_STEP)
         await workflow.execute_local_activity(noop, "commit", start_to_close_timeout=_STEP)
         if self._child == "none":
