@@ -1,9 +1,9 @@
 """The floor: a workflow of the turn's exact shape whose activities do nothing.
 
 Per message (an update, sent with start like a real turn): a local activity for the user
-message, then two at once for the agent version and the reads; an activity for the model call (the one step that
-goes through the server, so a crash never repeats a billed call); a local activity for the
-commit; then a child workflow started without waiting (the ingestion) on the background
+message, then two at once for the agent version and the reads; an activity for the model
+call (the one step that goes through the server, so a crash never repeats a billed call); a
+local activity for the commit; then a child workflow started without waiting (the ingestion) on the background
 queue, with the shape of a short exchange's ingestion: its gates and its episode as two local
 activities in one workflow task (child="remote" gives it the shape from before the
 ingestion-local-steps patch, two activities through the server; child="none" starts none).

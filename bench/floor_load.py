@@ -5,9 +5,10 @@
 Threads send floor turns (bench/floor.py: a no-op workflow of the turn's shape) back to
 back for --seconds: without a child, with the per-turn child that stands for a short
 exchange's knowledge ingestion (two local activities), and with that child as it was before
-the ingestion-local-steps patch (two activities through the server), in turn for --rounds. Prints turns/s and the dev
-server's CPU per turn for each: what the runtime's own orchestration costs before any
-memory work, and how much of it the child started by every turn takes.
+the ingestion-local-steps patch (two activities through the server), in turn for --rounds.
+Prints turns/s and the dev server's CPU per turn for each: what the runtime's own
+orchestration costs before any memory work, and how much of it the child started by every
+turn takes.
 """
 
 from __future__ import annotations

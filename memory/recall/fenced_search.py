@@ -66,7 +66,7 @@ def vector_text(vector: Sequence[float]) -> str:
     return "[" + ",".join(repr(float(x)) for x in vector) + "]"
 
 
-_NAMED = re.compile(r"(?<![:\w]):([a-z_]+)\b")
+_NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
 
 def driver_sql(sql: str) -> str:
@@ -89,6 +89,8 @@ async def read_pipelined(
         # The pooled connection's driver: SQLAlchemy's execute has no pipeline mode. The
         # transaction is psycopg's own, committed at the block's end; SQLAlchemy saw none.
         driver = (await conn.get_raw_connection()).driver_connection
+        # A connection the server closed fails here; the pool's rollback on its return then
+        # fails too and SQLAlchemy drops it, so a retry takes a fresh one.
         cursors = []
         async with driver.pipeline():
             async with driver.transaction():
