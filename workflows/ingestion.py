@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.learning_models import EpisodeInput, ReflectInput
     from contract.ingestion import ExchangeIngestion, IngestionResult
     from workflows import graph_steps
-    from workflows.options import LOCAL_STORE_WRITE, MODEL_CALL
+    from workflows.options import MODEL_CALL, TURN_LOCAL_STEP
     from workflows.patches import EPISODIC, INGESTION_LOCAL_STEPS
     from workflows.reflection import SkillReflectionWorkflow, reflection_id
 
@@ -102,7 +102,8 @@ class KnowledgeIngestionWorkflow:
                 EpisodeActivities.record_episode,
                 episode,
                 summary=f"episodic: store turn {request.turn} ({request.outcome}), the message as its own summary",
-                **LOCAL_STORE_WRITE,
+                # It embeds the summary: a provider's time limit and backoff, not a store write's.
+                **TURN_LOCAL_STEP,
             )
         else:
             stored = await workflow.execute_activity_method(
