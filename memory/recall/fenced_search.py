@@ -82,7 +82,7 @@ async def read_pipelined(
 
     Statements run unprepared: psycopg would prepare a statement it has seen five times, and
     Postgres may then settle on a generic plan that knows nothing of the tenant's row count
-    (for a tenant of 1k rows beside a larger one it walked the HNSW index in 23-58 ms where
+    (for a tenant of 1k rows beside a larger one it took 23-76 ms where
     the tenant's own plan scans its rows exactly in ~4 ms: bench/recall_plans.py).
     """
     async with engine.connect() as conn:
