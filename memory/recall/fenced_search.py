@@ -9,6 +9,7 @@ together in psycopg's pipeline mode: BEGIN, the settings, every leg, COMMIT, the
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -27,6 +28,7 @@ SEARCH_SETTINGS_SQL = (
 )
 
 
+@functools.lru_cache(maxsize=64)
 def search_sql(embedding_model: str) -> str:
     """The fenced search for one model, as the planner can match it to the model's index.
 
@@ -69,6 +71,8 @@ def vector_text(vector: Sequence[float]) -> str:
 _NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
 
+# Each search's SQL is one of a few texts per model: translated once, not per query.
+@functools.lru_cache(maxsize=256)
 def driver_sql(sql: str) -> str:
     """SQL written with SQLAlchemy's :name parameters, in psycopg's %(name)s form (casts such
     as ::vector stay as they are)."""

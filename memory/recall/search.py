@@ -16,6 +16,7 @@ both legs), so 1.0 means "top of both" and 0.5 (equal weights) "top of one".
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
@@ -72,6 +73,7 @@ BM25_K1 = 1.2
 BM25_B = 0.75
 
 
+@functools.lru_cache(maxsize=64)
 def lexical_sql(model_literal: str) -> str:
     """The lexical leg: Okapi BM25 over Postgres full-text lexemes, in the same scope and
     fence as the vector leg.

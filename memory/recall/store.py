@@ -158,10 +158,7 @@ class RecallStore:
     ) -> list[RecallHit]:
         """The nearest items by meaning alone, stamped as retrieved."""
         params = self._scope(agent, exclude_thread_id, user_id)
-        _, rows = await read_pipelined(
-            self._engine,
-            [self._search_settings, (search_sql(embedding_model), {**params, "query": vector_text(query_embedding), "limit": limit})],
-        )
+        _, rows = await read_pipelined(self._engine, self._vector_leg(embedding_model, params, query_embedding, limit))
         hits = [RecallHit.model_validate(r) for r in rows if r["score"] >= min_score]
         await self.mark_retrieved(agent.tenant_id, [h.id for h in hits])
         return hits
@@ -193,10 +190,7 @@ class RecallStore:
         statements: list[tuple[str, dict]] = []
         vector_leg = fusion.mode != RetrievalMode.LEXICAL and query_embedding is not None
         if vector_leg:
-            # The settings bear on the vector leg only, in the same transaction.
-            query_vector = vector_text(query_embedding)
-            statements.append(self._search_settings)
-            statements.append((search_sql(embedding_model), {**params, "query": query_vector, "limit": fusion.vector_candidates}))
+            statements += self._vector_leg(embedding_model, params, query_embedding, fusion.vector_candidates)
         terms = query_terms(query)
         lexical_leg = fusion.mode != RetrievalMode.VECTOR and bool(terms)
         if lexical_leg:
@@ -213,6 +207,12 @@ class RecallStore:
         if stamp_retrieved:
             await self.mark_retrieved(agent.tenant_id, [h.id for h in hits])
         return hits
+
+    def _vector_leg(self, embedding_model: str, params: dict, query_embedding: list[float], limit: int) -> list[tuple[str, dict]]:
+        """The vector leg's statements: its per-transaction settings, then the search, whose
+        rows are the second result."""
+        search = (search_sql(embedding_model), {**params, "query": vector_text(query_embedding), "limit": limit})
+        return [self._search_settings, search]
 
     @staticmethod
     def _scope(agent: AgentRef, exclude_thread_id: str, user_id: str | None) -> dict:
