@@ -6,7 +6,9 @@ call (the one step that goes through the server, so a crash never repeats a bill
 local activity for the commit; then a child workflow started without waiting (the ingestion) on the background
 queue, with the shape of a short exchange's ingestion: its gates and its episode as two local
 activities in one workflow task (child="remote" gives it the shape from before the
-ingestion-local-steps patch, two activities through the server; child="none" starts none).
+ingestion-local-steps patch, two activities through the server; child="none" starts none;
+child="started" has the commit step start it as a workflow of its own, not a child: a design
+measured and not adopted, see the README's "Latency").
 What this costs is what Temporal and the worker's SDK cost per turn on this machine, before
 any memory work: the product's turn cannot be faster than this."""
 
@@ -18,6 +20,7 @@ from datetime import timedelta
 from temporalio import activity, workflow
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
@@ -35,7 +38,7 @@ async def noop(step: str) -> str:
     return step
 
 
-CHILD_SHAPES = ("none", "local", "remote")
+CHILD_SHAPES = ("none", "local", "remote", "started")
 
 
 @workflow.defn(name="FloorChildWorkflow")
@@ -47,6 +50,20 @@ class FloorChild:
                 await workflow.execute_activity(noop, step, start_to_close_timeout=_STEP)
             else:
                 await workflow.execute_local_activity(noop, step, start_to_close_timeout=_STEP)
+
+
+@activity.defn(name="floor_commit_and_start")
+async def commit_and_start(workflow_id: str) -> str:
+    """The commit step that starts the ingestion itself, a workflow of its own: the conversation
+    then has no child events and no workflow task when the ingestion ends, but the start is one
+    more server call before the reply."""
+    try:
+        await activity.client().start_workflow(
+            FloorChild.run, False, id=workflow_id, task_queue=background_task_queue(activity.info().task_queue)
+        )
+    except WorkflowAlreadyStartedError:
+        pass
+    return "commit"
 
 
 @workflow.defn(name="FloorWorkflow")
@@ -68,6 +85,11 @@ class FloorWorkflow:
             *(workflow.execute_local_activity(noop, step, start_to_close_timeout=_STEP) for step in ("agent", "read"))
         )
         await workflow.execute_activity(noop, "model", start_to_close_timeout=_STEP)
+        if self._child == "started":
+            await workflow.execute_local_activity(
+                commit_and_start, f"{workflow.info().workflow_id}/ingest/{self._turn}", start_to_close_timeout=_STEP
+            )
+            return self._turn
         await workflow.execute_local_activity(noop, "commit", start_to_close_timeout=_STEP)
         if self._child == "none":
             return self._turn
@@ -92,7 +114,7 @@ def floor_worker(client: Client, task_queue: str, sandboxed: bool = False) -> Me
             client,
             task_queue=queue,
             workflows=[FloorWorkflow, FloorChild],
-            activities=[noop],
+            activities=[noop, commit_and_start],
             workflow_runner=workflow_runner(sandboxed),
             **slots,
         )

@@ -5,7 +5,8 @@
 Threads send floor turns (bench/floor.py: a no-op workflow of the turn's shape) back to
 back for --seconds: without a child, with the per-turn child that stands for a short
 exchange's knowledge ingestion (two local activities), and with that child as it was before
-the ingestion-local-steps patch (two activities through the server), in turn for --rounds.
+the ingestion-local-steps patch (two activities through the server), and with the child
+started by the commit step as a workflow of its own, in turn for --rounds.
 Prints turns/s and the dev server's CPU per turn for each: what the runtime's own
 orchestration costs before any memory work, and how much of it the child started by every
 turn takes.
@@ -45,7 +46,8 @@ async def run(args: argparse.Namespace) -> None:
         (server,) = _server_pids()
         task_queue = f"floor-load-{uuid.uuid4().hex[:6]}"
         print("| child per turn | threads | turns/s | server CPU ms/turn |\n|---|---:|---:|---:|")
-        shapes = {"none": "none", "local": "local steps (now)", "remote": "remote steps (before)"}
+        shapes = {"none": "none", "local": "local steps (now)", "remote": "remote steps (before)",
+                  "started": "started by the commit step, not a child"}
         async with floor_worker(env.client, task_queue):
             for _ in range(args.rounds):
                 for child in CHILD_SHAPES:
