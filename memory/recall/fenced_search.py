@@ -4,14 +4,20 @@ A turn's recall read is a handful of statements (the per-transaction search sett
 vector leg, the lexical leg) whose parameters are all known up front. Sent one by one, each
 costs a network round trip and the BEGIN and COMMIT two more; on a small machine those waits
 and the client's own work per statement cost more than the search itself. Here they go out
-together in psycopg's pipeline mode: BEGIN, the settings, every leg, COMMIT, then one sync.
+together in psycopg's pipeline mode: BEGIN, the settings, every leg, then one sync.
+
+A hybrid search's legs return ids and scores only. The texts and the rest of each item are
+read once the legs are fused, for the few items that made it (a second batch on the same
+connection and transaction): a turn's legs bring up to 200 candidates, and reading and
+decoding every one's text cost more than the extra round trip.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from psycopg.rows import dict_row
@@ -28,15 +34,17 @@ SEARCH_SETTINGS_SQL = (
 )
 
 
-@functools.lru_cache(maxsize=64)
-def search_sql(embedding_model: str) -> str:
+@functools.lru_cache(maxsize=128)
+def search_sql(embedding_model: str, *, with_items: bool = True) -> str:
     """The fenced search for one model, as the planner can match it to the model's index.
 
     The model is a literal, and the distance uses the same cast expression as the index.
     The nearest rows are taken in a materialized CTE and sorted again, because an iterative
     index scan in relaxed order may return them slightly out of order. The CTE carries only
     ids and distances: the texts are read for the rows that made the cut, not for every
-    row of the tenant an exact scan looks at.
+    row of the tenant an exact scan looks at. with_items=False returns the ids and scores
+    alone, for a hybrid search's leg: it reads the items (DETAILS_SQL) once the legs are
+    fused, for the few it returns, not for each leg's hundred candidates.
     """
     literal, dimension = model_literal(embedding_model)
     return f"""
@@ -55,12 +63,21 @@ def search_sql(embedding_model: str) -> str:
         ORDER BY distance
         LIMIT :limit
     )
-    SELECT i.id, i.tenant_id, i.agent_id, i.thread_id, i.source_type, i.source_name, i.chunk_index, i.text,
-           i.created_at, i.occurred_at, 1 - n.distance AS score
+    SELECT {_ITEM_COLUMNS if with_items else "n.item_id AS id"}, 1 - n.distance AS score
     FROM nearest n
-    JOIN recall_items i ON i.id = n.item_id
+    {"JOIN recall_items i ON i.id = n.item_id" if with_items else ""}
     ORDER BY n.distance
     """
+
+
+_ITEM_COLUMNS = (
+    "i.id, i.tenant_id, i.agent_id, i.thread_id, i.source_type, i.source_name, i.chunk_index, i.text, "
+    "i.created_at, i.occurred_at"
+)
+
+
+# The items a search returns, once its legs have chosen them; the tenant is checked again.
+DETAILS_SQL = f"SELECT {_ITEM_COLUMNS} FROM recall_items i WHERE i.tenant_id = :tenant_id AND i.id = ANY(:ids)"
 
 
 def vector_text(vector: Sequence[float]) -> str:
@@ -79,10 +96,20 @@ def driver_sql(sql: str) -> str:
     return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
 
 
-async def read_pipelined(
-    engine: AsyncEngine, statements: Sequence[tuple[str, dict[str, Any]]]
-) -> list[list[dict[str, Any]]]:
-    """Each statement's rows, all run in one read transaction sent as one batch.
+Rows = list[dict[str, Any]]
+Statement = tuple[str, dict[str, Any]]
+
+
+async def read_pipelined(engine: AsyncEngine, statements: Sequence[Statement]) -> list[Rows]:
+    """Each statement's rows, all run in one read transaction sent as one batch."""
+    async with pipelined_reads(engine) as read:
+        return await read(statements)
+
+
+@contextlib.asynccontextmanager
+async def pipelined_reads(engine: AsyncEngine) -> AsyncIterator[Callable[[Sequence[Statement]], Awaitable[list[Rows]]]]:
+    """A read transaction on one pooled connection, in which each call runs a batch of
+    statements in one round trip and returns each statement's rows.
 
     Statements run unprepared: psycopg would prepare a statement it has seen five times, and
     Postgres may then settle on a generic plan that knows nothing of the tenant's row count
@@ -95,11 +122,15 @@ async def read_pipelined(
         driver = (await conn.get_raw_connection()).driver_connection
         # A connection the server closed fails here; the pool's rollback on its return then
         # fails too and SQLAlchemy drops it, so a retry takes a fresh one.
-        cursors = []
-        async with driver.pipeline():
-            async with driver.transaction():
-                for sql, params in statements:
-                    cursor = driver.cursor(row_factory=dict_row)
-                    await cursor.execute(driver_sql(sql), params, prepare=False)
-                    cursors.append(cursor)
-        return [await cursor.fetchall() if cursor.description else [] for cursor in cursors]
+
+        async def read(statements: Sequence[Statement]) -> list[Rows]:
+            cursors = []
+            for sql, params in statements:
+                cursor = driver.cursor(row_factory=dict_row)
+                await cursor.execute(driver_sql(sql), params, prepare=False)
+                cursors.append(cursor)
+            await pipeline.sync()  # the batch goes out and every result comes back: one round trip
+            return [await cursor.fetchall() if cursor.description else [] for cursor in cursors]
+
+        async with driver.pipeline() as pipeline, driver.transaction():
+            yield read

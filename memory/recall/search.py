@@ -62,12 +62,6 @@ class FusionSettings(BaseModel, frozen=True):
     lexical_weight: float = Field(default=1.0, ge=0.0)
 
 
-_COLUMNS = (
-    "i.id, i.tenant_id, i.agent_id, i.thread_id, i.source_type, i.source_name, i.chunk_index, "
-    "i.text, i.created_at, i.occurred_at"
-)
-
-
 # Okapi BM25's constants, the usual ones.
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -83,7 +77,8 @@ def lexical_sql(model_literal: str) -> str:
     Here the GIN index finds the items sharing any query lexeme; each lexeme's document
     frequency is counted over the tenant's items (one index lookup per lexeme), and each
     candidate is scored sum(idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avglen)))
-    with len its lexeme count and avglen the candidates' mean.
+    with len its lexeme count and avglen the candidates' mean. Its rows are ids and ranks:
+    the items themselves are read once the legs are fused.
     """
     scope = """
         i.tenant_id = :tenant_id
@@ -104,7 +99,7 @@ def lexical_sql(model_literal: str) -> str:
     ),
     n AS MATERIALIZED (SELECT count(*) AS n FROM recall_items d WHERE d.tenant_id = :tenant_id),
     candidates AS MATERIALIZED (
-        SELECT {_COLUMNS}, i.text_search AS doc
+        SELECT i.id, i.text_search AS doc
         FROM recall_items i
         WHERE {scope}
           AND i.text_search @@ websearch_to_tsquery('english', :terms)
@@ -114,7 +109,7 @@ def lexical_sql(model_literal: str) -> str:
           )
     ),
     avglen AS MATERIALIZED (SELECT greatest(avg(length(doc)), 1) AS avglen FROM candidates)
-    SELECT {", ".join(col.split(".")[1] for col in _COLUMNS.split(", "))},
+    SELECT c.id,
            (SELECT coalesce(sum(
                      ln(1 + (n.n - df.df + 0.5) / (df.df + 0.5))
                      * cardinality(u.positions) * ({BM25_K1} + 1)
@@ -124,7 +119,7 @@ def lexical_sql(model_literal: str) -> str:
             -- An item matched through a word the query's own lexemes lack scores 0.
             FROM unnest(c.doc) AS u JOIN df ON df.lexeme = u.lexeme) AS rank
     FROM candidates c CROSS JOIN n CROSS JOIN avglen
-    ORDER BY rank DESC, id DESC
+    ORDER BY rank DESC, c.id DESC
     LIMIT :limit
     """
 

@@ -6,6 +6,7 @@ geometries are never compared. Retrieval stamps last_retrieved_at, which retenti
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from pydantic import BaseModel
@@ -16,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from memory.core.refs import AgentRef, ThreadRef
 from memory.core.schema import recall_embeddings, recall_items
 from memory.recall.fenced_search import (  # noqa: F401  (search_sql re-exported for tests and benchmarks)
+    DETAILS_SQL,
     SEARCH_SETTINGS_SQL,
+    pipelined_reads,
     read_pipelined,
     search_sql,
     vector_text,
@@ -158,7 +161,9 @@ class RecallStore:
     ) -> list[RecallHit]:
         """The nearest items by meaning alone, stamped as retrieved."""
         params = self._scope(agent, exclude_thread_id, user_id)
-        _, rows = await read_pipelined(self._engine, self._vector_leg(embedding_model, params, query_embedding, limit))
+        _, rows = await read_pipelined(
+            self._engine, self._vector_leg(embedding_model, params, query_embedding, limit, with_items=True)
+        )
         hits = [RecallHit.model_validate(r) for r in rows if r["score"] >= min_score]
         await self.mark_retrieved(agent.tenant_id, [h.id for h in hits])
         return hits
@@ -197,22 +202,37 @@ class RecallStore:
             statements.append((lexical_sql(literal), {**params, "query": query, "terms": terms, "limit": fusion.lexical_candidates}))
         if not statements:
             return []
-        found = await read_pipelined(self._engine, statements)
-        vector_rows = [r for r in found[1] if r["score"] >= min_score] if vector_leg else []
-        lexical_rows = found[-1] if lexical_leg else []
+        async with pipelined_reads(self._engine) as read:
+            found = await read(statements)
+            vector_rows = [r for r in found[1] if r["score"] >= min_score] if vector_leg else []
+            lexical_rows = found[-1] if lexical_leg else []
+            fused = fuse(vector_rows, lexical_rows, fusion, limit=limit)
+            items = await self._details(read, agent.tenant_id, [f.row["id"] for f in fused])
         hits = [
-            RecallHit.model_validate({**f.row, "score": f.score, "found_by": f.found_by.value})
-            for f in fuse(vector_rows, lexical_rows, fusion, limit=limit)
+            RecallHit.model_validate({**items[f.row["id"]], "score": f.score, "found_by": f.found_by.value})
+            for f in fused
+            if f.row["id"] in items  # forgotten between the legs and this read
         ]
         if stamp_retrieved:
             await self.mark_retrieved(agent.tenant_id, [h.id for h in hits])
         return hits
 
-    def _vector_leg(self, embedding_model: str, params: dict, query_embedding: list[float], limit: int) -> list[tuple[str, dict]]:
+    def _vector_leg(
+        self, embedding_model: str, params: dict, query_embedding: list[float], limit: int, *, with_items: bool = False
+    ) -> list[tuple[str, dict]]:
         """The vector leg's statements: its per-transaction settings, then the search, whose
-        rows are the second result."""
-        search = (search_sql(embedding_model), {**params, "query": vector_text(query_embedding), "limit": limit})
+        rows are the second result (ids and scores, and the items too with_items)."""
+        sql = search_sql(embedding_model, with_items=with_items)
+        search = (sql, {**params, "query": vector_text(query_embedding), "limit": limit})
         return [self._search_settings, search]
+
+    @staticmethod
+    async def _details(read: Callable, tenant_id: str, ids: list[int]) -> dict[int, dict]:
+        """The chosen items by id, read in the search's own transaction."""
+        if not ids:
+            return {}
+        [rows] = await read([(DETAILS_SQL, {"tenant_id": tenant_id, "ids": ids})])
+        return {row["id"]: row for row in rows}
 
     @staticmethod
     def _scope(agent: AgentRef, exclude_thread_id: str, user_id: str | None) -> dict:

@@ -9,7 +9,7 @@ import pytest
 
 from memory.core.db import create_engine
 from memory.core.refs import AgentRef
-from memory.recall.fenced_search import driver_sql, read_pipelined
+from memory.recall.fenced_search import driver_sql, pipelined_reads, read_pipelined
 from memory.recall.search import FusionSettings
 from memory.recall.store import RecallStore
 
@@ -44,5 +44,20 @@ async def test_a_search_on_a_connection_the_server_closed_fails_once_then_the_po
         assert await search() == []
         [[again]] = await read_pipelined(engine, [("SELECT pg_backend_pid() AS pid", {})])
         assert again["pid"] != row["pid"]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_hybrid_search_reads_its_chosen_items_in_the_transaction_its_legs_ran_in(database_url):
+    """The legs rank ids; the items are read after fusion, in a second batch on the same
+    connection and in the same transaction: one checkout per search, one commit."""
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with pipelined_reads(engine) as read:
+            [[first]] = await read([("SELECT txid_current() AS tx, pg_backend_pid() AS pid", {})])
+            [[second]] = await read([("SELECT txid_current() AS tx, pg_backend_pid() AS pid", {})])
+        assert second == first
+        [[after]] = await read_pipelined(engine, [("SELECT txid_current() AS tx", {})])
+        assert after["tx"] != first["tx"]  # committed at the block's end
     finally:
         await engine.dispose()
