@@ -8,7 +8,11 @@ from temporalio import activity
 
 from activities.heartbeat import heartbeats
 from activities.tracing import traced
-from activities.turn_models import RecallSearchInput, RecallWriteInput
+from activities.turn_models import (
+    RecallExchangeInput,
+    RecallSearchInput,
+    RecallWriteInput,
+)
 from memory.conversation.store import ConversationStore
 from memory.core.refs import ThreadRef
 from memory.core.switches import SwitchableLayer, SwitchBoard
@@ -97,4 +101,14 @@ class RecallActivities:
             by_role["user"].content,
             by_role["assistant"].content,
             occurred_at=by_role["user"].created_at,
+        )
+
+    @traced("recall", "write")
+    async def write_exchange(self, request: RecallExchangeInput) -> int:
+        """The turn's commit's write: it has both messages in hand, as stored, so they are not
+        read back. The stored item's id; 0 when the recall layer is switched off."""
+        if not await self._switches.layer_on(request.thread.tenant_id, SwitchableLayer.RECALL):
+            return 0
+        return await self._recall.remember_exchange(
+            request.thread, request.turn, request.user_text, request.assistant_text, occurred_at=request.asked_at
         )

@@ -14,7 +14,12 @@ from temporalio import activity
 from activities.conversation import ConversationActivities
 from activities.heartbeat import heartbeats
 from activities.recall import RecallActivities
-from activities.turn_models import AppendMessageInput, RecallWriteInput, TurnRecordInput
+from activities.turn_models import (
+    AppendMessageInput,
+    RecallExchangeInput,
+    RecallWriteInput,
+    TurnRecordInput,
+)
 from activities.turn_step_models import TurnCommitInput, TurnCommitted
 from activities.turns import TurnActivities
 from memory.core.usage import UsageLedger
@@ -41,11 +46,22 @@ class TurnCommitActivities:
         assistant = await self._conversation.append_message(
             AppendMessageInput(thread=thread, turn=turn, role="assistant", content=request.reply)
         )
-        recall_id = await self._recall.write(
-            RecallWriteInput(
-                thread=thread, turn=turn, user_message_id=request.user_message_id, assistant_message_id=assistant.id
+        if request.user_text is not None and request.user_sent_at is not None:
+            recall_id = await self._recall.write_exchange(
+                RecallExchangeInput(
+                    thread=thread,
+                    turn=turn,
+                    user_text=request.user_text,
+                    assistant_text=request.reply,
+                    asked_at=request.user_sent_at,
+                )
             )
-        )
+        else:
+            recall_id = await self._recall.write(
+                RecallWriteInput(
+                    thread=thread, turn=turn, user_message_id=request.user_message_id, assistant_message_id=assistant.id
+                )
+            )
         result = request.result.model_copy(update={"assistant_message_id": assistant.id}).model_dump(mode="json")
         await self._turns.record(
             TurnRecordInput(

@@ -71,6 +71,17 @@ class RecallWriteInput(BaseModel):
     assistant_message_id: int
 
 
+
+class RecallExchangeInput(BaseModel):
+    """An exchange whose two messages the caller has in hand, as stored."""
+
+    thread: ThreadRef
+    turn: int = Field(ge=1)
+    user_text: str
+    assistant_text: str
+    # When the user asked: when the exchange happened.
+    asked_at: datetime
+
 class NotebookReadInput(BaseModel):
     agent: AgentRef
 

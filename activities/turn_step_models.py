@@ -3,6 +3,7 @@ call, and every write after it at once. Database-free: the workflow imports thes
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -65,6 +66,10 @@ class TurnCommitInput(BaseModel):
     # The caller's result, all but the reply's message id, which the commit fills in.
     result: TurnResult
     billing: list[UsageEntry] = []
+    # The user message as stored, and when: the recall exchange is written from these rather
+    # than read back. Absent (a run from before they were sent): read back.
+    user_text: str | None = None
+    user_sent_at: datetime | None = None
 
 
 class TurnCommitted(BaseModel):

@@ -93,7 +93,8 @@ class DirectTurn:
                             provider=reply.provider, model=reply.model, user_message_id=user.id, assistant_message_id=0)
         await steps.commit.commit(
             TurnCommitInput(thread=thread, turn=turn, user_message_id=user.id, reply=reply.text, manifest=manifest,
-                            usage=reply.usage, result=result, billing=read.billing)
+                            usage=reply.usage, result=result, billing=read.billing, user_text=text_,
+                            user_sent_at=user.created_at)
         )
 
 

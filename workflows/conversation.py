@@ -322,6 +322,8 @@ class ConversationWorkflow(TurnGeneration, TurnRecords):
                     request_id=self._request_id,
                     result=result,
                     billing=progress.billing,
+                    user_text=message.text,
+                    user_sent_at=user.created_at,
                 ),
                 local=self._local_steps,
             )

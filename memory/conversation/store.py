@@ -182,19 +182,23 @@ def _summary_owned_by(thread: ThreadRef) -> tuple:
 
 async def _append(conn: AsyncConnection, thread: ThreadRef, turn: int, role: Role, content: str) -> StoredMessage:
     key = f"{thread.key}/turn/{turn}/{role}"
-    await conn.execute(
-        insert(messages)
-        .values(
-            tenant_id=thread.tenant_id,
-            agent_id=thread.agent_id,
-            thread_id=thread.thread_id,
-            turn=turn,
-            role=role,
-            content=content,
-            token_estimate=estimate_tokens(content),
-            idempotency_key=key,
+    row = (
+        await conn.execute(
+            insert(messages)
+            .values(
+                tenant_id=thread.tenant_id,
+                agent_id=thread.agent_id,
+                thread_id=thread.thread_id,
+                turn=turn,
+                role=role,
+                content=content,
+                token_estimate=estimate_tokens(content),
+                idempotency_key=key,
+            )
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(*messages.c)
         )
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-    )
-    row = (await conn.execute(select(messages).where(messages.c.idempotency_key == key))).mappings().one()
+    ).mappings().first()
+    if row is None:  # a retry: the first attempt stored it
+        row = (await conn.execute(select(messages).where(messages.c.idempotency_key == key))).mappings().one()
     return StoredMessage.model_validate(dict(row))

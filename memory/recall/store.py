@@ -133,14 +133,16 @@ class RecallStore:
         # So a fresh install's default model is indexed from its first write.
         await self.ensure_index(embedding_model)
         async with self._engine.begin() as conn:
-            await conn.execute(
+            item_id = await conn.scalar(
                 insert(recall_items)
                 .values(**item, text=text_, idempotency_key=idempotency_key)
                 .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                .returning(recall_items.c.id)
             )
-            item_id = await conn.scalar(
-                select(recall_items.c.id).where(recall_items.c.idempotency_key == idempotency_key)
-            )
+            if item_id is None:  # a retry: the first attempt stored the item
+                item_id = await conn.scalar(
+                    select(recall_items.c.id).where(recall_items.c.idempotency_key == idempotency_key)
+                )
             await conn.execute(
                 insert(recall_embeddings)
                 .values(item_id=item_id, embedding_model=embedding_model, tenant_id=item["tenant_id"], embedding=embedding)

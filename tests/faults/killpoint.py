@@ -99,7 +99,8 @@ def _step_methods() -> dict[str, tuple[type, str]]:
 
     return {
         "conversation_append_message": (ConversationActivities, "append_message"),
-        "recall_write": (RecallActivities, "write"),
+        # Inside the commit, the recall write takes the messages it has in hand.
+        "recall_write": (RecallActivities, "write_exchange"),
         "turn_record": (TurnActivities, "record"),
     }
 
