@@ -17,7 +17,7 @@ async def test_a_retried_append_returns_the_first_stored_row_and_stores_nothing_
     assert first.content == "Where do invoices go?" and first.turn == 1 and first.role == "user"
     async with runtime.engine.connect() as conn:
         stored = await conn.scalar(
-            select(func.count()).select_from(messages).where(messages.c.thread_id == thread.thread_id)
+            select(func.count()).select_from(messages).where(messages.c.tenant_id == thread.tenant_id)
         )
     assert stored == 1
     reply = await runtime.conversation.append(thread, 1, "assistant", "To ap@example.com.")
