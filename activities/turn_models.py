@@ -71,7 +71,6 @@ class RecallWriteInput(BaseModel):
     assistant_message_id: int
 
 
-
 class RecallExchangeInput(BaseModel):
     """An exchange whose two messages the caller has in hand, as stored."""
 
@@ -81,6 +80,7 @@ class RecallExchangeInput(BaseModel):
     assistant_text: str
     # When the user asked: when the exchange happened.
     asked_at: datetime
+
 
 class NotebookReadInput(BaseModel):
     agent: AgentRef

@@ -4,7 +4,7 @@ A turn's recall read is a handful of statements (the per-transaction search sett
 vector leg, the lexical leg) whose parameters are all known up front. Sent one by one, each
 costs a network round trip and the BEGIN and COMMIT two more; on a small machine those waits
 and the client's own work per statement cost more than the search itself. Here they go out
-together in psycopg's pipeline mode: BEGIN, the settings, every leg, then one sync.
+together in psycopg's pipeline mode: BEGIN, the settings, every leg, COMMIT, then one sync.
 
 A hybrid search's legs return ids and scores only. The texts and the rest of each item are
 read once the legs are fused, for the few items that made it (a second batch on the same
@@ -20,6 +20,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
+import psycopg
 from psycopg.rows import dict_row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -101,36 +102,55 @@ Statement = tuple[str, dict[str, Any]]
 
 
 async def read_pipelined(engine: AsyncEngine, statements: Sequence[Statement]) -> list[Rows]:
-    """Each statement's rows, all run in one read transaction sent as one batch."""
-    async with pipelined_reads(engine) as read:
-        return await read(statements)
+    """Each statement's rows, all run in one read transaction sent as one batch, COMMIT
+    included: one round trip."""
+    async with _pooled_driver(engine) as driver:
+        async with driver.pipeline(), driver.transaction():
+            cursors = await _send(driver, statements)
+        return await _rows(cursors)
 
 
 @contextlib.asynccontextmanager
 async def pipelined_reads(engine: AsyncEngine) -> AsyncIterator[Callable[[Sequence[Statement]], Awaitable[list[Rows]]]]:
     """A read transaction on one pooled connection, in which each call runs a batch of
-    statements in one round trip and returns each statement's rows.
+    statements in one round trip and returns each statement's rows (the COMMIT at the end
+    is one more)."""
+    async with _pooled_driver(engine) as driver:
+        async with driver.pipeline() as pipeline, driver.transaction():
+
+            async def read(statements: Sequence[Statement]) -> list[Rows]:
+                cursors = await _send(driver, statements)
+                await pipeline.sync()  # the batch goes out and every result comes back
+                return await _rows(cursors)
+
+            yield read
+
+
+@contextlib.asynccontextmanager
+async def _pooled_driver(engine: AsyncEngine) -> AsyncIterator[psycopg.AsyncConnection]:
+    """The psycopg connection under one of the engine's pooled connections: SQLAlchemy's
+    execute has no pipeline mode. Transactions on it are psycopg's own, and SQLAlchemy sees
+    none. A connection the server closed fails its first statement; the pool's rollback on
+    its return then fails too and SQLAlchemy drops it, so a retry takes a fresh one."""
+    async with engine.connect() as conn:
+        yield (await conn.get_raw_connection()).driver_connection
+
+
+async def _send(driver: psycopg.AsyncConnection, statements: Sequence[Statement]) -> list[psycopg.AsyncCursor]:
+    """Queue each statement, unprepared.
 
     Statements run unprepared: psycopg would prepare a statement it has seen five times, and
     Postgres may then settle on a generic plan that knows nothing of the tenant's row count
     (for a tenant of 1k rows beside a larger one it took 23-76 ms where
     the tenant's own plan scans its rows exactly in ~4 ms: bench/recall_plans.py).
     """
-    async with engine.connect() as conn:
-        # The pooled connection's driver: SQLAlchemy's execute has no pipeline mode. The
-        # transaction is psycopg's own, committed at the block's end; SQLAlchemy saw none.
-        driver = (await conn.get_raw_connection()).driver_connection
-        # A connection the server closed fails here; the pool's rollback on its return then
-        # fails too and SQLAlchemy drops it, so a retry takes a fresh one.
+    cursors = []
+    for sql, params in statements:
+        cursor = driver.cursor(row_factory=dict_row)
+        await cursor.execute(driver_sql(sql), params, prepare=False)
+        cursors.append(cursor)
+    return cursors
 
-        async def read(statements: Sequence[Statement]) -> list[Rows]:
-            cursors = []
-            for sql, params in statements:
-                cursor = driver.cursor(row_factory=dict_row)
-                await cursor.execute(driver_sql(sql), params, prepare=False)
-                cursors.append(cursor)
-            await pipeline.sync()  # the batch goes out and every result comes back: one round trip
-            return [await cursor.fetchall() if cursor.description else [] for cursor in cursors]
 
-        async with driver.pipeline() as pipeline, driver.transaction():
-            yield read
+async def _rows(cursors: list[psycopg.AsyncCursor]) -> list[Rows]:
+    return [await cursor.fetchall() if cursor.description else [] for cursor in cursors]
