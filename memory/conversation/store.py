@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from memory.conversation import turn_requests
 from memory.conversation.thread_users import ThreadUsers
+from memory.core.insert_once import insert_once
 from memory.core.refs import ThreadRef
 from memory.core.schema import conversation_summaries, messages
 from memory.core.tokens import estimate_tokens
@@ -182,23 +183,15 @@ def _summary_owned_by(thread: ThreadRef) -> tuple:
 
 async def _append(conn: AsyncConnection, thread: ThreadRef, turn: int, role: Role, content: str) -> StoredMessage:
     key = f"{thread.key}/turn/{turn}/{role}"
-    row = (
-        await conn.execute(
-            insert(messages)
-            .values(
-                tenant_id=thread.tenant_id,
-                agent_id=thread.agent_id,
-                thread_id=thread.thread_id,
-                turn=turn,
-                role=role,
-                content=content,
-                token_estimate=estimate_tokens(content),
-                idempotency_key=key,
-            )
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(*messages.c)
-        )
-    ).mappings().first()
-    if row is None:  # a retry: the first attempt stored it
-        row = (await conn.execute(select(messages).where(messages.c.idempotency_key == key))).mappings().one()
+    statement = insert(messages).values(
+        tenant_id=thread.tenant_id,
+        agent_id=thread.agent_id,
+        thread_id=thread.thread_id,
+        turn=turn,
+        role=role,
+        content=content,
+        token_estimate=estimate_tokens(content),
+        idempotency_key=key,
+    )
+    row = await insert_once(conn, statement, messages.c.idempotency_key, key, *messages.c)
     return StoredMessage.model_validate(dict(row))

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from memory.core.insert_once import insert_once
 from memory.core.schema import ingestion_decisions
 from memory.graph.gates import GateDecision
 
@@ -27,34 +28,20 @@ class IngestionLog:
         turn: int | None = None,
     ) -> GateDecision:
         """Record once per key and return the decision in force: a retried decision keeps the first."""
+        statement = insert(ingestion_decisions).values(
+            tenant_id=tenant_id,
+            agent_id=agent_id,
+            thread_id=thread_id,
+            turn=turn,
+            source=source,
+            gate=decision.gate.value,
+            ingest=decision.ingest,
+            detail=decision.detail,
+            idempotency_key=idempotency_key,
+        )
         columns = (ingestion_decisions.c.gate, ingestion_decisions.c.ingest, ingestion_decisions.c.detail)
         async with self._engine.begin() as conn:
-            # The first evaluation's row comes back from the insert itself; a retry reads it.
-            row = (
-                (
-                    await conn.execute(
-                        insert(ingestion_decisions)
-                        .values(
-                            tenant_id=tenant_id,
-                            agent_id=agent_id,
-                            thread_id=thread_id,
-                            turn=turn,
-                            source=source,
-                            gate=decision.gate.value,
-                            ingest=decision.ingest,
-                            detail=decision.detail,
-                            idempotency_key=idempotency_key,
-                        )
-                        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-                        .returning(*columns)
-                    )
-                )
-                .mappings()
-                .one_or_none()
-            )
-            if row is None:
-                found = await conn.execute(select(*columns).where(ingestion_decisions.c.idempotency_key == idempotency_key))
-                row = found.mappings().one()
+            row = await insert_once(conn, statement, ingestion_decisions.c.idempotency_key, idempotency_key, *columns)
         # Whether the message is short is a fact of this evaluation, not part of the record.
         return GateDecision.model_validate({**dict(row), "short_message": decision.short_message})
 

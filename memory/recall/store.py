@@ -14,6 +14,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from memory.core.insert_once import insert_once
 from memory.core.refs import AgentRef, ThreadRef
 from memory.core.schema import recall_embeddings, recall_items
 from memory.recall.fenced_search import (  # noqa: F401  (search_sql re-exported for tests and benchmarks)
@@ -133,16 +134,14 @@ class RecallStore:
         # So a fresh install's default model is indexed from its first write.
         await self.ensure_index(embedding_model)
         async with self._engine.begin() as conn:
-            item_id = await conn.scalar(
-                insert(recall_items)
-                .values(**item, text=text_, idempotency_key=idempotency_key)
-                .on_conflict_do_nothing(index_elements=["idempotency_key"])
-                .returning(recall_items.c.id)
+            stored = await insert_once(
+                conn,
+                insert(recall_items).values(**item, text=text_, idempotency_key=idempotency_key),
+                recall_items.c.idempotency_key,
+                idempotency_key,
+                recall_items.c.id,
             )
-            if item_id is None:  # a retry: the first attempt stored the item
-                item_id = await conn.scalar(
-                    select(recall_items.c.id).where(recall_items.c.idempotency_key == idempotency_key)
-                )
+            item_id = stored["id"]
             await conn.execute(
                 insert(recall_embeddings)
                 .values(item_id=item_id, embedding_model=embedding_model, tenant_id=item["tenant_id"], embedding=embedding)
